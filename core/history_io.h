@@ -1,0 +1,48 @@
+// Reading and writing history files.
+//
+// Formats: faultline JSONL (header line, then one op per line), Jepsen history.edn (a vector or a
+// bare sequence of op maps, records such as #jepsen.history.Op{...} included), Jepsen log lines
+// ("INFO jepsen.util - 3 :invoke :cas [1 2]"), and elle-cli JSON (a JSON array of ops, or one op
+// object per line). Format detection looks at the first meaningful characters of the text.
+//
+// EDN values become JSON: keywords lose their ':' ("read"), nil is null, vectors, lists and sets are
+// arrays, map keys become strings, tagged values keep their value. Ops keep every key they carry:
+// the ones faultline knows go to Op's fields, the rest to Op::extra.
+//
+// Errors: every malformed input gives a Status of kParseError whose message is one line,
+// "FILE:LINE:COLUMN: expected WHAT, found WHAT". A reader never returns part of a file as if it
+// were the whole. All functions are thread-safe; ReadHistoryFile may use `threads` workers.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <string_view>
+
+#include "core/op.h"
+#include "core/status.h"
+
+namespace faultline {
+
+enum class HistoryFormat { kAuto, kJsonl, kEdn, kJepsenLog, kElleJson };
+
+std::string_view ToString(HistoryFormat format);
+// Accepts "auto", "jsonl", "edn", "jepsen-log", "elle-json".
+std::optional<HistoryFormat> ParseHistoryFormat(std::string_view text);
+
+struct ReadOptions {
+  HistoryFormat format = HistoryFormat::kAuto;
+  int threads = 1;  // parse workers for large files; 0 = all cores
+};
+
+// Guesses the format from the text's first non-blank, non-comment characters.
+HistoryFormat DetectFormat(std::string_view text);
+
+Result<History> ReadHistoryText(std::string_view text, std::string_view source_name,
+                                const ReadOptions& options = {});
+Result<History> ReadHistoryFile(const std::string& path, const ReadOptions& options = {});
+
+// Writes the header line then one op per line.
+void WriteJsonl(const History& history, std::ostream& out);
+Status WriteJsonlFile(const History& history, const std::string& path);
+
+}  // namespace faultline
