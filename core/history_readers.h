@@ -1,0 +1,76 @@
+// The per-format history readers behind history_io.h, and the chunking that lets them run on
+// several threads.
+//
+// A large text is cut into chunks at likely boundaries between top-level ops (a line that starts
+// an op). Each chunk is parsed on its own thread as if it were a file of its own, with its role
+// (the only chunk, the first, a middle one or the last) saying which of the opening '[', the
+// header, the closing ']' and the end of the file it must see. When every chunk parses, each one
+// began exactly where the one before it ended, so the ops are exactly the ones a serial parse
+// gives; when any chunk fails (a bad guess, or a genuinely malformed file), the whole text is
+// parsed serially again and that parse's result, error included, is the answer. So errors read
+// the same whatever the thread count, and a guessed boundary can cost time but never correctness.
+//
+// Internal to core/ (and the fuzz targets, which compare chunked and serial parses).
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include "core/edn.h"
+#include "core/history_io.h"
+#include "core/op.h"
+#include "core/status.h"
+
+namespace faultline::internal {
+
+enum class ChunkRole { kOnly, kFirst, kMiddle, kLast };
+
+struct Chunk {
+  size_t begin = 0;
+  size_t end = 0;
+  ChunkRole role = ChunkRole::kOnly;
+  // The top-level closing bracket (']' or ')') when the ops sit in one top-level vector or list,
+  // '\0' for a bare sequence. Decided once for the whole text; kOnly chunks decide it themselves.
+  char closer = '\0';
+};
+
+bool OpensText(ChunkRole role);   // kOnly, kFirst: must see the opening '[' or the header
+bool ClosesText(ChunkRole role);  // kOnly, kLast: must see the closing ']' and the end of file
+
+struct ChunkOutput {
+  std::vector<Op> ops;          // lines counted from the chunk's first line (1)
+  std::vector<size_t> default_indices;  // positions in ops whose index is their position
+  Json header = Json::object();  // JSONL header (first chunk only)
+  int64_t newlines = 0;         // '\n' bytes in [begin, end)
+  Status status;
+};
+
+// Parses one chunk of `text` (offsets are into the whole text).
+using ChunkParser = ChunkOutput (*)(std::string_view text, std::string_view source,
+                                    const Chunk& chunk);
+
+ChunkOutput ParseEdnChunk(std::string_view text, std::string_view source, const Chunk& chunk);
+ChunkOutput ParseJsonChunk(std::string_view text, std::string_view source, const Chunk& chunk);
+ChunkOutput ParseJepsenLogChunk(std::string_view text, std::string_view source,
+                                const Chunk& chunk);
+
+// An op's :f at the parser's position (not at its end): a keyword, string or symbol; nil is "".
+bool ReadEdnOpName(EdnParser* parser, std::string* name);
+
+// Where a chunk boundary may go: the start of a line whose first meaningful byte opens an op.
+enum class BoundaryKind { kOpLine, kAnyLine };
+
+// Plans up to `count` chunks of text[begin, end): equal sizes, moved forward to the next
+// boundary. `closer` is the whole text's top-level closer (see Chunk).
+std::vector<Chunk> PlanChunks(std::string_view text, size_t begin, int count, BoundaryKind kind,
+                              char closer);
+
+// Reads `text` in the given (not kAuto) format, cutting it into `chunk_count` chunks when it is at
+// least `min_parallel_bytes` long. ReadHistoryText uses this with its own thresholds; tests and
+// fuzz targets force small chunks with it.
+Result<History> ReadHistoryChunked(std::string_view text, std::string_view source,
+                                   HistoryFormat format, int chunk_count,
+                                   size_t min_parallel_bytes);
+
+}  // namespace faultline::internal

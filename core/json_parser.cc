@@ -1,0 +1,255 @@
+#include "core/json_parser.h"
+
+#include <charconv>
+
+namespace faultline {
+namespace {
+
+bool IsJsonSpace(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool IsNumberByte(char c) {
+  return IsDigit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+// Checks RFC 8259's number grammar; `integer` says whether it has no fraction and no exponent.
+bool IsJsonNumber(std::string_view token, bool* integer) {
+  size_t i = 0;
+  const size_t n = token.size();
+  const auto digits = [&]() {
+    const size_t first = i;
+    while (i < n && IsDigit(token[i])) ++i;
+    return i > first;
+  };
+  if (i < n && token[i] == '-') ++i;
+  if (i < n && token[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  *integer = i == n;
+  if (i < n && token[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < n && (token[i] == 'e' || token[i] == 'E')) {
+    ++i;
+    if (i < n && (token[i] == '+' || token[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == n;
+}
+
+}  // namespace
+
+void JsonParser::SkipSpace() {
+  while (pos_ < end_ && IsJsonSpace(text_[pos_])) ++pos_;
+}
+
+bool JsonParser::ReadValue(Json* out) {
+  SkipSpace();
+  return ReadValueHere(out);
+}
+
+bool JsonParser::ReadValueHere(Json* out) {
+  if (at_end()) return Fail(pos_, "a JSON value");
+  switch (Peek()) {
+    case '"':
+      *out = std::string();
+      return ReadString(&out->get_ref<std::string&>());
+    case '[':
+      return ReadArray(out);
+    case '{':
+      return ReadObject(out);
+    case '-':
+    case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+      return ReadNumber(out);
+    default:
+      return ReadLiteral(out);
+  }
+}
+
+bool JsonParser::ReadLiteral(Json* out) {
+  const std::string_view rest = text_.substr(pos_, end_ - pos_);
+  if (rest.starts_with("null")) {
+    *out = nullptr;
+  } else if (rest.starts_with("true")) {
+    *out = true;
+  } else if (rest.starts_with("false")) {
+    *out = false;
+  } else {
+    return Fail(pos_, "a JSON value");
+  }
+  pos_ += out->is_null() ? 4 : out->get<bool>() ? 4 : 5;
+  return true;
+}
+
+std::string_view JsonParser::NumberTokenHere() const {
+  size_t i = pos_;
+  while (i < end_ && IsNumberByte(text_[i])) ++i;
+  return text_.substr(pos_, i - pos_);
+}
+
+bool JsonParser::ReadNumber(Json* out) {
+  const std::string_view token = NumberTokenHere();
+  bool integer = false;
+  if (!IsJsonNumber(token, &integer)) return FailFound(pos_, "a number", text::Printable(token));
+  if (integer) {
+    int64_t value = 0;
+    if (!ReadInteger("a number", &value)) return false;
+    *out = value;
+    return true;
+  }
+  double value = 0;
+  const auto [end, error] = std::from_chars(token.data(), token.data() + token.size(), value);
+  if (error != std::errc() || end != token.data() + token.size()) {
+    return FailFound(pos_, "a number within double range", text::Printable(token));
+  }
+  *out = value;
+  pos_ += token.size();
+  return true;
+}
+
+bool JsonParser::ReadInteger(std::string_view expected, int64_t* out) {
+  const std::string_view token = NumberTokenHere();
+  bool integer = false;
+  if (token.empty() || !IsJsonNumber(token, &integer) || !integer) return Fail(pos_, expected);
+  const bool negative = token[0] == '-';
+  if (!text::ParseDecimalInt64(token.substr(negative ? 1 : 0), negative, out)) {
+    return FailFound(pos_, "an integer within int64 range", text::Printable(token));
+  }
+  pos_ += token.size();
+  return true;
+}
+
+bool JsonParser::ReadString(std::string* out) {
+  std::string_view view;
+  if (!ReadStringView(&view, out)) return false;
+  if (view.data() != out->data()) out->assign(view);
+  return true;
+}
+
+bool JsonParser::ReadStringView(std::string_view* out, std::string* scratch) {
+  const size_t open = pos_;
+  size_t i = open + 1;
+  size_t piece = i;
+  bool escaped = false;
+  unsigned char high_bits = 0;
+  while (true) {
+    while (i < end_ && text_[i] != '"' && text_[i] != '\\' &&
+           static_cast<unsigned char>(text_[i]) >= 0x20) {
+      high_bits |= static_cast<unsigned char>(text_[i++]);
+    }
+    if (i >= end_ || text_[i] == '\n') {
+      return Fail(i, "\" to end the string that starts at " + text::FormatLocation(text_, open));
+    }
+    if (static_cast<unsigned char>(text_[i]) < 0x20) {
+      return FailFound(i, "an escape (\\u0001) for the control character",
+                       "byte " + text::Printable(text_.substr(i, 1)));
+    }
+    if (text_[i] == '"') break;
+    if (!escaped) scratch->clear();
+    escaped = true;
+    scratch->append(text_.data() + piece, i - piece);
+    pos_ = i;
+    if (!ReadEscape(scratch)) return false;
+    i = piece = pos_;
+  }
+  if ((high_bits & 0x80) && !CheckUtf8(open + 1, i)) return false;
+  if (escaped) {
+    scratch->append(text_.data() + piece, i - piece);
+    *out = *scratch;
+  } else {
+    *out = text_.substr(open + 1, i - open - 1);
+  }
+  pos_ = i + 1;
+  return true;
+}
+
+bool JsonParser::ReadEscape(std::string* out) {
+  static constexpr std::string_view kEscapes =
+      "a JSON escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)";
+  const size_t start = pos_;
+  if (start + 1 >= end_) return Fail(start + 1, kEscapes);
+  pos_ = start + 2;
+  switch (text_[start + 1]) {
+    case '"': out->push_back('"'); return true;
+    case '\\': out->push_back('\\'); return true;
+    case '/': out->push_back('/'); return true;
+    case 'b': out->push_back('\b'); return true;
+    case 'f': out->push_back('\f'); return true;
+    case 'n': out->push_back('\n'); return true;
+    case 'r': out->push_back('\r'); return true;
+    case 't': out->push_back('\t'); return true;
+    case 'u': return ReadUnicodeEscape(start, out);
+    default: return FailFound(start, kEscapes, text::Printable(text_.substr(start, 2)));
+  }
+}
+
+bool JsonParser::ReadArray(Json* out) {
+  const size_t opener = pos_++;
+  DepthGuard guard(this, opener);
+  if (!guard.ok()) return false;
+  *out = Json::array();
+  auto& items = out->get_ref<Json::array_t&>();
+  SkipSpace();
+  if (PeekIs(']')) {
+    ++pos_;
+    return true;
+  }
+  while (true) {
+    items.emplace_back();
+    if (!ReadValue(&items.back())) return false;
+    SkipSpace();
+    if (PeekIs(']')) {
+      ++pos_;
+      return true;
+    }
+    if (!PeekIs(',')) return Fail(pos_, ", or ]");
+    ++pos_;
+  }
+}
+
+bool JsonParser::ReadObject(Json* out) {
+  const size_t opener = pos_++;
+  DepthGuard guard(this, opener);
+  if (!guard.ok()) return false;
+  *out = Json::object();
+  auto& object = out->get_ref<Json::object_t&>();
+  SkipSpace();
+  if (PeekIs('}')) {
+    ++pos_;
+    return true;
+  }
+  std::string key;
+  while (true) {
+    SkipSpace();
+    if (!PeekIs('"')) return Fail(pos_, "a string key");
+    if (!ReadString(&key)) return false;
+    SkipSpace();
+    if (!PeekIs(':')) return Fail(pos_, ":");
+    ++pos_;
+    if (!ReadValue(&object[key])) return false;
+    SkipSpace();
+    if (PeekIs('}')) {
+      ++pos_;
+      return true;
+    }
+    if (!PeekIs(',')) return Fail(pos_, ", or }");
+    ++pos_;
+  }
+}
+
+Result<Json> ParseJson(std::string_view text, std::string_view source) {
+  JsonParser parser(text, source, 0, text.size());
+  Json value;
+  if (parser.ReadValue(&value)) {
+    parser.SkipSpace();
+    if (!parser.at_end()) parser.Fail(parser.pos(), "end of file");
+  }
+  if (!parser.ok()) return parser.status();
+  return value;
+}
+
+}  // namespace faultline
