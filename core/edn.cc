@@ -18,6 +18,16 @@ constexpr std::array<uint8_t, 256> MakeCharClasses() {
 
 constexpr std::array<uint8_t, 256> kCharClasses = MakeCharClasses();
 
+// String content the hot loop passes over: ASCII other than '"' and '\\'. Non-ASCII bytes stop it,
+// to be checked as UTF-8.
+constexpr std::array<bool, 256> MakePlainStringBytes() {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 0x80; ++c) table[c] = c != '"' && c != '\\';
+  return table;
+}
+
+constexpr std::array<bool, 256> kPlainStringByte = MakePlainStringBytes();
+
 constexpr std::string_view kEscapes = "a string escape (\\\" \\\\ \\n \\t \\r \\b \\f \\uXXXX)";
 constexpr std::string_view kDispatch = "#{, #_, ## or a tag such as #inst after #";
 
@@ -64,7 +74,7 @@ std::string_view EdnParser::TokenHere() const {
   return text_.substr(pos_, std::min(i, end_) - pos_);
 }
 
-bool EdnParser::SkipSpace() {
+bool EdnParser::SkipOtherSpace() {
   while (pos_ < end_) {
     const char c = text_[pos_];
     if (IsSpace(c)) {
@@ -127,13 +137,17 @@ bool EdnParser::ReadValueHere(Json* out) {
   }
 }
 
-bool EdnParser::ReadKeyword(std::string_view* name) {
+bool EdnParser::IsTokenByte(char c) { return !IsTokenEnd(c); }
+
+bool EdnParser::ReadOtherKeyword(std::string_view* name) {
   const size_t start = pos_;
   size_t i = start + 1;
-  unsigned char high_bits = 0;
-  while (i < end_ && !IsTokenEnd(text_[i])) high_bits |= static_cast<unsigned char>(text_[i++]);
+  while (i < end_ && edn_internal::kPlainTokenBytes[static_cast<unsigned char>(text_[i])]) ++i;
+  if (i < end_ && !IsTokenEnd(text_[i])) {  // a non-ASCII byte
+    while (i < end_ && !IsTokenEnd(text_[i])) ++i;
+    if (!CheckUtf8(start + 1, i)) return false;
+  }
   if (i == start + 1) return Fail(start, "a keyword name after :");
-  if ((high_bits & 0x80) && !CheckUtf8(start + 1, i)) return false;
   *name = text_.substr(start + 1, i - start - 1);
   pos_ = i;
   return true;
@@ -157,18 +171,23 @@ bool EdnParser::ReadMapKey(std::string* key) {
 
 bool EdnParser::ReadInteger(std::string_view expected, int64_t* out) {
   const size_t start = pos_;
-  if (at_end()) return Fail(start, expected);
-  const std::string_view token = TokenHere();
-  const bool negative = token[0] == '-';
-  std::string_view digits = token.substr(negative || token[0] == '+' ? 1 : 0);
-  if (!digits.empty() && digits.back() == 'N') digits.remove_suffix(1);
-  const bool all_digits = !digits.empty() && (digits.size() == 1 || digits[0] != '0') &&
-                          digits.find_first_not_of("0123456789") == std::string_view::npos;
-  if (!all_digits) return Fail(start, expected);
-  if (!text::ParseDecimalInt64(digits, negative, out)) {
-    return FailFound(start, "an integer within int64 range", text::Printable(token));
+  size_t i = start;
+  const bool negative = i < end_ && text_[i] == '-';
+  if (i < end_ && (text_[i] == '-' || text_[i] == '+')) ++i;
+  const size_t digits = i;
+  while (i < end_ && IsDigit(text_[i])) ++i;
+  const size_t count = i - digits;
+  if (i < end_ && text_[i] == 'N') ++i;
+  // Clojure reads a leading 0 as octal; EDN forbids it.
+  const bool leading_zero = count > 1 && text_[digits] == '0';
+  if (count == 0 || leading_zero || (i < end_ && !IsTokenEnd(text_[i]))) {
+    return Fail(start, expected);
   }
-  pos_ += token.size();
+  if (!text::ParseDecimalInt64(text_.substr(digits, count), negative, out)) {
+    return FailFound(start, "an integer within int64 range",
+                     text::Printable(text_.substr(start, i - start)));
+  }
+  pos_ = i;
   return true;
 }
 
@@ -176,10 +195,13 @@ bool EdnParser::ReadString(std::string* out) {
   const size_t open = pos_;
   size_t i = open + 1;
   size_t piece = i;
-  unsigned char high_bits = 0;
+  bool non_ascii = false;
   while (true) {
-    while (i < end_ && text_[i] != '"' && text_[i] != '\\') {
-      high_bits |= static_cast<unsigned char>(text_[i++]);
+    while (i < end_ && kPlainStringByte[static_cast<unsigned char>(text_[i])]) ++i;
+    if (i < end_ && static_cast<unsigned char>(text_[i]) >= 0x80) {
+      non_ascii = true;
+      ++i;
+      continue;
     }
     if (i >= end_) {
       return Fail(i, "\" to end the string that starts at " + text::FormatLocation(text_, open));
@@ -190,7 +212,7 @@ bool EdnParser::ReadString(std::string* out) {
     if (!ReadEscape(out)) return false;
     i = piece = pos_;
   }
-  if ((high_bits & 0x80) && !CheckUtf8(open + 1, i)) return false;
+  if (non_ascii && !CheckUtf8(open + 1, i)) return false;
   pos_ = i + 1;
   return true;
 }

@@ -12,6 +12,7 @@
 // text and reports errors at the larger text's line:column. One parser per thread.
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 
@@ -21,18 +22,59 @@
 
 namespace faultline {
 
+namespace edn_internal {
+// ASCII bytes that continue a keyword or symbol (not whitespace, not a delimiter).
+constexpr std::array<bool, 256> MakePlainTokenBytes() {
+  std::array<bool, 256> table{};
+  for (int c = 0x21; c < 0x7F; ++c) table[c] = true;
+  for (unsigned char c : std::string_view(",()[]{}\";\\")) table[c] = false;
+  return table;
+}
+inline constexpr std::array<bool, 256> kPlainTokenBytes = MakePlainTokenBytes();
+}  // namespace edn_internal
+
 class EdnParser : public text::TextParser {
  public:
   using TextParser::TextParser;
 
   // Skips whitespace, commas, comments and #_ discarded values; false when a discard is malformed.
-  bool SkipSpace();
+  // The common separators are handled inline: this runs between every two tokens.
+  bool SkipSpace() {
+    const char* data = text_.data();
+    size_t pos = pos_;
+    while (pos < end_) {
+      switch (data[pos]) {
+        case ' ': case ',': case '\n':
+          ++pos;
+          break;
+        case '\t': case '\r': case '\f': case '\v': case ';': case '#':
+          pos_ = pos;
+          return SkipOtherSpace();
+        default:
+          pos_ = pos;
+          return true;
+      }
+    }
+    pos_ = pos;
+    return true;
+  }
   // SkipSpace, then one value.
   bool ReadValue(Json* out);
   // One value starting exactly at pos() (no space before it).
   bool ReadValueHere(Json* out);
   // A keyword at pos() (which holds ':'); `name` is a view of the text without the ':'.
-  bool ReadKeyword(std::string_view* name);
+  bool ReadKeyword(std::string_view* name) {
+    const char* data = text_.data();
+    size_t end = pos_ + 1;
+    while (end < end_ && edn_internal::kPlainTokenBytes[static_cast<unsigned char>(data[end])]) {
+      ++end;
+    }
+    const bool plain_end = end >= end_ || !IsTokenByte(data[end]);
+    if (!plain_end || end == pos_ + 1) return ReadOtherKeyword(name);
+    *name = std::string_view(data + pos_ + 1, end - pos_ - 1);
+    pos_ = end;
+    return true;
+  }
   // A map key at pos(): a keyword's name, or the EDN text of any other value.
   bool ReadMapKey(std::string* key);
   // An integer at pos(); anything else (or out of int64 range) fails with `expected`.
@@ -52,6 +94,10 @@ class EdnParser : public text::TextParser {
   bool ReadMap(Json* out);
   bool ReadDispatch(Json* out);
   bool ReadTagged(Json* out);
+  static bool IsTokenByte(char c);
+  // ReadKeyword for the rare keywords: non-ASCII, or empty.
+  bool ReadOtherKeyword(std::string_view* name);
+  bool SkipOtherSpace();
   bool SkipDiscard();
 };
 

@@ -24,7 +24,9 @@ class EdnHistoryReader {
       : parser_(text, source, chunk.begin, chunk.end), lines_(text, chunk.begin), chunk_(chunk) {}
 
   ChunkOutput Read() {
-    output_.ops.reserve((chunk_.end - chunk_.begin) / 96);
+    // The first chunk's ops become the history's, so it makes room for every chunk's.
+    const size_t reserve_end = chunk_.role == ChunkRole::kFirst ? parser_.text().size() : chunk_.end;
+    ReserveOps(parser_.text(), chunk_.begin, reserve_end, &output_.ops);
     if (ReadAll()) {
       output_.newlines = lines_.LineAt(chunk_.end) - 1;
     } else {

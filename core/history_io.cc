@@ -19,6 +19,8 @@ namespace {
 
 // Below this size one thread parses faster than several can start.
 constexpr size_t kParallelMinBytes = size_t{4} << 20;
+// ReserveOps measures lines over this many bytes.
+constexpr size_t kSampleBytes = size_t{64} << 10;
 // Format detection looks this far for a Jepsen logger name.
 constexpr size_t kLogSniffBytes = size_t{1} << 20;
 constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
@@ -103,17 +105,17 @@ History Assemble(std::vector<internal::ChunkOutput>* outputs, std::string_view s
   History history;
   history.source = std::string(source);
   history.header = std::move(outputs->front().header);
-  size_t total = 0;
-  for (const auto& output : *outputs) total += output.ops.size();
-  history.ops.reserve(total);
-  int64_t base_ops = 0;
-  int64_t base_lines = 0;
-  for (auto& output : *outputs) {
+  // The first chunk reserved room for the whole text's ops (see ParseChunks), so the others are
+  // appended without moving it.
+  history.ops = std::move(outputs->front().ops);
+  int64_t base_ops = static_cast<int64_t>(history.ops.size());
+  int64_t base_lines = outputs->front().newlines;
+  for (size_t i = 1; i < outputs->size(); ++i) {
+    internal::ChunkOutput& output = (*outputs)[i];
     for (size_t position : output.default_indices) output.ops[position].index += base_ops;
-    for (Op& op : output.ops) {
-      op.line += base_lines;
-      history.ops.push_back(std::move(op));
-    }
+    for (Op& op : output.ops) op.line += base_lines;
+    history.ops.insert(history.ops.end(), std::make_move_iterator(output.ops.begin()),
+                       std::make_move_iterator(output.ops.end()));
     base_ops += static_cast<int64_t>(output.ops.size());
     base_lines += output.newlines;
     output.ops = {};
@@ -154,6 +156,16 @@ size_t NextBoundary(std::string_view text, size_t from, internal::BoundaryKind k
 }  // namespace
 
 namespace internal {
+
+void ReserveOps(std::string_view text, size_t begin, size_t end, std::vector<Op>* ops) {
+  const size_t bytes = end - begin;
+  const std::string_view sample = text.substr(begin, std::min(bytes, kSampleBytes));
+  const size_t lines = std::count(sample.begin(), sample.end(), '\n');
+  size_t estimate = lines == 0 ? bytes / 64 : bytes / sample.size() * lines * 5 / 4;
+  // No op is shorter than about 20 bytes; this bounds the reservation on odd input.
+  estimate = std::min(estimate, bytes / 20) + 16;
+  ops->reserve(estimate);
+}
 
 bool OpensText(ChunkRole role) { return role == ChunkRole::kOnly || role == ChunkRole::kFirst; }
 bool ClosesText(ChunkRole role) { return role == ChunkRole::kOnly || role == ChunkRole::kLast; }

@@ -46,6 +46,11 @@ struct ChunkOutput {
   Status status;
 };
 
+// Reserves room for the ops of text[begin, end), extrapolated from the line length of its start,
+// generously, since unused capacity costs only address space while growing the array costs a copy
+// and fresh page faults.
+void ReserveOps(std::string_view text, size_t begin, size_t end, std::vector<Op>* ops);
+
 // Parses one chunk of `text` (offsets are into the whole text).
 using ChunkParser = ChunkOutput (*)(std::string_view text, std::string_view source,
                                     const Chunk& chunk);
