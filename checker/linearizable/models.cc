@@ -34,8 +34,11 @@ Result<RegisterModel::Call> RegisterModel::Encode(std::string_view f, const Json
                                                   const Json* completion, Interner& values) const {
   if (IsAny(f, {"read", "r", "get"})) {
     // The value read is in the completion; an unknown outcome may have read anything.
-    int32_t read = completion ? values.Intern(*completion) : Interner::kNull;
-    return Call{Kind::kRead, completion == nullptr, read, 0};
+    // Knossos' convention: when the register never holds nil (its initial value is not nil), a
+    // read that returned nil is a read whose value was not recorded, and matches any state.
+    bool unknown = completion == nullptr || (completion->is_null() && !initial_value_.is_null());
+    int32_t read = unknown ? Interner::kNull : values.Intern(*completion);
+    return Call{Kind::kRead, unknown, read, 0};
   }
   if (IsAny(f, {"write", "w", "put"})) {
     return Call{Kind::kWrite, completion == nullptr, values.Intern(invoke_value), 0};
@@ -73,7 +76,9 @@ Result<MultiRegisterModel::Call> MultiRegisterModel::Encode(std::string_view f,
       std::string key_name = key.is_string() ? key.get<std::string>() : key.dump();
       initial = initial_value_.contains(key_name) ? initial_value_[key_name] : Json();
     }
-    bool unknown = !write && completion == nullptr;
+    // As for registers: a nil read of a key whose initial value is not nil was not recorded.
+    bool unknown =
+        !write && (completion == nullptr || (micro_op[2].is_null() && !initial.is_null()));
     call.micro_ops.push_back(MicroOp{write, unknown, values.Intern(key), values.Intern(micro_op[2]),
                                      values.Intern(initial)});
   }

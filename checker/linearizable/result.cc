@@ -65,10 +65,9 @@ std::string LinearizableResult::ToText() const {
         << "  [index " << IndexRange(step) << "]  => " << step.state_after << "\n";
   }
   if (failed_op) {
-    out << "  then " << failed_op->f << " by process " << ProcessName(failed_op->process)
-        << " cannot take effect in state "
-        << (longest_prefix.empty() ? initial_state : longest_prefix.back().state_after)
-        << " nor anywhere else consistent with real time\n";
+    out << "  no order of these ops that the model accepts lets process "
+        << ProcessName(failed_op->process) << "'s " << failed_op->f
+        << " take effect before it completed (index " << failed_op->index << ")\n";
   }
   return out.str();
 }
