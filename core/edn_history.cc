@@ -44,6 +44,7 @@ class EdnHistoryReader {
   bool ReadField(text::OpKey key, std::string_view name, Op* op);
   bool ReadProcess(int64_t* process);
   bool ReadType(OpType* type);
+  bool ReadTime(int64_t* time_ns);
 
   EdnParser parser_;
   text::LineCounter lines_;
@@ -125,11 +126,16 @@ bool EdnHistoryReader::ReadOpFields(Op* op) {
     if (c == '}') break;
     if (c == ')' || c == ']') return parser_.Fail(parser_.pos(), "an op key or }");
     std::string_view name;
+    const size_t key_start = parser_.pos();
     if (c == ':') {
       if (!parser_.ReadKeyword(&name)) return false;
     } else {
       if (!parser_.ReadMapKey(&other_key)) return false;
       name = other_key;
+      // A symbol `index` next to the field :index would be lost when the op is written out.
+      if (text::ClassifyOpKey(name) != text::OpKey::kOther) {
+        return parser_.Fail(key_start, "a keyword key :" + other_key);
+      }
     }
     if (!parser_.SkipSpace()) return false;
     if (parser_.at_end()) return parser_.FailUnclosed(opener, '}');
@@ -163,7 +169,7 @@ bool EdnHistoryReader::ReadField(text::OpKey key, std::string_view name, Op* op)
       has_index_ = true;
       return parser_.ReadInteger("an integer :index", &op->index);
     case text::OpKey::kTime:
-      return parser_.ReadInteger("an integer :time", &op->time_ns);
+      return ReadTime(&op->time_ns);
     case text::OpKey::kOther:
       break;
   }
@@ -183,6 +189,12 @@ bool EdnHistoryReader::ReadProcess(int64_t* process) {
   if (!parser_.ReadInteger(kProcessExpected, process)) return false;
   if (*process < 0) return parser_.Fail(start, kProcessExpected);
   return true;
+}
+
+bool EdnHistoryReader::ReadTime(int64_t* time_ns) {
+  const size_t start = parser_.pos();
+  if (!parser_.ReadInteger("an integer :time", time_ns)) return false;
+  return *time_ns >= 0 || parser_.Fail(start, "a :time >= 0 (nanoseconds since the start)");
 }
 
 bool EdnHistoryReader::ReadType(OpType* type) {

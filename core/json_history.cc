@@ -55,6 +55,7 @@ class JsonHistoryReader {
   bool ReadField(text::OpKey key, std::string_view name, Op* op);
   bool ReadProcess(int64_t* process);
   bool ReadType(OpType* type);
+  bool ReadTime(int64_t* time_ns);
   bool ReadName(std::string* name);
 
   JsonParser parser_;
@@ -203,7 +204,7 @@ bool JsonHistoryReader::ReadField(text::OpKey key, std::string_view name, Op* op
       has_index_ = true;
       return parser_.ReadInteger("an integer \"index\"", &op->index);
     case text::OpKey::kTime:
-      return parser_.ReadInteger("an integer \"time\"", &op->time_ns);
+      return ReadTime(&op->time_ns);
     case text::OpKey::kOther:
       break;
   }
@@ -223,6 +224,12 @@ bool JsonHistoryReader::ReadProcess(int64_t* process) {
   if (!parser_.ReadInteger(kProcessExpected, process)) return false;
   if (*process < 0) return parser_.Fail(start, kProcessExpected);
   return true;
+}
+
+bool JsonHistoryReader::ReadTime(int64_t* time_ns) {
+  const size_t start = parser_.pos();
+  if (!parser_.ReadInteger("an integer \"time\"", time_ns)) return false;
+  return *time_ns >= 0 || parser_.Fail(start, "a \"time\" >= 0 (nanoseconds since the start)");
 }
 
 bool JsonHistoryReader::ReadType(OpType* type) {

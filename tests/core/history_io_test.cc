@@ -364,6 +364,12 @@ TEST(HistoryIoTest, ErrorsNameLineColumnAndToken) {
       {"lein test\nINFO  jepsen.core - nothing happened\n", F::kJepsenLog,
        "t:3:1: expected a jepsen.util history line, found end of file"},
       {"hello", F::kAuto, "t:1:1: expected an op map, found hello"},
+      {"{:process 0, :type :ok, index 3}", F::kEdn,
+       "t:1:25: expected a keyword key :index, found index"},
+      {"{:process 0, :type :ok, :time -5}", F::kEdn,
+       "t:1:31: expected a :time >= 0 (nanoseconds since the start), found -5"},
+      {"{\"process\":0,\"type\":\"ok\",\"time\":-5}", F::kJsonl,
+       "t:1:33: expected a \"time\" >= 0 (nanoseconds since the start), found -5"},
   };
   for (const ErrorCase& error_case : cases) {
     EXPECT_EQ(ReadError(error_case.text, error_case.format), error_case.message)
