@@ -1,14 +1,17 @@
 #include "core/history_io.h"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
-#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "core/history_readers.h"
@@ -17,8 +20,12 @@
 namespace faultline {
 namespace {
 
-// Below this size one thread parses faster than several can start.
+// Below this size one thread parses faster than several can start, and no chunk is made smaller
+// than kChunkMinBytes.
 constexpr size_t kParallelMinBytes = size_t{4} << 20;
+constexpr size_t kChunkMinBytes = size_t{2} << 20;
+// Several chunks per thread let assembling overlap parsing, and balance uneven cores.
+constexpr size_t kChunksPerThread = 4;
 // ReserveOps measures lines over this many bytes.
 constexpr size_t kSampleBytes = size_t{64} << 10;
 // Format detection looks this far for a Jepsen logger name.
@@ -100,41 +107,99 @@ bool FindTopLevelCloser(std::string_view text, size_t begin, HistoryFormat forma
   return true;
 }
 
-// Assembles chunk outputs in order: indices that were positions and lines become file-wide.
-History Assemble(std::vector<internal::ChunkOutput>* outputs, std::string_view source) {
-  History history;
-  history.source = std::string(source);
-  history.header = std::move(outputs->front().header);
-  // The first chunk reserved room for the whole text's ops (see ParseChunks), so the others are
-  // appended without moving it.
-  history.ops = std::move(outputs->front().ops);
-  int64_t base_ops = static_cast<int64_t>(history.ops.size());
-  int64_t base_lines = outputs->front().newlines;
-  for (size_t i = 1; i < outputs->size(); ++i) {
-    internal::ChunkOutput& output = (*outputs)[i];
-    for (size_t position : output.default_indices) output.ops[position].index += base_ops;
-    for (Op& op : output.ops) op.line += base_lines;
-    history.ops.insert(history.ops.end(), std::make_move_iterator(output.ops.begin()),
-                       std::make_move_iterator(output.ops.end()));
-    base_ops += static_cast<int64_t>(output.ops.size());
-    base_lines += output.newlines;
-    output.ops = {};
+// Parses chunks on several threads, the caller's included, and appends each finished chunk in
+// file order to the history while later chunks are still being parsed, so that assembling (moving
+// ops and touching fresh memory) overlaps with parsing. Chunks are taken from a shared counter, so
+// a thread slowed by other work on its core takes fewer of them.
+class ChunkPipeline {
+ public:
+  ChunkPipeline(std::string_view text, std::string_view source, internal::ChunkParser parse,
+                std::vector<internal::Chunk> chunks)
+      : text_(text), source_(source), parse_(parse), chunks_(std::move(chunks)),
+        outputs_(chunks_.size()), done_(chunks_.size(), false) {}
+
+  // False when a chunk failed; the history is then incomplete and must be discarded.
+  bool Run(int threads, History* history);
+
+ private:
+  void Work();
+  void Parse(size_t index);
+  void Append(size_t index, History* history);
+
+  std::string_view text_;
+  std::string_view source_;
+  internal::ChunkParser parse_;
+  std::vector<internal::Chunk> chunks_;
+  std::vector<internal::ChunkOutput> outputs_;
+  std::mutex mutex_;
+  std::condition_variable finished_;
+  std::vector<bool> done_;  // guarded by mutex_
+  size_t next_ = 0;         // the next chunk to parse; guarded by mutex_
+  bool failed_ = false;     // guarded by mutex_
+  int64_t base_ops_ = 0;    // ops and lines of the chunks appended so far
+  int64_t base_lines_ = 0;
+};
+
+bool ChunkPipeline::Run(int threads, History* history) {
+  std::vector<std::thread> workers;
+  for (int i = 1; i < threads; ++i) workers.emplace_back([this] { Work(); });
+  size_t appended = 0;
+  std::unique_lock lock(mutex_);
+  while (appended < chunks_.size() && !failed_) {
+    if (done_[appended]) {
+      lock.unlock();
+      Append(appended++, history);
+      lock.lock();
+    } else if (next_ < chunks_.size()) {
+      const size_t index = next_++;
+      lock.unlock();
+      Parse(index);
+      lock.lock();
+    } else {
+      finished_.wait(lock);
+    }
   }
-  return history;
+  const bool ok = !failed_;
+  lock.unlock();
+  for (std::thread& worker : workers) worker.join();
+  return ok;
 }
 
-std::vector<internal::ChunkOutput> ParseChunks(std::string_view text, std::string_view source,
-                                               internal::ChunkParser parse,
-                                               const std::vector<internal::Chunk>& chunks) {
-  std::vector<internal::ChunkOutput> outputs(chunks.size());
-  std::vector<std::thread> workers;
-  workers.reserve(chunks.size() - 1);
-  for (size_t i = 1; i < chunks.size(); ++i) {
-    workers.emplace_back([&, i] { outputs[i] = parse(text, source, chunks[i]); });
+void ChunkPipeline::Work() {
+  std::unique_lock lock(mutex_);
+  while (!failed_ && next_ < chunks_.size()) {
+    const size_t index = next_++;
+    lock.unlock();
+    Parse(index);
+    lock.lock();
   }
-  outputs[0] = parse(text, source, chunks[0]);
-  for (std::thread& worker : workers) worker.join();
-  return outputs;
+}
+
+void ChunkPipeline::Parse(size_t index) {
+  internal::ChunkOutput output = parse_(text_, source_, chunks_[index]);
+  const bool ok = output.status.ok();
+  std::lock_guard lock(mutex_);
+  outputs_[index] = std::move(output);
+  done_[index] = true;
+  failed_ = failed_ || !ok;
+  finished_.notify_all();
+}
+
+void ChunkPipeline::Append(size_t index, History* history) {
+  internal::ChunkOutput& output = outputs_[index];
+  for (size_t position : output.default_indices) output.ops[position].index += base_ops_;
+  for (Op& op : output.ops) op.line += base_lines_;
+  base_ops_ += static_cast<int64_t>(output.ops.size());
+  base_lines_ += output.newlines;
+  if (index == 0) {
+    // The first chunk reserved room for the whole text's ops, so the others append in place.
+    history->ops = std::move(output.ops);
+    history->header = std::move(output.header);
+  } else {
+    history->ops.insert(history->ops.end(), std::make_move_iterator(output.ops.begin()),
+                        std::make_move_iterator(output.ops.end()));
+  }
+  output = {};
 }
 
 // Offset just past the next boundary line at or after `from`, or npos.
@@ -188,7 +253,9 @@ std::vector<Chunk> PlanChunks(std::string_view text, size_t begin, int count, Bo
 
 Result<History> ReadHistoryChunked(std::string_view text, std::string_view source,
                                    HistoryFormat format, int chunk_count,
-                                   size_t min_parallel_bytes) {
+                                   size_t min_parallel_bytes, int threads,
+                                   bool* parsed_in_chunks) {
+  if (threads <= 0) threads = chunk_count;
   const size_t begin = ContentBegin(text);
   if (SkipSpaces(text, begin) >= text.size()) return ErrorAtEnd(text, source, "a history");
   const FormatReader reader = ReaderFor(format);
@@ -198,19 +265,19 @@ Result<History> ReadHistoryChunked(std::string_view text, std::string_view sourc
       FindTopLevelCloser(text, begin, format, &closer)) {
     chunks = PlanChunks(text, begin, chunk_count, reader.boundary, closer);
   }
-  std::vector<ChunkOutput> outputs;
-  if (chunks.size() > 1) outputs = ParseChunks(text, source, reader.parse, chunks);
-  const bool chunks_ok = !outputs.empty() && std::all_of(outputs.begin(), outputs.end(),
-                                                         [](const ChunkOutput& output) {
-                                                           return output.status.ok();
-                                                         });
-  if (!chunks_ok) {
+  History history;
+  history.source = std::string(source);
+  const bool parallel_ok =
+      chunks.size() > 1 &&
+      ChunkPipeline(text, source, reader.parse, std::move(chunks)).Run(threads, &history);
+  if (parsed_in_chunks != nullptr) *parsed_in_chunks = parallel_ok;
+  if (!parallel_ok) {
     // The serial parse is the reference: it decides both the ops and the first error.
-    outputs.clear();
-    outputs.push_back(reader.parse(text, source, {begin, text.size(), ChunkRole::kOnly, '\0'}));
-    if (!outputs.front().status.ok()) return outputs.front().status;
+    ChunkOutput output = reader.parse(text, source, {begin, text.size(), ChunkRole::kOnly, '\0'});
+    if (!output.status.ok()) return output.status;
+    history.ops = std::move(output.ops);
+    history.header = std::move(output.header);
   }
-  History history = Assemble(&outputs, source);
   if (format == HistoryFormat::kJepsenLog && history.ops.empty()) {
     return ErrorAtEnd(text, source, "a jepsen.util history line");
   }
@@ -264,44 +331,88 @@ HistoryFormat DetectFormat(std::string_view text) {
   }
 }
 
+namespace {
+
+// The CPUs this process may run on (its affinity mask, which hardware_concurrency ignores).
+size_t AvailableCpus() {
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) {
+    return static_cast<size_t>(CPU_COUNT(&set));
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
 Result<History> ReadHistoryText(std::string_view text, std::string_view source_name,
                                 const ReadOptions& options) {
   const HistoryFormat format =
       options.format == HistoryFormat::kAuto ? DetectFormat(text) : options.format;
-  int threads = options.threads;
-  if (threads == 0) threads = static_cast<int>(std::thread::hardware_concurrency());
-  return internal::ReadHistoryChunked(text, source_name, format, std::max(threads, 1),
-                                      kParallelMinBytes);
+  const size_t threads = options.threads == 0 ? AvailableCpus() : std::max(options.threads, 1);
+  // One thread parses the whole text as one chunk: cutting it would only add work.
+  const size_t chunks = threads == 1 ? 1 : std::clamp<size_t>(text.size() / kChunkMinBytes, 1,
+                                                              threads * kChunksPerThread);
+  return internal::ReadHistoryChunked(text, source_name, format, static_cast<int>(chunks),
+                                      kParallelMinBytes, static_cast<int>(threads));
 }
 
 namespace {
 
-// The whole file in one buffer, read with as few system calls as its size allows.
-Status ReadWholeFile(const std::string& path, std::unique_ptr<char[]>* buffer, size_t* size) {
+// A file's bytes: mapped when it is a regular file (no copy, and the page cache's pages instead of
+// fresh ones to fault in), read into a buffer otherwise (pipes, /dev/stdin, empty files).
+class FileText {
+ public:
+  FileText() = default;
+  FileText(const FileText&) = delete;
+  FileText& operator=(const FileText&) = delete;
+  ~FileText() {
+    if (mapped_ != nullptr) ::munmap(mapped_, size_);
+  }
+
+  Status Load(const std::string& path);
+  std::string_view view() const {
+    return {mapped_ != nullptr ? static_cast<const char*>(mapped_) : buffer_.data(), size_};
+  }
+
+ private:
+  Status ReadAll(int fd, const std::string& path);
+
+  void* mapped_ = nullptr;
+  std::string buffer_;
+  size_t size_ = 0;
+};
+
+Status FileText::Load(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::IoError(path + ": cannot open: " + std::strerror(errno));
   struct stat info {};
-  size_t capacity = (::fstat(fd, &info) == 0 && info.st_size > 0) ? info.st_size + 1 : 1 << 16;
-  *buffer = std::unique_ptr<char[]>(new char[capacity]);
-  *size = 0;
-  while (true) {
-    if (*size == capacity) {
-      capacity *= 2;
-      auto bigger = std::unique_ptr<char[]>(new char[capacity]);
-      std::memcpy(bigger.get(), buffer->get(), *size);
-      *buffer = std::move(bigger);
-    }
-    const ssize_t got = ::read(fd, buffer->get() + *size, capacity - *size);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      const std::string reason = std::strerror(errno);
+  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0) {
+    // MAP_POPULATE maps every page now, in one call, rather than one fault per page later.
+    void* mapped = ::mmap(nullptr, static_cast<size_t>(info.st_size), PROT_READ,
+                          MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (mapped != MAP_FAILED) {
+      mapped_ = mapped;
+      size_ = static_cast<size_t>(info.st_size);
       ::close(fd);
-      return Status::IoError(path + ": cannot read: " + reason);
+      return Status::Ok();
     }
-    if (got == 0) break;
-    *size += static_cast<size_t>(got);
   }
+  Status status = ReadAll(fd, path);
   ::close(fd);
+  return status;
+}
+
+Status FileText::ReadAll(int fd, const std::string& path) {
+  constexpr size_t kBlock = size_t{1} << 16;
+  while (true) {
+    buffer_.resize(size_ + kBlock);
+    const ssize_t got = ::read(fd, buffer_.data() + size_, kBlock);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return Status::IoError(path + ": cannot read: " + std::strerror(errno));
+    if (got == 0) break;
+    size_ += static_cast<size_t>(got);
+  }
+  buffer_.resize(size_);
   return Status::Ok();
 }
 
@@ -322,10 +433,9 @@ std::string HeaderLine(const Json& header) {
 }  // namespace
 
 Result<History> ReadHistoryFile(const std::string& path, const ReadOptions& options) {
-  std::unique_ptr<char[]> buffer;
-  size_t size = 0;
-  if (Status status = ReadWholeFile(path, &buffer, &size); !status.ok()) return status;
-  return ReadHistoryText(std::string_view(buffer.get(), size), path, options);
+  FileText file;
+  if (Status status = file.Load(path); !status.ok()) return status;
+  return ReadHistoryText(file.view(), path, options);
 }
 
 void WriteJsonl(const History& history, std::ostream& out) {

@@ -71,11 +71,14 @@ enum class BoundaryKind { kOpLine, kAnyLine };
 std::vector<Chunk> PlanChunks(std::string_view text, size_t begin, int count, BoundaryKind kind,
                               char closer);
 
-// Reads `text` in the given (not kAuto) format, cutting it into `chunk_count` chunks when it is at
-// least `min_parallel_bytes` long. ReadHistoryText uses this with its own thresholds; tests and
-// fuzz targets force small chunks with it.
+// Reads `text` in the given (not kAuto) format, cutting it into `chunk_count` chunks parsed by
+// `threads` threads (0: one per chunk) when it is at least `min_parallel_bytes` long.
+// `parsed_in_chunks`, when given, says whether the chunks' result was used (rather than a serial
+// parse after a chunk failed). ReadHistoryText uses this with its own thresholds; tests and fuzz
+// targets force small chunks.
 Result<History> ReadHistoryChunked(std::string_view text, std::string_view source,
                                    HistoryFormat format, int chunk_count,
-                                   size_t min_parallel_bytes);
+                                   size_t min_parallel_bytes, int threads = 0,
+                                   bool* parsed_in_chunks = nullptr);
 
 }  // namespace faultline::internal

@@ -259,11 +259,27 @@ Result<History> ReadWithThreads(std::string_view text, int threads) {
   return ReadHistoryText(text, "gen", options);
 }
 
+TEST(HistorySamplesTest, WellFormedMegabytesReallyParseInChunks) {
+  // A boundary guessed inside a string ("edn-tricky") may fall back to the serial parse; the
+  // others must not, or the threads would buy nothing.
+  for (std::string_view kind : {"edn", "edn-vector", "jsonl", "elle", "log"}) {
+    const std::string text = Generate(kind, size_t{2} << 20);
+    bool parsed_in_chunks = false;
+    const Result<History> history = internal::ReadHistoryChunked(
+        text, "gen", DetectFormat(text), 8, 0, 2, &parsed_in_chunks);
+    ASSERT_TRUE(history.ok()) << kind << ": " << history.status().message();
+    EXPECT_TRUE(parsed_in_chunks) << kind;
+    EXPECT_EQ(Difference(history, ReadChunked(text, 1)), "") << kind;
+  }
+}
+
 TEST(HistorySamplesTest, ParallelParseEqualsSerialOnMegabytes) {
   for (std::string_view kind : {"edn", "edn-vector", "edn-tricky", "jsonl", "elle", "log"}) {
     const std::string text = Generate(kind, size_t{6} << 20);
-    const Result<History> serial = ReadWithThreads(text, 1);
+    const Result<History> serial = ReadChunked(text, 1);
     ASSERT_TRUE(serial.ok()) << kind << ": " << serial.status().message();
+    EXPECT_EQ(Difference(ReadWithThreads(text, 1), serial), "") << kind;
+    EXPECT_EQ(Difference(ReadWithThreads(text, 2), serial), "") << kind;
     EXPECT_GT(serial->ops.size(), 40000u) << kind;
     EXPECT_EQ(Difference(ReadWithThreads(text, 4), serial), "") << kind;
     EXPECT_EQ(Difference(ReadWithThreads(text, 0), serial), "") << kind;
