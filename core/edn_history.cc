@@ -20,8 +20,11 @@ bool IsTagStart(std::string_view text, size_t pos, size_t end) {
 
 class EdnHistoryReader {
  public:
-  EdnHistoryReader(std::string_view text, std::string_view source, const Chunk& chunk)
-      : parser_(text, source, chunk.begin, chunk.end), lines_(text, chunk.begin), chunk_(chunk) {}
+  EdnHistoryReader(std::string_view text, std::string_view source, const Chunk& chunk,
+                   std::vector<Op>* prefix)
+      : parser_(text, source, chunk.begin, chunk.end), lines_(text, chunk.begin), chunk_(chunk) {
+    TakePrefix(prefix, &output_);
+  }
 
   ChunkOutput Read() {
     // The first chunk's ops become the history's, so it makes room for every chunk's.
@@ -233,8 +236,9 @@ bool ReadEdnOpName(EdnParser* parser, std::string* name) {
   return true;
 }
 
-ChunkOutput ParseEdnChunk(std::string_view text, std::string_view source, const Chunk& chunk) {
-  return EdnHistoryReader(text, source, chunk).Read();
+ChunkOutput ParseEdnChunk(std::string_view text, std::string_view source, const Chunk& chunk,
+                          std::vector<Op>* prefix) {
+  return EdnHistoryReader(text, source, chunk, prefix).Read();
 }
 
 }  // namespace faultline::internal

@@ -123,7 +123,7 @@ class ChunkPipeline {
 
  private:
   void Work();
-  void Parse(size_t index);
+  void Parse(size_t index, std::vector<Op>* prefix);
   void Append(size_t index, History* history);
 
   std::string_view text_;
@@ -151,9 +151,11 @@ bool ChunkPipeline::Run(int threads, History* history) {
       Append(appended++, history);
       lock.lock();
     } else if (next_ < chunks_.size()) {
+      // The next chunk in file order is parsed straight after the ops appended so far.
       const size_t index = next_++;
+      const bool in_order = index == appended;
       lock.unlock();
-      Parse(index);
+      Parse(index, in_order ? &history->ops : nullptr);
       lock.lock();
     } else {
       finished_.wait(lock);
@@ -170,13 +172,13 @@ void ChunkPipeline::Work() {
   while (!failed_ && next_ < chunks_.size()) {
     const size_t index = next_++;
     lock.unlock();
-    Parse(index);
+    Parse(index, nullptr);
     lock.lock();
   }
 }
 
-void ChunkPipeline::Parse(size_t index) {
-  internal::ChunkOutput output = parse_(text_, source_, chunks_[index]);
+void ChunkPipeline::Parse(size_t index, std::vector<Op>* prefix) {
+  internal::ChunkOutput output = parse_(text_, source_, chunks_[index], prefix);
   const bool ok = output.status.ok();
   std::lock_guard lock(mutex_);
   outputs_[index] = std::move(output);
@@ -187,14 +189,18 @@ void ChunkPipeline::Parse(size_t index) {
 
 void ChunkPipeline::Append(size_t index, History* history) {
   internal::ChunkOutput& output = outputs_[index];
-  for (size_t position : output.default_indices) output.ops[position].index += base_ops_;
-  for (Op& op : output.ops) op.line += base_lines_;
-  base_ops_ += static_cast<int64_t>(output.ops.size());
+  const size_t first = output.prefix_ops;
+  if (first == 0) {
+    // Parsed apart (or first): its positions are local.
+    for (size_t position : output.default_indices) output.ops[position].index += base_ops_;
+  }
+  for (size_t i = first; i < output.ops.size(); ++i) output.ops[i].line += base_lines_;
+  base_ops_ += static_cast<int64_t>(output.ops.size() - first);
   base_lines_ += output.newlines;
-  if (index == 0) {
+  if (index == 0) history->header = std::move(output.header);
+  if (index == 0 || first > 0 || history->ops.empty()) {
     // The first chunk reserved room for the whole text's ops, so the others append in place.
     history->ops = std::move(output.ops);
-    history->header = std::move(output.header);
   } else {
     history->ops.insert(history->ops.end(), std::make_move_iterator(output.ops.begin()),
                         std::make_move_iterator(output.ops.end()));
@@ -229,7 +235,7 @@ void ReserveOps(std::string_view text, size_t begin, size_t end, std::vector<Op>
   size_t estimate = lines == 0 ? bytes / 64 : bytes / sample.size() * lines * 5 / 4;
   // No op is shorter than about 20 bytes; this bounds the reservation on odd input.
   estimate = std::min(estimate, bytes / 20) + 16;
-  ops->reserve(estimate);
+  ops->reserve(ops->size() + estimate);
 }
 
 bool OpensText(ChunkRole role) { return role == ChunkRole::kOnly || role == ChunkRole::kFirst; }
@@ -273,7 +279,8 @@ Result<History> ReadHistoryChunked(std::string_view text, std::string_view sourc
   if (parsed_in_chunks != nullptr) *parsed_in_chunks = parallel_ok;
   if (!parallel_ok) {
     // The serial parse is the reference: it decides both the ops and the first error.
-    ChunkOutput output = reader.parse(text, source, {begin, text.size(), ChunkRole::kOnly, '\0'});
+    ChunkOutput output =
+        reader.parse(text, source, {begin, text.size(), ChunkRole::kOnly, '\0'}, nullptr);
     if (!output.status.ok()) return output.status;
     history.ops = std::move(output.ops);
     history.header = std::move(output.header);

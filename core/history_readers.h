@@ -39,7 +39,10 @@ bool OpensText(ChunkRole role);   // kOnly, kFirst: must see the opening '[' or 
 bool ClosesText(ChunkRole role);  // kOnly, kLast: must see the closing ']' and the end of file
 
 struct ChunkOutput {
-  std::vector<Op> ops;          // lines counted from the chunk's first line (1)
+  // The prefix the chunk was parsed after (see ChunkParser), then the chunk's ops, whose lines
+  // count from the chunk's first line (1).
+  std::vector<Op> ops;
+  size_t prefix_ops = 0;
   std::vector<size_t> default_indices;  // positions in ops whose index is their position
   Json header = Json::object();  // JSONL header (first chunk only)
   int64_t newlines = 0;         // '\n' bytes in [begin, end)
@@ -51,14 +54,25 @@ struct ChunkOutput {
 // and fresh page faults.
 void ReserveOps(std::string_view text, size_t begin, size_t end, std::vector<Op>* ops);
 
-// Parses one chunk of `text` (offsets are into the whole text).
+// Parses one chunk of `text` (offsets are into the whole text). With a `prefix` (the ops of every
+// chunk before this one), the chunk's ops are appended to it, so that they need not be moved
+// there later, and an index that is the op's position is already the position in the file.
 using ChunkParser = ChunkOutput (*)(std::string_view text, std::string_view source,
-                                    const Chunk& chunk);
+                                    const Chunk& chunk, std::vector<Op>* prefix);
 
-ChunkOutput ParseEdnChunk(std::string_view text, std::string_view source, const Chunk& chunk);
-ChunkOutput ParseJsonChunk(std::string_view text, std::string_view source, const Chunk& chunk);
+ChunkOutput ParseEdnChunk(std::string_view text, std::string_view source, const Chunk& chunk,
+                          std::vector<Op>* prefix = nullptr);
+ChunkOutput ParseJsonChunk(std::string_view text, std::string_view source, const Chunk& chunk,
+                           std::vector<Op>* prefix = nullptr);
 ChunkOutput ParseJepsenLogChunk(std::string_view text, std::string_view source,
-                                const Chunk& chunk);
+                                const Chunk& chunk, std::vector<Op>* prefix = nullptr);
+
+// Moves `prefix` (if any) into output->ops and notes its length.
+inline void TakePrefix(std::vector<Op>* prefix, ChunkOutput* output) {
+  if (prefix == nullptr) return;
+  output->ops = std::move(*prefix);
+  output->prefix_ops = output->ops.size();
+}
 
 // An op's :f at the parser's position (not at its end): a keyword, string or symbol; nil is "".
 bool ReadEdnOpName(EdnParser* parser, std::string* name);

@@ -75,8 +75,11 @@ bool ReadFields(EdnParser* parser, Op* op) {
 
 class JepsenLogReader {
  public:
-  JepsenLogReader(std::string_view text, std::string_view source, const Chunk& chunk)
-      : text_(text), source_(source), chunk_(chunk) {}
+  JepsenLogReader(std::string_view text, std::string_view source, const Chunk& chunk,
+                  std::vector<Op>* prefix)
+      : text_(text), source_(source), chunk_(chunk) {
+    TakePrefix(prefix, &output_);
+  }
 
   ChunkOutput Read() {
     // The first chunk's ops become the history's, so it makes room for every chunk's.
@@ -134,8 +137,8 @@ bool JepsenLogReader::ReadLine(size_t begin, size_t end, int64_t line) {
 }  // namespace
 
 ChunkOutput ParseJepsenLogChunk(std::string_view text, std::string_view source,
-                                const Chunk& chunk) {
-  return JepsenLogReader(text, source, chunk).Read();
+                                const Chunk& chunk, std::vector<Op>* prefix) {
+  return JepsenLogReader(text, source, chunk, prefix).Read();
 }
 
 }  // namespace faultline::internal

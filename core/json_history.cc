@@ -26,11 +26,14 @@ bool IsHeader(const Json& object) {
 
 class JsonHistoryReader {
  public:
-  JsonHistoryReader(std::string_view text, std::string_view source, const Chunk& chunk)
+  JsonHistoryReader(std::string_view text, std::string_view source, const Chunk& chunk,
+                    std::vector<Op>* prefix)
       : parser_(text, source, chunk.begin, chunk.end),
         source_(source),
         lines_(text, chunk.begin),
-        chunk_(chunk) {}
+        chunk_(chunk) {
+    TakePrefix(prefix, &output_);
+  }
 
   ChunkOutput Read() {
     // The first chunk's ops become the history's, so it makes room for every chunk's.
@@ -255,8 +258,9 @@ bool JsonHistoryReader::ReadName(std::string* name) {
 
 }  // namespace
 
-ChunkOutput ParseJsonChunk(std::string_view text, std::string_view source, const Chunk& chunk) {
-  return JsonHistoryReader(text, source, chunk).Read();
+ChunkOutput ParseJsonChunk(std::string_view text, std::string_view source, const Chunk& chunk,
+                           std::vector<Op>* prefix) {
+  return JsonHistoryReader(text, source, chunk, prefix).Read();
 }
 
 }  // namespace faultline::internal
