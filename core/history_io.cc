@@ -20,12 +20,13 @@
 namespace faultline {
 namespace {
 
-// Below this size one thread parses faster than several can start, and no chunk is made smaller
-// than kChunkMinBytes.
+// Below this size one thread parses faster than several can start.
 constexpr size_t kParallelMinBytes = size_t{4} << 20;
-constexpr size_t kChunkMinBytes = size_t{2} << 20;
-// Several chunks per thread let assembling overlap parsing, and balance uneven cores.
-constexpr size_t kChunksPerThread = 4;
+// Chunks of about this size: many per thread, so that assembling overlaps parsing and uneven
+// cores balance, and small enough that a chunk's own op array (moved into the history when it is
+// done) comes back from malloc for the next chunk rather than as fresh pages to fault in.
+constexpr size_t kChunkBytes = size_t{4} << 20;
+constexpr size_t kChunkMinBytes = size_t{1} << 20;
 // ReserveOps measures lines over this many bytes.
 constexpr size_t kSampleBytes = size_t{64} << 10;
 // Format detection looks this far for a Jepsen logger name.
@@ -357,8 +358,8 @@ Result<History> ReadHistoryText(std::string_view text, std::string_view source_n
       options.format == HistoryFormat::kAuto ? DetectFormat(text) : options.format;
   const size_t threads = options.threads == 0 ? AvailableCpus() : std::max(options.threads, 1);
   // One thread parses the whole text as one chunk: cutting it would only add work.
-  const size_t chunks = threads == 1 ? 1 : std::clamp<size_t>(text.size() / kChunkMinBytes, 1,
-                                                              threads * kChunksPerThread);
+  size_t chunks = threads == 1 ? 1 : std::max(threads, text.size() / kChunkBytes);
+  chunks = std::min(chunks, std::max<size_t>(1, text.size() / kChunkMinBytes));
   return internal::ReadHistoryChunked(text, source_name, format, static_cast<int>(chunks),
                                       kParallelMinBytes, static_cast<int>(threads));
 }
