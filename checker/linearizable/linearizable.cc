@@ -3,11 +3,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 
 #include "checker/linearizable/models.h"
 #include "checker/linearizable/search.h"
@@ -17,14 +19,15 @@ namespace faultline {
 namespace linearizable {
 namespace {
 
-// An op of one partition, with its key already taken off its values.
+// An op of one partition, with its key already taken off its values. Values point into the
+// history (which outlives the check), so splitting a million-op history copies no JSON.
 struct KeyedOp {
   const Op* invoke;
   const Op* completion;  // the ok completion; null when the outcome is unknown
   int64_t invoke_position;
   int64_t completion_position;  // -1 when unknown
-  Json invoke_value;
-  Json completion_value;
+  const Json* invoke_value;
+  const Json* completion_value;  // null when unknown
 };
 
 struct Partition {
@@ -42,25 +45,35 @@ struct PartitionOutcome {
 
 bool IsPair(const Json& value) { return value.is_array() && value.size() == 2; }
 
+const Json kNull;
+
 // Jepsen's independent keys write values as [key value] tuples; other harnesses put the key in
 // its own field. Tuples are recognised only when every client op carries one (and a cas carries
 // [key [expected new]]), so a plain cas register's [expected new] is never mistaken for a key.
 enum class KeyMode { kNone, kField, kTuple };
+
+const Json* KeyField(const Op& op) {
+  if (!op.extra.is_object()) return nullptr;
+  auto found = op.extra.find("key");
+  return found == op.extra.end() ? nullptr : &*found;
+}
 
 KeyMode DetectKeyMode(const std::vector<std::pair<const Op*, const Op*>>& calls,
                       bool model_takes_keys) {
   if (!model_takes_keys || calls.empty()) return KeyMode::kNone;
   bool all_tuples = true;
   for (const auto& [invoke, completion] : calls) {
-    if (invoke->extra.is_object() && invoke->extra.contains("key")) return KeyMode::kField;
+    if (KeyField(*invoke)) return KeyMode::kField;
     const Json& value = invoke->value;
     if (!IsPair(value) || (invoke->f == "cas" && !IsPair(value[1]))) all_tuples = false;
   }
   return all_tuples ? KeyMode::kTuple : KeyMode::kNone;
 }
 
-std::string KeyText(const Json& key) {
-  return key.is_string() ? key.get<std::string>() : key.dump();
+// A key as text. String keys are viewed in place; others are rendered once into `owned`.
+std::string_view KeyText(const Json& key, std::deque<std::string>& owned) {
+  if (key.is_string()) return key.get_ref<const std::string&>();
+  return owned.emplace_back(key.dump());
 }
 
 std::string DescribeOp(const Op& invoke, const Op* completion) {
@@ -106,7 +119,8 @@ Result<std::vector<Partition>> Partitioned(const History& history, bool model_ta
     positions.emplace_back(static_cast<int64_t>(position), known ? partner : -1);
   }
   KeyMode mode = DetectKeyMode(calls, model_takes_keys);
-  std::map<std::string, size_t> index_of_key;
+  std::deque<std::string> owned_keys;
+  std::unordered_map<std::string_view, size_t> index_of_key;
   std::vector<Partition> partitions;
   for (size_t call = 0; call < calls.size(); ++call) {
     const auto& [invoke, completion] = calls[call];
@@ -114,24 +128,23 @@ Result<std::vector<Partition>> Partitioned(const History& history, bool model_ta
                   completion,
                   positions[call].first,
                   positions[call].second,
-                  invoke->value,
-                  completion ? completion->value : Json()};
-    std::string key;
+                  &invoke->value,
+                  completion ? &completion->value : nullptr};
+    std::string_view key;
     if (mode == KeyMode::kField) {
-      if (!invoke->extra.is_object() || !invoke->extra.contains("key")) {
-        return OpError(history, *invoke, "expected a \"key\" field like the other ops");
-      }
-      key = KeyText(invoke->extra["key"]);
+      const Json* field = KeyField(*invoke);
+      if (!field) return OpError(history, *invoke, "expected a \"key\" field like the other ops");
+      key = KeyText(*field, owned_keys);
     } else if (mode == KeyMode::kTuple) {
-      key = KeyText(invoke->value[0]);
-      keyed.invoke_value = invoke->value[1];
+      key = KeyText(invoke->value[0], owned_keys);
+      keyed.invoke_value = &invoke->value[1];
       if (completion) {
-        keyed.completion_value = IsPair(completion->value) ? completion->value[1] : Json();
+        keyed.completion_value = IsPair(completion->value) ? &completion->value[1] : &kNull;
       }
     }
     auto [slot, inserted] = index_of_key.try_emplace(key, partitions.size());
-    if (inserted) partitions.push_back(Partition{key, {}});
-    partitions[slot->second].ops.push_back(std::move(keyed));
+    if (inserted) partitions.push_back(Partition{std::string(key), {}});
+    partitions[slot->second].ops.push_back(keyed);
   }
   return partitions;
 }
@@ -141,13 +154,26 @@ Result<PartitionOutcome> CheckPartition(const History& history, const Model& mod
                                         const Partition& partition, Budget& budget) {
   using Call = typename Model::Call;
   Interner values;
-  std::vector<SearchOp<Call>> search_ops;
-  search_ops.reserve(partition.ops.size());
+  std::vector<Call> calls;
+  calls.reserve(partition.ops.size());
   for (const KeyedOp& op : partition.ops) {
-    const Json* completion = op.completion ? &op.completion_value : nullptr;
-    Result<Call> call = model.Encode(op.invoke->f, op.invoke_value, completion, values);
+    Result<Call> call = model.Encode(op.invoke->f, *op.invoke_value, op.completion_value, values);
     if (!call.ok()) return OpError(history, *op.invoke, call.status().message());
-    search_ops.push_back({std::move(*call), op.invoke_position, op.completion_position});
+    calls.push_back(std::move(*call));
+  }
+  // Unknown-outcome ops that cannot change the verdict are left out of the search: each one
+  // otherwise doubles the configurations the search may visit (see Model::MarkRedundant).
+  std::vector<bool> redundant(calls.size(), false);
+  if constexpr (requires { model.MarkRedundant(calls, &redundant); }) {
+    model.MarkRedundant(calls, &redundant);
+  }
+  std::vector<SearchOp<Call>> search_ops;
+  std::vector<size_t> original;  // search op id -> index in partition.ops
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (redundant[i]) continue;
+    const KeyedOp& op = partition.ops[i];
+    search_ops.push_back({std::move(calls[i]), op.invoke_position, op.completion_position});
+    original.push_back(i);
   }
   typename Model::State initial = model.Init(values);
   Search<Model> search(model, search_ops, initial, budget);
@@ -160,7 +186,7 @@ Result<PartitionOutcome> CheckPartition(const History& history, const Model& mod
   typename Model::State state = initial;
   typename Model::State next = initial;
   for (int32_t id : found.longest_prefix) {
-    const KeyedOp& op = partition.ops[static_cast<size_t>(id)];
+    const KeyedOp& op = partition.ops[original[static_cast<size_t>(id)]];
     bool stepped = model.Step(state, search_ops[static_cast<size_t>(id)].call, &next);
     assert(stepped && "the longest prefix replays through the model");
     (void)stepped;
@@ -169,7 +195,7 @@ Result<PartitionOutcome> CheckPartition(const History& history, const Model& mod
         op.invoke->index, op.completion ? op.completion->index : -1, op.invoke->process,
         DescribeOp(*op.invoke, op.completion), model.Describe(state, values)});
   }
-  const KeyedOp& blocking = partition.ops[static_cast<size_t>(found.blocking_op)];
+  const KeyedOp& blocking = partition.ops[original[static_cast<size_t>(found.blocking_op)]];
   outcome.failed_op = blocking.completion ? *blocking.completion : *blocking.invoke;
   return outcome;
 }

@@ -1,6 +1,7 @@
 #include "checker/linearizable/models.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace faultline::linearizable {
 namespace {
@@ -51,6 +52,30 @@ Result<RegisterModel::Call> RegisterModel::Encode(std::string_view f, const Json
                 values.Intern(invoke_value[1])};
   }
   return Expected(allow_cas_ ? "read, write or cas" : "read or write", f);
+}
+
+void RegisterModel::MarkRedundant(const std::vector<Call>& calls,
+                                  std::vector<bool>* redundant) const {
+  std::unordered_set<int32_t> observed;
+  for (const Call& call : calls) {
+    if (call.kind == Kind::kRead && !call.unknown) observed.insert(call.first);
+    if (call.kind == Kind::kCas) observed.insert(call.first);
+  }
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const Call& call = calls[i];
+    if (!call.unknown) continue;
+    switch (call.kind) {
+      case Kind::kRead:
+        (*redundant)[i] = true;
+        break;
+      case Kind::kWrite:
+        (*redundant)[i] = !observed.contains(call.first);
+        break;
+      case Kind::kCas:
+        (*redundant)[i] = !observed.contains(call.second);
+        break;
+    }
+  }
 }
 
 Result<MultiRegisterModel::Call> MultiRegisterModel::Encode(std::string_view f,
@@ -138,6 +163,25 @@ Result<KvModel::Call> KvModel::Encode(std::string_view f, const Json& invoke_val
   }
   if (f == "append") return Call{Kind::kAppend, completion == nullptr, TextOf(invoke_value)};
   return Expected("get, put or append", f);
+}
+
+void KvModel::MarkRedundant(const std::vector<Call>& calls, std::vector<bool>* redundant) const {
+  std::vector<const std::string*> reads;
+  for (const Call& call : calls) {
+    if (call.kind == Kind::kGet && !call.unknown) reads.push_back(&call.text);
+  }
+  auto observed = [&](const std::string& text) {
+    if (text.empty()) return true;  // "" is in every value; keep such ops
+    for (const std::string* read : reads) {
+      if (read->find(text) != std::string::npos) return true;
+    }
+    return false;
+  };
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const Call& call = calls[i];
+    if (!call.unknown) continue;
+    (*redundant)[i] = call.kind == Kind::kGet || !observed(call.text);
+  }
 }
 
 std::string KvModel::Describe(const State& state, const Interner&) const {

@@ -12,6 +12,10 @@
 //   uint64_t Hash(const State&) const;
 //   size_t HeapBytes(const State&) const;                     // for the memory budget
 //   std::string Describe(const State&, const Interner&) const;
+// and optionally
+//   // Marks ops whose outcome is unknown and whose presence cannot change the verdict: the
+//   // history is linearizable with them iff it is without them.
+//   void MarkRedundant(const std::vector<Call>&, std::vector<bool>* redundant) const;
 // Keys are not the model's business: the checker splits keyed histories (a [key value] tuple or
 // an op "key" field) into one partition per key before a model sees them. To add a model, write
 // such a type and register it in linearizable.cc.
@@ -60,6 +64,10 @@ class RegisterModel {
     }
     return false;
   }
+  // An unknown read changes nothing. An unknown write (or cas) of a value that no op observes
+  // (no known read returns it, no cas expects it) can be left out: in any linearization that
+  // places it, the ops up to the next write accept any state, so the rest stays valid without it.
+  void MarkRedundant(const std::vector<Call>& calls, std::vector<bool>* redundant) const;
   uint64_t Hash(const State& state) const { return Mix64(static_cast<uint64_t>(state)); }
   size_t HeapBytes(const State&) const { return 0; }
   std::string Describe(const State& state, const Interner& values) const {
@@ -135,6 +143,9 @@ class KvModel {
     }
     return false;
   }
+  // An unknown get changes nothing. An unknown put or append whose (non-empty) text no known get
+  // contains can be left out: a get after it and before the next put would contain its text.
+  void MarkRedundant(const std::vector<Call>& calls, std::vector<bool>* redundant) const;
   uint64_t Hash(const State& state) const { return Mix64(std::hash<std::string_view>()(state)); }
   size_t HeapBytes(const State& state) const { return state.capacity(); }
   std::string Describe(const State& state, const Interner&) const;
