@@ -55,6 +55,13 @@ int ParseOctal(std::string_view digits) {
   return value <= 0377 ? value : -1;
 }
 
+// The code point of a \uXXXX character's name ("u00e9"), or -1.
+int32_t CharacterCode(std::string_view name) {
+  if (name.size() != 5 || name[0] != 'u') return -1;
+  const int32_t code = text::ParseHex4(name.substr(1));
+  return code >= 0xD800 && code <= 0xDFFF ? -1 : code;
+}
+
 // Clojure's names for characters (\newline); empty when `name` is none of them.
 std::string_view NamedCharacter(std::string_view name) {
   if (name == "newline") return "\n";
@@ -222,16 +229,10 @@ bool EdnParser::ReadEscape(std::string* out) {
   if (start + 1 >= end_) return Fail(start + 1, kEscapes);
   const char c = text_[start + 1];
   pos_ = start + 2;
-  switch (c) {
-    case 't': out->push_back('\t'); return true;
-    case 'n': out->push_back('\n'); return true;
-    case 'r': out->push_back('\r'); return true;
-    case 'b': out->push_back('\b'); return true;
-    case 'f': out->push_back('\f'); return true;
-    case '\\': out->push_back('\\'); return true;
-    case '"': out->push_back('"'); return true;
-    case 'u': return ReadUnicodeEscape(start, out);
-    default: break;
+  if (c == 'u') return ReadUnicodeEscape(start, out);
+  if (const char decoded = text::DecodeSimpleEscape(c); decoded != '\0' && c != '/') {
+    out->push_back(decoded);
+    return true;
   }
   size_t digits = 1;
   while (digits < 3 && pos_ < end_ && IsOctal(text_[pos_])) ++pos_, ++digits;
@@ -257,9 +258,8 @@ bool EdnParser::ReadCharacter(Json* out) {
     value = name;
   } else if (!NamedCharacter(name).empty()) {
     value = NamedCharacter(name);
-  } else if (name[0] == 'u' && name.size() == 5 && text::ParseHex4(name.substr(1)) >= 0 &&
-             (text::ParseHex4(name.substr(1)) < 0xD800 || text::ParseHex4(name.substr(1)) > 0xDFFF)) {
-    text::AppendUtf8(static_cast<uint32_t>(text::ParseHex4(name.substr(1))), &value);
+  } else if (const int32_t code = CharacterCode(name); code >= 0) {
+    text::AppendUtf8(static_cast<uint32_t>(code), &value);
   } else if (name[0] == 'o' && ParseOctal(name.substr(1)) >= 0) {
     text::AppendUtf8(static_cast<uint32_t>(ParseOctal(name.substr(1))), &value);
   } else {

@@ -44,10 +44,17 @@ class EdnParser : public text::TextParser {
     size_t pos = pos_;
     while (pos < end_) {
       switch (data[pos]) {
-        case ' ': case ',': case '\n':
+        case ' ':
+        case ',':
+        case '\n':
           ++pos;
           break;
-        case '\t': case '\r': case '\f': case '\v': case ';': case '#':
+        case '\t':
+        case '\r':
+        case '\f':
+        case '\v':
+        case ';':
+        case '#':
           pos_ = pos;
           return SkipOtherSpace();
         default:

@@ -91,8 +91,8 @@ FormatReader ReaderFor(HistoryFormat format) {
 // The top-level closer of the whole text for chunk planning; false when the start of the text is
 // unusual enough (a #_ discard before the first op) that only a serial parse should read it.
 bool FindTopLevelCloser(std::string_view text, size_t begin, HistoryFormat format, char* closer) {
-  const size_t first = format == HistoryFormat::kEdn ? SkipSpacesAndComments(text, begin)
-                                                     : SkipSpaces(text, begin);
+  const size_t first =
+      format == HistoryFormat::kEdn ? SkipSpacesAndComments(text, begin) : SkipSpaces(text, begin);
   if (first >= text.size()) return false;
   const char c = text[first];
   if (format == HistoryFormat::kJepsenLog) {
@@ -116,8 +116,12 @@ class ChunkPipeline {
  public:
   ChunkPipeline(std::string_view text, std::string_view source, internal::ChunkParser parse,
                 std::vector<internal::Chunk> chunks)
-      : text_(text), source_(source), parse_(parse), chunks_(std::move(chunks)),
-        outputs_(chunks_.size()), done_(chunks_.size(), false) {}
+      : text_(text),
+        source_(source),
+        parse_(parse),
+        chunks_(std::move(chunks)),
+        outputs_(chunks_.size()),
+        done_(chunks_.size(), false) {}
 
   // False when a chunk failed; the history is then incomplete and must be discarded.
   bool Run(int threads, History* history);
@@ -259,9 +263,8 @@ std::vector<Chunk> PlanChunks(std::string_view text, size_t begin, int count, Bo
 }
 
 Result<History> ReadHistoryChunked(std::string_view text, std::string_view source,
-                                   HistoryFormat format, int chunk_count,
-                                   size_t min_parallel_bytes, int threads,
-                                   bool* parsed_in_chunks) {
+                                   HistoryFormat format, int chunk_count, size_t min_parallel_bytes,
+                                   int threads, bool* parsed_in_chunks) {
   if (threads <= 0) threads = chunk_count;
   const size_t begin = ContentBegin(text);
   if (SkipSpaces(text, begin) >= text.size()) return ErrorAtEnd(text, source, "a history");
@@ -296,11 +299,16 @@ Result<History> ReadHistoryChunked(std::string_view text, std::string_view sourc
 
 std::string_view ToString(HistoryFormat format) {
   switch (format) {
-    case HistoryFormat::kAuto: return "auto";
-    case HistoryFormat::kJsonl: return "jsonl";
-    case HistoryFormat::kEdn: return "edn";
-    case HistoryFormat::kJepsenLog: return "jepsen-log";
-    case HistoryFormat::kElleJson: return "elle-json";
+    case HistoryFormat::kAuto:
+      return "auto";
+    case HistoryFormat::kJsonl:
+      return "jsonl";
+    case HistoryFormat::kEdn:
+      return "edn";
+    case HistoryFormat::kJepsenLog:
+      return "jepsen-log";
+    case HistoryFormat::kElleJson:
+      return "elle-json";
   }
   return "?";
 }

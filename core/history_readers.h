@@ -44,8 +44,8 @@ struct ChunkOutput {
   std::vector<Op> ops;
   size_t prefix_ops = 0;
   std::vector<size_t> default_indices;  // positions in ops whose index is their position
-  Json header = Json::object();  // JSONL header (first chunk only)
-  int64_t newlines = 0;         // '\n' bytes in [begin, end)
+  Json header = Json::object();         // JSONL header (first chunk only)
+  int64_t newlines = 0;                 // '\n' bytes in [begin, end)
   Status status;
 };
 
@@ -64,8 +64,8 @@ ChunkOutput ParseEdnChunk(std::string_view text, std::string_view source, const 
                           std::vector<Op>* prefix = nullptr);
 ChunkOutput ParseJsonChunk(std::string_view text, std::string_view source, const Chunk& chunk,
                            std::vector<Op>* prefix = nullptr);
-ChunkOutput ParseJepsenLogChunk(std::string_view text, std::string_view source,
-                                const Chunk& chunk, std::vector<Op>* prefix = nullptr);
+ChunkOutput ParseJepsenLogChunk(std::string_view text, std::string_view source, const Chunk& chunk,
+                                std::vector<Op>* prefix = nullptr);
 
 // Moves `prefix` (if any) into output->ops and notes its length.
 inline void TakePrefix(std::vector<Op>* prefix, ChunkOutput* output) {
@@ -91,8 +91,7 @@ std::vector<Chunk> PlanChunks(std::string_view text, size_t begin, int count, Bo
 // parse after a chunk failed). ReadHistoryText uses this with its own thresholds; tests and fuzz
 // targets force small chunks.
 Result<History> ReadHistoryChunked(std::string_view text, std::string_view source,
-                                   HistoryFormat format, int chunk_count,
-                                   size_t min_parallel_bytes, int threads = 0,
-                                   bool* parsed_in_chunks = nullptr);
+                                   HistoryFormat format, int chunk_count, size_t min_parallel_bytes,
+                                   int threads = 0, bool* parsed_in_chunks = nullptr);
 
 }  // namespace faultline::internal

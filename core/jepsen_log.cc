@@ -89,8 +89,8 @@ class JepsenLogReader {
     int64_t line = 1;
     while (pos < chunk_.end) {
       const void* newline = std::memchr(text_.data() + pos, '\n', chunk_.end - pos);
-      const size_t line_end = newline ? static_cast<const char*>(newline) - text_.data()
-                                      : chunk_.end;
+      const size_t line_end =
+          newline ? static_cast<const char*>(newline) - text_.data() : chunk_.end;
       if (!ReadLine(pos, line_end, line)) return std::move(output_);
       if (newline == nullptr) break;
       ++output_.newlines;
@@ -136,8 +136,8 @@ bool JepsenLogReader::ReadLine(size_t begin, size_t end, int64_t line) {
 
 }  // namespace
 
-ChunkOutput ParseJepsenLogChunk(std::string_view text, std::string_view source,
-                                const Chunk& chunk, std::vector<Op>* prefix) {
+ChunkOutput ParseJepsenLogChunk(std::string_view text, std::string_view source, const Chunk& chunk,
+                                std::vector<Op>* prefix) {
   return JepsenLogReader(text, source, chunk, prefix).Read();
 }
 

@@ -37,7 +37,8 @@ class JsonHistoryReader {
 
   ChunkOutput Read() {
     // The first chunk's ops become the history's, so it makes room for every chunk's.
-    const size_t reserve_end = chunk_.role == ChunkRole::kFirst ? parser_.text().size() : chunk_.end;
+    const size_t reserve_end =
+        chunk_.role == ChunkRole::kFirst ? parser_.text().size() : chunk_.end;
     ReserveOps(parser_.text(), chunk_.begin, reserve_end, &output_.ops);
     if (ReadAll()) {
       output_.newlines = lines_.LineAt(chunk_.end) - 1;

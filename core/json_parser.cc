@@ -62,8 +62,16 @@ bool JsonParser::ReadValueHere(Json* out) {
     case '{':
       return ReadObject(out);
     case '-':
-    case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9':
       return ReadNumber(out);
     default:
       return ReadLiteral(out);
@@ -173,18 +181,12 @@ bool JsonParser::ReadEscape(std::string* out) {
   const size_t start = pos_;
   if (start + 1 >= end_) return Fail(start + 1, kEscapes);
   pos_ = start + 2;
-  switch (text_[start + 1]) {
-    case '"': out->push_back('"'); return true;
-    case '\\': out->push_back('\\'); return true;
-    case '/': out->push_back('/'); return true;
-    case 'b': out->push_back('\b'); return true;
-    case 'f': out->push_back('\f'); return true;
-    case 'n': out->push_back('\n'); return true;
-    case 'r': out->push_back('\r'); return true;
-    case 't': out->push_back('\t'); return true;
-    case 'u': return ReadUnicodeEscape(start, out);
-    default: return FailFound(start, kEscapes, text::Printable(text_.substr(start, 2)));
-  }
+  const char c = text_[start + 1];
+  if (c == 'u') return ReadUnicodeEscape(start, out);
+  const char decoded = text::DecodeSimpleEscape(c);
+  if (decoded == '\0') return FailFound(start, kEscapes, text::Printable(text_.substr(start, 2)));
+  out->push_back(decoded);
+  return true;
 }
 
 bool JsonParser::ReadArray(Json* out) {

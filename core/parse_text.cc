@@ -10,8 +10,21 @@ constexpr size_t kMaxShownBytes = 40;
 
 bool IsTokenEnd(char c) {
   switch (c) {
-    case ' ': case '\t': case '\n': case '\r': case '\f': case '\v':
-    case ',': case '(': case ')': case '[': case ']': case '{': case '}': case '"': case ';':
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
+    case '\f':
+    case '\v':
+    case ',':
+    case '(':
+    case ')':
+    case '[':
+    case ']':
+    case '{':
+    case '}':
+    case '"':
+    case ';':
       return true;
     default:
       return false;
@@ -141,6 +154,27 @@ bool ParseDecimalInt64(std::string_view digits, bool negative, int64_t* out) {
   return true;
 }
 
+char DecodeSimpleEscape(char letter) {
+  switch (letter) {
+    case '"':
+    case '\\':
+    case '/':
+      return letter;
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    default:
+      return '\0';
+  }
+}
+
 int32_t ParseHex4(std::string_view digits) {
   if (digits.size() < 4) return -1;
   int32_t value = 0;
@@ -226,12 +260,18 @@ bool TextParser::FailFound(size_t offset, std::string_view expected, std::string
 std::string TextParser::DescribeAt(size_t offset) const {
   if (offset >= end_) return end_ >= text_.size() ? "end of file" : "end of line";
   switch (text_[offset]) {
-    case '\n': return "end of line";
-    case '\r': return "carriage return";
-    case ' ': return "space";
-    case '\t': return "tab";
-    case '"': return Printable(StringLiteralAt(text_, offset, end_));
-    default: return Printable(TokenAt(text_, offset, end_));
+    case '\n':
+      return "end of line";
+    case '\r':
+      return "carriage return";
+    case ' ':
+      return "space";
+    case '\t':
+      return "tab";
+    case '"':
+      return Printable(StringLiteralAt(text_, offset, end_));
+    default:
+      return Printable(TokenAt(text_, offset, end_));
   }
 }
 
@@ -257,15 +297,16 @@ bool TextParser::ReadUnicodeEscape(size_t start, std::string* out) {
     return true;
   }
   const std::string_view rest = text_.substr(pos_, std::min<size_t>(6, end_ - pos_));
-  const int32_t low = rest.size() == 6 && rest[0] == '\\' && rest[1] == 'u'
-                          ? ParseHex4(rest.substr(2)) : -1;
+  const int32_t low =
+      rest.size() == 6 && rest[0] == '\\' && rest[1] == 'u' ? ParseHex4(rest.substr(2)) : -1;
   if (low < 0xDC00 || low > 0xDFFF) {
     return FailFound(pos_, "a low surrogate \\uDC00-\\uDFFF after a high surrogate",
                      rest.empty() ? DescribeAt(pos_) : Printable(rest));
   }
   pos_ += 6;
   AppendUtf8(0x10000 + ((static_cast<uint32_t>(unit) - 0xD800) << 10) +
-                 (static_cast<uint32_t>(low) - 0xDC00), out);
+                 (static_cast<uint32_t>(low) - 0xDC00),
+             out);
   return true;
 }
 

@@ -51,6 +51,8 @@ size_t Utf8SequenceLength(std::string_view text);
 void AppendUtf8(uint32_t code_point, std::string* out);
 // Decimal digits (no sign) as an int64, negated when `negative`; false when out of range.
 bool ParseDecimalInt64(std::string_view digits, bool negative, int64_t* out);
+// What a one-letter escape (\n, \t, \", \\, \/, \b, \f, \r) stands for, or '\0'.
+char DecodeSimpleEscape(char letter);
 // The value of four hex digits, or -1.
 int32_t ParseHex4(std::string_view digits);
 

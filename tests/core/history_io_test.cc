@@ -1,10 +1,10 @@
 #include "core/history_io.h"
 
+#include <gtest/gtest.h>
+
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "core/edn.h"
 #include "core/history_readers.h"
@@ -86,23 +86,28 @@ TEST(EdnTest, Errors) {
   EXPECT_EQ(error("[1 2"), "v:1:5: expected ] to close the [ at 1:1, found end of file");
   EXPECT_EQ(error("[1 2}"), "v:1:5: expected a value or ], found }");
   EXPECT_EQ(error("{:a}"), "v:1:4: expected a map value, found }");
-  EXPECT_EQ(error("\"ab\\qc\""), "v:1:4: expected a string escape (\\\" \\\\ \\n \\t \\r \\b \\f "
-                                 "\\uXXXX), found \\q");
-  EXPECT_EQ(error("\n \"abc"), "v:2:6: expected \" to end the string that starts at 2:2, "
-                               "found end of file");
+  EXPECT_EQ(error("\"ab\\qc\""),
+            "v:1:4: expected a string escape (\\\" \\\\ \\n \\t \\r \\b \\f "
+            "\\uXXXX), found \\q");
+  EXPECT_EQ(error("\n \"abc"),
+            "v:2:6: expected \" to end the string that starts at 2:2, "
+            "found end of file");
   EXPECT_EQ(error("9223372036854775808"),
             "v:1:1: expected an integer within int64 range, found 9223372036854775808");
   EXPECT_EQ(error("1e999"), "v:1:1: expected a number within double range, found 1e999");
   EXPECT_EQ(error("12abc"), "v:1:1: expected a number, found 12abc");
-  EXPECT_EQ(error("\\bogus"), "v:1:1: expected a character such as \\a, \\newline or \\u00e9, "
-                              "found \\bogus");
-  EXPECT_EQ(error("#\"re\""), "v:1:1: expected #{, #_, ## or a tag such as #inst after #, "
-                              "found #");
+  EXPECT_EQ(error("\\bogus"),
+            "v:1:1: expected a character such as \\a, \\newline or \\u00e9, "
+            "found \\bogus");
+  EXPECT_EQ(error("#\"re\""),
+            "v:1:1: expected #{, #_, ## or a tag such as #inst after #, "
+            "found #");
   EXPECT_EQ(error("1 2"), "v:1:3: expected end of file, found 2");
   EXPECT_EQ(error("@x"), "v:1:1: expected a value, found @x");
   EXPECT_EQ(error("\"\xff\""), "v:1:2: expected UTF-8 text, found byte \\xff");
-  EXPECT_EQ(error("\"\\uDE00\""), "v:1:2: expected a code point, not a lone low surrogate, "
-                                  "found \\uDE00");
+  EXPECT_EQ(error("\"\\uDE00\""),
+            "v:1:2: expected a code point, not a lone low surrogate, "
+            "found \\uDE00");
 }
 
 TEST(EdnTest, DeepNestingIsAnErrorNotACrash) {
@@ -122,9 +127,8 @@ TEST(EdnTest, DeepNestingIsAnErrorNotACrash) {
 // --- JSON values ------------------------------------------------------------------------------
 
 TEST(JsonParserTest, MatchesNlohmannOnValidInput) {
-  for (std::string_view text :
-       {R"({"a":[1,2.5,-3e2,true,false,null,"x\u00e9\n"],"b":{}})", R"([])", R"("\ud83d\ude00")",
-        R"(-0)", R"(0.1)"}) {
+  for (std::string_view text : {R"({"a":[1,2.5,-3e2,true,false,null,"x\u00e9\n"],"b":{}})", R"([])",
+                                R"("\ud83d\ude00")", R"(-0)", R"(0.1)"}) {
     Result<Json> value = ParseJson(text);
     ASSERT_TRUE(value.ok()) << text << ": " << value.status().ToString();
     EXPECT_EQ(*value, Json::parse(text)) << text;
@@ -142,10 +146,12 @@ TEST(JsonParserTest, Errors) {
   EXPECT_EQ(error("01"), "j:1:1: expected a number, found 01");
   EXPECT_EQ(error("18446744073709551616"),
             "j:1:1: expected an integer within int64 range, found 18446744073709551616");
-  EXPECT_EQ(error("\"a\tb\""), "j:1:3: expected an escape (\\u0001) for the control character, "
-                               "found byte \\x09");
-  EXPECT_EQ(error("\"a\\x\""), "j:1:3: expected a JSON escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t "
-                               "\\uXXXX), found \\x");
+  EXPECT_EQ(error("\"a\tb\""),
+            "j:1:3: expected an escape (\\u0001) for the control character, "
+            "found byte \\x09");
+  EXPECT_EQ(error("\"a\\x\""),
+            "j:1:3: expected a JSON escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t "
+            "\\uXXXX), found \\x");
   EXPECT_EQ(error("nul"), "j:1:1: expected a JSON value, found nul");
   EXPECT_EQ(error(std::string(2000, '[')),
             "j:1:1001: expected at most 1000 levels of nesting, found [");
@@ -181,8 +187,9 @@ TEST(HistoryIoTest, EdnVectorOfOps) {
 }
 
 TEST(HistoryIoTest, EdnBareSequenceListsAndRecords) {
-  const History bare = Read("{:process 1, :type :invoke, :f :get, :key \"6\", :value nil}\n"
-                            "{:process 1, :type :ok, :f :get, :key \"6\", :value \"x 1\"}");
+  const History bare = Read(
+      "{:process 1, :type :invoke, :f :get, :key \"6\", :value nil}\n"
+      "{:process 1, :type :ok, :f :get, :key \"6\", :value \"x 1\"}");
   ASSERT_EQ(bare.ops.size(), 2u);
   EXPECT_EQ(bare.ops[0].extra, Json::parse(R"({"key":"6"})"));
   EXPECT_EQ(bare.ops[1].value, Json("x 1"));
@@ -202,11 +209,15 @@ TEST(HistoryIoTest, EdnBareSequenceListsAndRecords) {
 }
 
 TEST(HistoryIoTest, Jsonl) {
-  const History history = Read(
-      R"({"faultline_history":1,"test":"etcd","seed":42})" "\n"
-      R"({"index":0,"time":1200345,"type":"invoke","process":0,"f":"write","value":3})" "\n"
-      R"({"index":1,"type":"invoke","process":"nemesis","f":"start","value":null})" "\n"
-      R"({"type":"info","process":0,"f":"write","value":3,"error":"timeout","key":"k"})" "\n");
+  const History history =
+      Read(R"({"faultline_history":1,"test":"etcd","seed":42})"
+           "\n"
+           R"({"index":0,"time":1200345,"type":"invoke","process":0,"f":"write","value":3})"
+           "\n"
+           R"({"index":1,"type":"invoke","process":"nemesis","f":"start","value":null})"
+           "\n"
+           R"({"type":"info","process":0,"f":"write","value":3,"error":"timeout","key":"k"})"
+           "\n");
   EXPECT_EQ(history.header, Json::parse(R"({"faultline_history":1,"test":"etcd","seed":42})"));
   ASSERT_EQ(history.ops.size(), 3u);
   EXPECT_EQ(history.ops[0].time_ns, 1200345);
@@ -303,8 +314,8 @@ TEST(HistoryIoTest, ErrorsNameLineColumnAndToken) {
       {"", F::kAuto, "t:1:1: expected a history, found end of file"},
       {"\n  \n", F::kJsonl, "t:3:1: expected a history, found end of file"},
       {"; only a comment\n", F::kEdn, "t:2:1: expected a history, found end of file"},
-      {"[{:process 0, :type :invoke, :f :read}\n {:process 0, :type :ok",
-       F::kEdn, "t:2:24: expected } to close the { at 2:2, found end of file"},
+      {"[{:process 0, :type :invoke, :f :read}\n {:process 0, :type :ok", F::kEdn,
+       "t:2:24: expected } to close the { at 2:2, found end of file"},
       {"[{:process 0, :type :invoke, :f :read}\n", F::kEdn,
        "t:2:1: expected ] to close the [ at 1:1, found end of file"},
       {"[{:process 0, :type :bogus}]", F::kEdn,
@@ -334,8 +345,8 @@ TEST(HistoryIoTest, ErrorsNameLineColumnAndToken) {
       {"3", F::kJsonl, "t:1:1: expected a header or op object, found 3"},
       {R"({"faultline_history":2})", F::kJsonl,
        "t:1:1: expected a header with \"faultline_history\":1, found \"faultline_history\":2"},
-      {"{\"faultline_history\":1}\n{\"type\":\"invoke\",\"process\":0,\"f\":\"w\"",
-       F::kJsonl, "t:2:37: expected , or }, found end of file"},
+      {"{\"faultline_history\":1}\n{\"type\":\"invoke\",\"process\":0,\"f\":\"w\"", F::kJsonl,
+       "t:2:37: expected , or }, found end of file"},
       {"{\"faultline_history\":1}\n{\"type\":\"bogus\",\"process\":0}", F::kJsonl,
        "t:2:9: expected one of \"invoke\" \"ok\" \"fail\" \"info\", found \"bogus\""},
       {"{\"faultline_history\":1}\n{\"type\":\"ok\",\"process\":\"n1\"}", F::kJsonl,
@@ -345,8 +356,8 @@ TEST(HistoryIoTest, ErrorsNameLineColumnAndToken) {
       {"{\"process\":0,\"f\":\"read\"}", F::kJsonl,
        "t:1:1: expected key \"type\", found an op without it"},
       {"{\"faultline_history\":1}\n[1]", F::kJsonl, "t:2:1: expected an op object, found ["},
-      {"{\"faultline_history\":1}\n{\"type\":\"ok\",\"process\":0,\"value\":\"a\nb\"}",
-       F::kJsonl, "t:2:36: expected \" to end the string that starts at 2:34, found end of line"},
+      {"{\"faultline_history\":1}\n{\"type\":\"ok\",\"process\":0,\"value\":\"a\nb\"}", F::kJsonl,
+       "t:2:36: expected \" to end the string that starts at 2:34, found end of line"},
       {"[{\"type\":\"ok\",\"process\":0}", F::kElleJson,
        "t:1:27: expected , or ], found end of file"},
       {"[{\"type\":\"ok\",\"process\":0},]", F::kElleJson,
@@ -372,8 +383,7 @@ TEST(HistoryIoTest, ErrorsNameLineColumnAndToken) {
        "t:1:33: expected a \"time\" >= 0 (nanoseconds since the start), found -5"},
   };
   for (const ErrorCase& error_case : cases) {
-    EXPECT_EQ(ReadError(error_case.text, error_case.format), error_case.message)
-        << error_case.text;
+    EXPECT_EQ(ReadError(error_case.text, error_case.format), error_case.message) << error_case.text;
   }
 }
 

@@ -1,14 +1,14 @@
 // Acceptance tests: every history under tests/data parses with format detection, each family
 // passes a sanity check of its own, and chunked (parallel) parses equal serial ones, on the
 // samples and on generated multi-megabyte inputs, errors included.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "core/history_io.h"
 #include "core/history_readers.h"
@@ -40,7 +40,8 @@ std::string Slurp(const fs::path& path) {
 
 size_t Count(std::string_view text, std::string_view needle) {
   size_t count = 0;
-  for (size_t at = text.find(needle); at != std::string_view::npos; at = text.find(needle, at + 1)) {
+  for (size_t at = text.find(needle); at != std::string_view::npos;
+       at = text.find(needle, at + 1)) {
     ++count;
   }
   return count;
@@ -62,7 +63,8 @@ std::string Difference(const Result<History>& a, const Result<History>& b) {
   }
   if (!a.ok()) {
     return a.status().message() == b.status().message()
-               ? "" : a.status().message() + " vs " + b.status().message();
+               ? ""
+               : a.status().message() + " vs " + b.status().message();
   }
   if (a->header != b->header || a->source != b->source) return "header or source";
   if (a->ops.size() != b->ops.size()) {
@@ -196,8 +198,8 @@ TEST(HistorySamplesTest, ElleCases) {
 
 TEST(HistorySamplesTest, ChunkedParsesOfEverySampleEqualTheSerialOne) {
   std::vector<fs::path> files;
-  for (const char* folder : {"porcupine/jepsen", "porcupine/jepsen-raw-ahorn", "knossos",
-                             "elle/cases"}) {
+  for (const char* folder :
+       {"porcupine/jepsen", "porcupine/jepsen-raw-ahorn", "knossos", "elle/cases"}) {
     for (const char* extension : {".log", ".edn"}) {
       const auto found = FilesUnder(kData / folder, extension);
       files.insert(files.end(), found.begin(), found.end());
@@ -216,8 +218,8 @@ TEST(HistorySamplesTest, ChunkedParsesOfEverySampleEqualTheSerialOne) {
 
 std::string RaftKvLine(int i) {
   return "{:process " + std::to_string(i % 40) + ", :type " + (i % 2 ? ":ok" : ":invoke") +
-         ", :f :append, :key \"" + std::to_string(i % 997) + "\", :value \"x " +
-         std::to_string(i) + " y\"}\n";
+         ", :f :append, :key \"" + std::to_string(i % 997) + "\", :value \"x " + std::to_string(i) +
+         " y\"}\n";
 }
 
 std::string Generate(std::string_view kind, size_t min_bytes) {
@@ -265,8 +267,8 @@ TEST(HistorySamplesTest, WellFormedMegabytesReallyParseInChunks) {
   for (std::string_view kind : {"edn", "edn-vector", "jsonl", "elle", "log"}) {
     const std::string text = Generate(kind, size_t{2} << 20);
     bool parsed_in_chunks = false;
-    const Result<History> history = internal::ReadHistoryChunked(
-        text, "gen", DetectFormat(text), 8, 0, 2, &parsed_in_chunks);
+    const Result<History> history =
+        internal::ReadHistoryChunked(text, "gen", DetectFormat(text), 8, 0, 2, &parsed_in_chunks);
     ASSERT_TRUE(history.ok()) << kind << ": " << history.status().message();
     EXPECT_TRUE(parsed_in_chunks) << kind;
     EXPECT_EQ(Difference(history, ReadChunked(text, 1)), "") << kind;
