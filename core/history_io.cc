@@ -147,7 +147,8 @@ class ChunkPipeline {
 
 bool ChunkPipeline::Run(int threads, History* history) {
   std::vector<std::thread> workers;
-  for (int i = 1; i < threads; ++i) workers.emplace_back([this] { Work(); });
+  const int useful = std::min(threads, static_cast<int>(chunks_.size()));
+  for (int i = 1; i < useful; ++i) workers.emplace_back([this] { Work(); });
   size_t appended = 0;
   std::unique_lock lock(mutex_);
   while (appended < chunks_.size() && !failed_) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -392,6 +393,21 @@ TEST(HistoryIoTest, DeeplyNestedValueIsAnError) {
   EXPECT_EQ(ReadError(text), "t:1:1032: expected at most 1000 levels of nesting, found [");
   const std::string json = R"({"type":"ok","process":0,"value":)" + std::string(5000, '[');
   EXPECT_EQ(ReadError(json), "t:1:1034: expected at most 1000 levels of nesting, found [");
+}
+
+TEST(HistoryIoTest, ByteOrderMarkIsSkipped) {
+  const History history = Read("\xEF\xBB\xBF[{:process 0 :type :ok}]");
+  ASSERT_EQ(history.ops.size(), 1u);
+  EXPECT_EQ(history.ops[0].line, 1);
+  EXPECT_EQ(Read("\xEF\xBB\xBF{\"type\":\"ok\",\"process\":1}").ops.size(), 1u);
+}
+
+TEST(HistoryIoTest, EmptyFileIsAParseError) {
+  const std::string path = ::testing::TempDir() + "/history_io_test_empty.edn";
+  { std::ofstream out(path); }
+  Result<History> history = ReadHistoryFile(path);
+  ASSERT_FALSE(history.ok());
+  EXPECT_EQ(history.status().message(), path + ":1:1: expected a history, found end of file");
 }
 
 TEST(HistoryIoTest, MissingFileIsAnIoError) {
