@@ -260,13 +260,12 @@ Result<LinearizableResult> CheckWithModel(const History& history, const Model& m
 
   // Report in partition order, so the verdict and witness do not depend on thread timing more
   // than the early stop forces: the first invalid partition wins, then the first unknown.
-  size_t checked = 0;
-  const PartitionOutcome* unknown = nullptr;
+  size_t decided = 0;
+  std::optional<SearchOutcome> limit;  // the budget that ran out, if any
   for (size_t partition = 0; partition < partitions.size(); ++partition) {
     const auto& outcome = outcomes[partition];
     if (!outcome) continue;
     if (!outcome->ok()) return outcome->status();
-    ++checked;
     const PartitionOutcome& found = outcome->value();
     if (found.outcome == SearchOutcome::kNotLinearizable) {
       result.verdict = Verdict::kInvalid;
@@ -280,17 +279,20 @@ Result<LinearizableResult> CheckWithModel(const History& history, const Model& m
                       std::to_string(found.prefix.size()) + " ops";
       return result;
     }
-    if (found.outcome != SearchOutcome::kLinearizable && !unknown) unknown = &found;
+    if (found.outcome == SearchOutcome::kLinearizable) ++decided;
+    // Partitions stopped early only echo another partition's limit.
+    bool ran_out =
+        found.outcome == SearchOutcome::kTimeLimit || found.outcome == SearchOutcome::kMemoryLimit;
+    if (ran_out && !limit) limit = found.outcome;
   }
-  if (unknown || checked < partitions.size()) {
+  if (decided < partitions.size()) {
     result.verdict = Verdict::kUnknown;
-    SearchOutcome why = unknown ? unknown->outcome : SearchOutcome::kStopped;
-    if (why == SearchOutcome::kMemoryLimit) {
+    if (limit == SearchOutcome::kMemoryLimit) {
       result.reason = "memory limit of " + Megabytes(budget.memory_limit_bytes) + " exceeded";
     } else {
       result.reason = "time limit of " + FormatSeconds(options.time_limit_s) + " s exceeded";
     }
-    result.reason += " (" + std::to_string(checked) + " of " + std::to_string(partitions.size()) +
+    result.reason += " (" + std::to_string(decided) + " of " + std::to_string(partitions.size()) +
                      " partitions decided)";
     return result;
   }
