@@ -8,6 +8,7 @@
 // Used by one thread; the budget's counters are shared with the other partitions' searches.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -230,6 +231,7 @@ SearchResult Search<Model>::Run() {
     State state_before;
   };
   std::vector<Frame> stack;
+  size_t unchanged_depth = 0;  // stack[0, unchanged_depth) still equals longest_prefix's start
   State state = initial_;
   State next_state = initial_;
   int32_t node = next_[0];
@@ -268,9 +270,14 @@ SearchResult Search<Model>::Run() {
       continue;
     }
     // A return event of an op not yet linearized: it must be placed before this point, so undo.
+    // A new deepest prefix is recorded first; only the part of the stack that changed since the
+    // last record is copied, so recording costs no more than the pushes that built it.
     if (stack.size() > result.longest_prefix.size() || result.blocking_op < 0) {
-      result.longest_prefix.clear();
-      for (const Frame& frame : stack) result.longest_prefix.push_back(frame.op);
+      result.longest_prefix.resize(unchanged_depth);
+      for (size_t i = unchanged_depth; i < stack.size(); ++i) {
+        result.longest_prefix.push_back(stack[i].op);
+      }
+      unchanged_depth = stack.size();
       result.blocking_op = Op(node);
     }
     if (stack.empty()) {
@@ -279,6 +286,7 @@ SearchResult Search<Model>::Run() {
     }
     Frame frame = std::move(stack.back());
     stack.pop_back();
+    unchanged_depth = std::min(unchanged_depth, stack.size());
     state = std::move(frame.state_before);
     bits[frame.op >> 6] &= ~(uint64_t{1} << (frame.op & 63));
     bits_hash ^= zobrist_[frame.op];
