@@ -175,6 +175,23 @@ char DecodeSimpleEscape(char letter) {
   }
 }
 
+char EncodeSimpleEscape(char c) {
+  switch (c) {
+    case '\b':
+      return 'b';
+    case '\f':
+      return 'f';
+    case '\n':
+      return 'n';
+    case '\r':
+      return 'r';
+    case '\t':
+      return 't';
+    default:
+      return '\0';
+  }
+}
+
 int32_t ParseHex4(std::string_view digits) {
   if (digits.size() < 4) return -1;
   int32_t value = 0;

@@ -53,6 +53,8 @@ void AppendUtf8(uint32_t code_point, std::string* out);
 bool ParseDecimalInt64(std::string_view digits, bool negative, int64_t* out);
 // What a one-letter escape (\n, \t, \", \\, \/, \b, \f, \r) stands for, or '\0'.
 char DecodeSimpleEscape(char letter);
+// The letter of the one-letter escape JSON writes for `c` (\b \f \n \r \t), or '\0'.
+char EncodeSimpleEscape(char c);
 // The value of four hex digits, or -1.
 int32_t ParseHex4(std::string_view digits);
 

@@ -439,6 +439,44 @@ TEST(HistoryIoTest, WriteJsonlPutsTheVersionFirst) {
             "{\"f\":\"read\",\"index\":0,\"process\":0,\"type\":\"invoke\",\"value\":null}\n");
 }
 
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST(HistoryIoTest, WriteJsonlLinesAreOpToJson) {
+  History history = Read(
+      "[{:process 0, :type :invoke, :f :txn, :value [[:append :x 1]], :time 7, :a 1, :zz 2}\n"
+      " {:process :nemesis, :type :info, :f \"kill\\n\u00e9\", :value nil, :error [:t]}\n"
+      " {:process 3, :type :ok, :f :read, :value {:b 2}, :g 1, :ka \"k\", :tz 0, :v 1}]");
+  Op odd;  // extra keys that an op's own fields use, as ToJson resolves them
+  odd.index = 9;
+  odd.extra = Json::parse(R"({"time":5,"index":1,"error":"e","":0,"\u00e9":1})");
+  history.ops.push_back(odd);
+  Op values;  // every kind of JSON value, and strings needing every kind of escape
+  values.f = "\xff bad UTF-8";
+  values.value = {{"s", "a\"b\\c\x01\x1f\x7f\b\f\n\r\t/\u00e9"},
+                  {"big", UINT64_MAX},
+                  {"neg", INT64_MIN},
+                  {"d", 1.5},
+                  {"e", 1e300},
+                  {"nested", Json::parse("[[], {}, [null, true, false, 0.1]]")},
+                  {"bad\xfe", "\xc3"}};
+  values.error = Json::array({-0.0, 3});
+  history.ops.push_back(values);
+  std::ostringstream out;
+  WriteJsonl(history, out);
+  const std::vector<std::string> lines = Lines(out.str());
+  ASSERT_EQ(lines.size(), history.ops.size() + 1);
+  for (size_t i = 0; i < history.ops.size(); ++i) {
+    EXPECT_EQ(lines[i + 1],
+              history.ops[i].ToJson().dump(-1, ' ', false, Json::error_handler_t::replace))
+        << i;
+  }
+}
+
 TEST(HistoryIoTest, RoundTripEdnToJsonl) {
   const History edn = Read(
       "[{:process 0, :type :invoke, :f :txn, :value [[:append :x 1] [:r :y nil]], :time 7}\n"

@@ -196,6 +196,32 @@ TEST(HistorySamplesTest, ElleCases) {
   EXPECT_EQ(g0->ops[0].line, 6);
 }
 
+TEST(HistorySamplesTest, EverySampleWritesAsOpToJsonAndReadsBack) {
+  for (const char* folder : {"porcupine/jepsen-raw-ahorn", "knossos", "elle/cases"}) {
+    for (const fs::path& file : FilesUnder(kData / folder, folder[0] == 'p' ? ".log" : ".edn")) {
+      Result<History> history = ReadFile(file);
+      if (!history.ok()) continue;  // etcd_095, checked above
+      std::ostringstream out;
+      WriteJsonl(*history, out);
+      const std::string text = out.str();
+      size_t line_start = text.find('\n') + 1;
+      for (const Op& op : history->ops) {
+        const size_t line_end = text.find('\n', line_start);
+        ASSERT_EQ(text.substr(line_start, line_end - line_start), op.ToJson().dump()) << file;
+        line_start = line_end + 1;
+      }
+      Result<History> back = ReadHistoryText(text, "back");
+      ASSERT_TRUE(back.ok()) << back.status().message();
+      ASSERT_EQ(back->ops.size(), history->ops.size());
+      for (size_t i = 0; i < back->ops.size(); ++i) {
+        Op expected = history->ops[i];
+        expected.line = static_cast<int64_t>(i) + 2;
+        ASSERT_TRUE(SameOp(back->ops[i], expected)) << file << " op " << i;
+      }
+    }
+  }
+}
+
 TEST(HistorySamplesTest, ChunkedParsesOfEverySampleEqualTheSerialOne) {
   std::vector<fs::path> files;
   for (const char* folder :
