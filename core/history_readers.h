@@ -94,4 +94,9 @@ Result<History> ReadHistoryChunked(std::string_view text, std::string_view sourc
                                    HistoryFormat format, int chunk_count, size_t min_parallel_bytes,
                                    int threads = 0, bool* parsed_in_chunks = nullptr);
 
+// Reads `text` with up to `threads` threads: ReadHistoryChunked with the chunk sizes and the
+// threshold that pay on real files.
+Result<History> ReadHistoryWithThreads(std::string_view text, std::string_view source,
+                                       HistoryFormat format, size_t threads);
+
 }  // namespace faultline::internal

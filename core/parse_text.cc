@@ -110,6 +110,19 @@ int64_t LineCounter::LineAt(size_t offset) {
   return line_;
 }
 
+size_t SkipWhitespace(std::string_view text, size_t i) {
+  while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
+                             text[i] == '\r' || text[i] == '\f')) {
+    ++i;
+  }
+  return i;
+}
+
+size_t ContentBegin(std::string_view text) {
+  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+  return text.starts_with(kByteOrderMark) ? kByteOrderMark.size() : 0;
+}
+
 size_t FindInvalidUtf8(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {

@@ -43,6 +43,11 @@ class LineCounter {
   int64_t line_ = 1;
 };
 
+// The first offset at or after `i` that is not a space, tab, newline, carriage return or form feed.
+size_t SkipWhitespace(std::string_view text, size_t i);
+// Where a text's content begins: after a UTF-8 byte order mark, if it has one.
+size_t ContentBegin(std::string_view text);
+
 // Offset of the first byte of `text` that breaks UTF-8, or npos when it is all valid.
 size_t FindInvalidUtf8(std::string_view text);
 // Length of the valid UTF-8 sequence that starts `text`, or 0 when it does not start with one.
