@@ -1,0 +1,138 @@
+// End-to-end tests of the `faultline` binary: exit codes, verdict lines, JSON output, errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+const std::string kBinary = FAULTLINE_BINARY;
+const std::string kData = FAULTLINE_TEST_DATA;
+const std::string kExamples = std::string(FAULTLINE_TEST_DATA) + "/../../examples/histories";
+
+struct CommandOutput {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+CommandOutput Faultline(const std::string& arguments) {
+  CommandOutput run;
+  std::string command = kBinary + " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return run;
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) run.out.append(buffer, n);
+  int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+std::string WriteTemp(const std::string& name, const std::string& text) {
+  std::filesystem::path path = std::filesystem::temp_directory_path() / ("faultline_cli_" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(Cli, ValidHistoryExitsZero) {
+  CommandOutput run = Faultline("check --model register " + kExamples + "/crashed-write.edn");
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("crashed-write.edn: valid"), std::string::npos) << run.out;
+}
+
+TEST(Cli, InvalidHistoryExitsOneAndExplains) {
+  CommandOutput run = Faultline("check --model cas-register " + kExamples + "/stale-read.jsonl");
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_NE(run.out.find("cannot linearize: process 2 ok read 1 (index 7"), std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("longest linearizable prefix: 2 ops"), std::string::npos) << run.out;
+}
+
+TEST(Cli, ManyFilesPrintASummaryAndTheWorstVerdictWins) {
+  CommandOutput run = Faultline("check --model cas-register --initial-value 0 " + kData +
+                                "/knossos/cas-register/good/memstress3-1.edn " + kData +
+                                "/knossos/cas-register/bad/bad-analysis.edn");
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_NE(run.out.find("summary: 2 files, 1 valid, 1 invalid, 0 unknown, 0 unreadable"),
+            std::string::npos)
+      << run.out;
+}
+
+TEST(Cli, JsonOutputCarriesTheWitness) {
+  CommandOutput run =
+      Faultline("check --json --model cas-register " + kExamples + "/stale-read.jsonl");
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  nlohmann::json report = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << run.out;
+  EXPECT_EQ(report["verdict"], "invalid");
+  EXPECT_EQ(report["files"][0]["op"]["index"], 7);
+  EXPECT_EQ(report["files"][0]["longest_linearizable_prefix"].size(), 2u);
+}
+
+TEST(Cli, TimeLimitGivesUnknownExitTwo) {
+  // 40 crashed writes whose values are all read back in different orders: a hard search.
+  std::string text = "{\"faultline_history\":1}\n";
+  int index = 0;
+  auto line = [&](int process, const char* type, const char* f, const std::string& value) {
+    text += "{\"index\":" + std::to_string(index++) + ",\"type\":\"" + type +
+            "\",\"process\":" + std::to_string(process) + ",\"f\":\"" + f +
+            "\",\"value\":" + value + "}\n";
+  };
+  for (int p = 0; p < 40; ++p) {
+    line(p, "invoke", "write", std::to_string(p));
+    line(p, "info", "write", std::to_string(p));
+  }
+  for (int p = 0; p < 40; ++p) line(40 + p, "invoke", "read", "null");
+  for (int p = 0; p < 40; ++p) line(40 + p, "ok", "read", std::to_string((p * 7) % 40));
+  line(100, "invoke", "read", "null");
+  line(100, "ok", "read", "-1");
+  std::string path = WriteTemp("hard.jsonl", text);
+  CommandOutput run = Faultline("check --model register --time-limit 0.2 " + path);
+  EXPECT_EQ(run.exit_code, 2) << run.out;
+  EXPECT_NE(run.out.find("unknown: time limit of 0.2 s exceeded"), std::string::npos) << run.out;
+}
+
+TEST(Cli, MalformedInputExits254WithFileLineColumn) {
+  std::string path = WriteTemp("bad.edn",
+                               "[{:process 0, :type :invoke, :f :read}\n"
+                               " {:process 0, :type :bogus, :f :read}]\n");
+  CommandOutput run = Faultline("check " + path);
+  EXPECT_EQ(run.exit_code, 254) << run.out;
+  EXPECT_NE(run.out.find(path + ":2:21: expected one of :invoke :ok :fail :info, found :bogus"),
+            std::string::npos)
+      << run.out;
+}
+
+TEST(Cli, MalformedHistoryExits254UnlessLenient) {
+  std::string path = WriteTemp("overlap.jsonl",
+                               "{\"index\":0,\"type\":\"invoke\",\"process\":0,\"f\":\"write\","
+                               "\"value\":1}\n"
+                               "{\"index\":1,\"type\":\"invoke\",\"process\":0,\"f\":\"write\","
+                               "\"value\":2}\n"
+                               "{\"index\":2,\"type\":\"ok\",\"process\":0,\"f\":\"write\","
+                               "\"value\":1}\n");
+  CommandOutput strict = Faultline("check --model register " + path);
+  EXPECT_EQ(strict.exit_code, 254) << strict.out;
+  EXPECT_NE(strict.out.find("still outstanding"), std::string::npos) << strict.out;
+  CommandOutput lenient = Faultline("check --lenient --model register " + path);
+  EXPECT_EQ(lenient.exit_code, 0) << lenient.out;
+  EXPECT_NE(lenient.out.find("warning:"), std::string::npos) << lenient.out;
+}
+
+TEST(Cli, BadArgumentsExit254) {
+  EXPECT_EQ(Faultline("check --model no-such-model " + kExamples + "/crashed-write.edn").exit_code,
+            254);
+  EXPECT_EQ(Faultline("check /no/such/file.edn").exit_code, 254);
+  EXPECT_EQ(Faultline("frobnicate").exit_code, 254);
+  EXPECT_EQ(Faultline("--help").exit_code, 0);
+}
+
+TEST(Cli, ForcedFormatMismatchIsAnError) {
+  CommandOutput run = Faultline("check --format jsonl " + kExamples + "/crashed-write.edn");
+  EXPECT_EQ(run.exit_code, 254) << run.out;
+  EXPECT_NE(run.out.find("crashed-write.edn:"), std::string::npos) << run.out;
+}
+
+}  // namespace
