@@ -282,7 +282,10 @@ uint64_t CollectionModel::Hash(const State& state) const {
 std::string CollectionModel::Describe(const State& state, const Interner& values) const {
   std::vector<std::string> parts;
   for (int32_t element : state) parts.push_back(values.Text(element));
-  return "[" + Join(parts) + "]";
+  // Appended rather than "[" + ...: GCC 12 warns falsely (-Wrestrict) on literal + rvalue at -O3.
+  std::string out = "[";
+  out += Join(parts);
+  return out += "]";
 }
 
 }  // namespace faultline::linearizable

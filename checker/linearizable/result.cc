@@ -7,12 +7,14 @@ namespace faultline {
 namespace {
 
 std::string OpSummary(const Op& op) {
-  std::string text =
-      "process " + ProcessName(op.process) + " " + std::string(ToString(op.type)) + " " + op.f;
-  if (!op.value.is_null()) text += " " + op.value.dump();
-  text += " (index " + std::to_string(op.index);
-  if (op.line > 0) text += ", line " + std::to_string(op.line);
-  return text + ")";
+  // A stream, not "literal" + string: GCC 12 warns falsely (-Wrestrict) on those at -O3.
+  std::ostringstream text;
+  text << "process " << ProcessName(op.process) << ' ' << ToString(op.type) << ' ' << op.f;
+  if (!op.value.is_null()) text << ' ' << op.value.dump();
+  text << " (index " << op.index;
+  if (op.line > 0) text << ", line " << op.line;
+  text << ')';
+  return text.str();
 }
 
 std::string IndexRange(const LinearizedStep& step) {
