@@ -41,6 +41,11 @@ Result<History> ReadHistoryText(std::string_view text, std::string_view source_n
                                 const ReadOptions& options = {});
 Result<History> ReadHistoryFile(const std::string& path, const ReadOptions& options = {});
 
+// One JSONL line without its newline: the header object (with "faultline_history" first), and an
+// op exactly as Op::ToJson().dump() writes it, appended to `line` (for streaming journals).
+std::string JsonlHeaderLine(const Json& header);
+void AppendJsonlLine(const Op& op, std::string* line);
+
 // Writes the header line then one op per line.
 void WriteJsonl(const History& history, std::ostream& out);
 Status WriteJsonlFile(const History& history, const std::string& path);

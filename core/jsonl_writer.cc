@@ -15,7 +15,9 @@ std::string Dump(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-std::string HeaderLine(const Json& header) {
+}  // namespace
+
+std::string JsonlHeaderLine(const Json& header) {
   std::string line = "{\"faultline_history\":";
   const bool has_version = header.is_object() && header.contains("faultline_history");
   line += has_version ? Dump(header["faultline_history"]) : "1";
@@ -27,6 +29,8 @@ std::string HeaderLine(const Json& header) {
   }
   return line + "}";
 }
+
+namespace {
 
 void AppendArray(const Json& array, std::string* out);
 void AppendObject(const Json& object, std::string* out);
@@ -132,10 +136,12 @@ void AppendField(const Op& op, std::string_view name, std::string* line) {
   }
 }
 
+}  // namespace
+
 // Appends what Op::ToJson().dump() gives, without building the object (a map of fresh strings
 // per op, which made writing several times slower than reading): the same members in the same
 // sorted order, extra keys merged in except those the op's own fields already use.
-void AppendOpLine(const Op& op, std::string* line) {
+void AppendJsonlLine(const Op& op, std::string* line) {
   std::array<std::string_view, 7> fields;  // the members ToJson writes, in key order
   size_t count = 0;
   if (!op.error.is_null()) fields[count++] = "error";
@@ -162,13 +168,11 @@ void AppendOpLine(const Op& op, std::string* line) {
   line->push_back('}');
 }
 
-}  // namespace
-
 void WriteJsonl(const History& history, std::ostream& out) {
   constexpr size_t kFlushBytes = size_t{1} << 20;
-  std::string buffer = HeaderLine(history.header) + "\n";
+  std::string buffer = JsonlHeaderLine(history.header) + "\n";
   for (const Op& op : history.ops) {
-    AppendOpLine(op, &buffer);
+    AppendJsonlLine(op, &buffer);
     buffer.push_back('\n');
     if (buffer.size() >= kFlushBytes) {
       out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));

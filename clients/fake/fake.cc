@@ -1,0 +1,95 @@
+#include "clients/fake/fake.h"
+
+#include <thread>
+
+namespace faultline::fake {
+namespace {
+
+constexpr double kBugProbability = 0.2;
+
+bool IsTuple(const Json& value) { return value.is_array() && value.size() == 2; }
+
+std::string KeyOf(const Json& key) { return key.is_string() ? key.get<std::string>() : key.dump(); }
+
+}  // namespace
+
+std::optional<Bug> ParseBug(const std::string& name) {
+  if (name == "none") return Bug::kNone;
+  if (name == "stale-reads") return Bug::kStaleReads;
+  if (name == "lost-writes") return Bug::kLostWrites;
+  if (name == "non-atomic-cas") return Bug::kNonAtomicCas;
+  return std::nullopt;
+}
+
+std::string ToString(Bug bug) {
+  switch (bug) {
+    case Bug::kNone: return "none";
+    case Bug::kStaleReads: return "stale-reads";
+    case Bug::kLostWrites: return "lost-writes";
+    case Bug::kNonAtomicCas: return "non-atomic-cas";
+  }
+  return "?";
+}
+
+bool FakeStore::Roll(double probability) {
+  std::lock_guard lock(mutex_);
+  return std::uniform_real_distribution<double>(0, 1)(rng_) < probability;
+}
+
+Json FakeStore::Read(const std::string& key) {
+  bool stale = bug_ == Bug::kStaleReads && Roll(kBugProbability);
+  std::lock_guard lock(mutex_);
+  const std::vector<Json>& versions = registers_[key].versions;
+  if (!stale || versions.size() < 3) return versions.back();
+  // Two or more versions behind: a value that was overwritten at least twice.
+  size_t older = std::uniform_int_distribution<size_t>(0, versions.size() - 3)(rng_);
+  return versions[older];
+}
+
+void FakeStore::Write(const std::string& key, const Json& value) {
+  if (bug_ == Bug::kLostWrites && Roll(kBugProbability)) return;  // acknowledged, not applied
+  std::lock_guard lock(mutex_);
+  registers_[key].versions.push_back(value);
+}
+
+bool FakeStore::Cas(const std::string& key, const Json& expected, const Json& value) {
+  if (bug_ != Bug::kNonAtomicCas) {
+    std::lock_guard lock(mutex_);
+    std::vector<Json>& versions = registers_[key].versions;
+    if (versions.back() != expected) return false;
+    versions.push_back(value);
+    return true;
+  }
+  Json current;
+  {
+    std::lock_guard lock(mutex_);
+    current = registers_[key].versions.back();
+  }
+  std::this_thread::sleep_for(std::chrono::microseconds(200));  // the window the bug opens
+  if (current != expected) return false;
+  std::lock_guard lock(mutex_);
+  registers_[key].versions.push_back(value);
+  return true;
+}
+
+Op FakeStore::Apply(const Op& invoke) {
+  bool keyed = IsTuple(invoke.value) && (invoke.f != "cas" || IsTuple(invoke.value[1]));
+  std::string key = keyed ? KeyOf(invoke.value[0]) : "";
+  const Json& argument = keyed ? invoke.value[1] : invoke.value;
+  Op completion = invoke;
+  completion.type = OpType::kOk;
+  auto wrap = [&](Json value) { return keyed ? Json::array({invoke.value[0], value}) : value; };
+  if (invoke.f == "read") {
+    completion.value = wrap(Read(key));
+  } else if (invoke.f == "write") {
+    Write(key, argument);
+  } else if (invoke.f == "cas" && IsTuple(argument)) {
+    if (!Cas(key, argument[0], argument[1])) completion.type = OpType::kFail;
+  } else {
+    completion.type = OpType::kFail;
+    completion.error = "unknown op " + invoke.f;
+  }
+  return completion;
+}
+
+}  // namespace faultline::fake

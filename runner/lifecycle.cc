@@ -1,0 +1,228 @@
+#include "runner/lifecycle.h"
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "checker/linearizable/linearizable.h"
+#include "core/history_io.h"
+#include "runner/control/remote.h"
+#include "runner/interpreter.h"
+#include "runner/journal.h"
+
+namespace faultline {
+namespace {
+
+std::atomic<bool> stop_requested{false};
+
+extern "C" void RequestStop(int) { stop_requested.store(true); }
+
+// Installs SIGINT/SIGTERM handlers that only set a flag, and restores the old ones on exit.
+class SignalGuard {
+ public:
+  SignalGuard() {
+    stop_requested = false;
+    struct sigaction action {};
+    action.sa_handler = RequestStop;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &old_interrupt_);
+    sigaction(SIGTERM, &action, &old_terminate_);
+  }
+  ~SignalGuard() {
+    sigaction(SIGINT, &old_interrupt_, nullptr);
+    sigaction(SIGTERM, &old_terminate_, nullptr);
+  }
+
+ private:
+  struct sigaction old_interrupt_ {};
+  struct sigaction old_terminate_ {};
+};
+
+Json TestJson(const Test& test) {
+  const TestOptions& options = test.options;
+  return {{"name", options.name},
+          {"workload", test.workload},
+          {"nodes", options.nodes},
+          {"concurrency", options.concurrency},
+          {"time_limit_s", options.time_limit_s},
+          {"rate", options.rate},
+          {"seed", options.seed},
+          {"operation_timeout_s", options.operation_timeout_s},
+          {"leave_db_running", options.leave_db_running},
+          {"model", {{"name", test.model.name}, {"initial_value", test.model.initial_value}}},
+          {"faultline_version", "0.1.0"}};
+}
+
+// Runs `action` for every node on its own thread and returns the first error.
+Status ForEachNode(const std::vector<std::string>& nodes,
+                   const std::function<Status(size_t)>& action) {
+  std::vector<Status> statuses(nodes.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    threads.emplace_back([&, i] { statuses[i] = action(i); });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const Status& status : statuses) {
+    if (!status.ok()) return status;
+  }
+  return Status::Ok();
+}
+
+Status Retry(int attempts, const std::function<Status()>& action) {
+  Status status;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    status = action();
+    if (status.ok()) break;
+  }
+  return status;
+}
+
+class RunLog {
+ public:
+  RunLog(const std::filesystem::path& path, const std::function<void(const std::string&)>& echo)
+      : file_(path, std::ios::app), echo_(echo) {}
+  void operator()(const std::string& line) {
+    file_ << line << "\n" << std::flush;
+    if (echo_) echo_(line);
+  }
+
+ private:
+  std::ofstream file_;
+  const std::function<void(const std::string&)>& echo_;
+};
+
+Json Results(Verdict verdict, const Json& checker, bool interrupted, const Status& error) {
+  Json results = {{"valid", verdict == Verdict::kUnknown ? Json("unknown")
+                                                         : Json(verdict == Verdict::kValid)},
+                  {"verdict", ToString(verdict)},
+                  {"checkers", {{"linearizable", checker}}}};
+  if (interrupted) results["interrupted"] = true;
+  if (!error.ok()) results["error"] = error.message();
+  return results;
+}
+
+// Checks a history and fills outcome's verdict and results.
+void Check(const History& history, const ModelSpec& model, RunOutcome* outcome) {
+  LinearizableOptions options;
+  Result<LinearizableResult> checked = CheckLinearizable(history, model, options);
+  Json checker;
+  Verdict verdict = Verdict::kUnknown;
+  if (checked.ok()) {
+    checker = checked->ToJson();
+    verdict = checked->verdict;
+  } else {
+    checker = {{"valid", "unknown"}, {"error", checked.status().message()}};
+    if (outcome->error.ok()) outcome->error = checked.status();
+  }
+  // A run cut short proves nothing about what it did not do; a violation found stays one.
+  if (outcome->interrupted || !outcome->error.ok()) verdict = Merge(verdict, Verdict::kUnknown);
+  outcome->verdict = verdict;
+  outcome->results = Results(verdict, checker, outcome->interrupted, outcome->error);
+}
+
+}  // namespace
+
+RunOutcome RunTest(const Test& test, const Connector& connect,
+                   const std::function<void(const std::string&)>& echo) {
+  RunOutcome outcome;
+  Result<RunDirectory> directory = CreateRunDirectory(test.options.store_dir, test.options.name);
+  if (!directory.ok()) {
+    outcome.error = directory.status();
+    return outcome;
+  }
+  outcome.directory = *directory;
+  RunLog log(outcome.directory.log(), echo);
+  log("seed " + std::to_string(test.options.seed));  // first, so any run can be replayed
+  log("run directory " + outcome.directory.path.string());
+  (void)WriteJsonFile(outcome.directory.test_json(), TestJson(test));
+  Json header = {{"test", test.options.name}, {"seed", test.options.seed},
+                 {"concurrency", test.options.concurrency}, {"nodes", test.options.nodes}};
+  Result<std::unique_ptr<Journal>> journal = Journal::Open(outcome.directory.history(), header);
+  if (!journal.ok()) {
+    outcome.error = journal.status();
+    return outcome;
+  }
+  SignalGuard signals;
+  const std::vector<std::string>& nodes = test.options.nodes;
+  std::vector<std::unique_ptr<control::Remote>> remotes(nodes.size());
+  bool use_db = test.db && connect;
+  if (use_db) {
+    log("connecting to " + std::to_string(nodes.size()) + " nodes");
+    outcome.error = ForEachNode(nodes, [&](size_t i) {
+      Result<std::unique_ptr<control::Remote>> remote = connect(nodes[i]);
+      if (!remote.ok()) return remote.status();
+      remotes[i] = std::move(*remote);
+      return Status::Ok();
+    });
+    if (outcome.error.ok()) {
+      log("setting up the database");
+      outcome.error = ForEachNode(nodes, [&](size_t i) {
+        return Retry(3, [&] { return test.db->Setup(test, nodes[i], *remotes[i]); });
+      });
+    }
+  }
+  History history;
+  if (outcome.error.ok() && test.nemesis) outcome.error = test.nemesis->Setup(test);
+  if (outcome.error.ok()) {
+    Interpreter interpreter(test, journal->get(), &stop_requested, test.options.seed);
+    interpreter.OnLog([&](const std::string& line) { log(line); });
+    log("running the workload");
+    outcome.error = interpreter.Run(test.generator);
+    outcome.interrupted = stop_requested.load();
+    if (test.nemesis) {
+      log("healing: nemesis teardown");
+      Status healed = test.nemesis->Teardown(test);
+      if (!healed.ok() && outcome.error.ok()) outcome.error = healed;
+    }
+    if (outcome.error.ok() && !outcome.interrupted && test.final_generator) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(test.options.recovery_s));
+      log("running the final generator");
+      outcome.error = interpreter.Run(test.final_generator);
+      outcome.interrupted = stop_requested.load();
+    }
+    InterpreterStats stats = interpreter.stats();
+    log("ops: " + std::to_string(stats.invoked) + " invoked, " + std::to_string(stats.ok) +
+        " ok, " + std::to_string(stats.failed) + " failed, " + std::to_string(stats.info) +
+        " info");
+    history = interpreter.TakeHistory();
+  } else if (test.nemesis) {
+    (void)test.nemesis->Teardown(test);  // heal whatever a half-done setup broke
+  }
+  if (use_db && !test.options.leave_db_running) {
+    log("tearing down the database");
+    (void)ForEachNode(nodes, [&](size_t i) {
+      return remotes[i] ? test.db->Teardown(test, nodes[i], *remotes[i]) : Status::Ok();
+    });
+  }
+  if (!outcome.error.ok()) log("error: " + outcome.error.message());
+  log("checking " + std::to_string(history.ops.size()) + " ops");
+  Check(history, test.model, &outcome);
+  (void)WriteJsonFile(outcome.directory.results(), outcome.results);
+  log("verdict: " + std::string(ToString(outcome.verdict)));
+  return outcome;
+}
+
+Result<RunOutcome> AnalyzeRun(const std::string& run_directory) {
+  RunOutcome outcome;
+  outcome.directory.path = run_directory;
+  Result<Json> test_json = ReadJsonFile(outcome.directory.test_json());
+  if (!test_json.ok()) return test_json.status();
+  ModelSpec model{test_json->value("/model/name"_json_pointer, std::string("cas-register")),
+                  test_json->value("/model/initial_value"_json_pointer, Json())};
+  // A run killed mid-write may end in a torn line; everything before it is intact.
+  std::ifstream in(outcome.directory.history(), std::ios::binary);
+  if (!in) return Status::IoError(outcome.directory.history().string() + ": cannot open");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!text.empty() && text.back() != '\n') text.erase(text.rfind('\n') + 1);
+  ReadOptions options;
+  options.format = HistoryFormat::kJsonl;
+  Result<History> history =
+      ReadHistoryText(text, outcome.directory.history().string(), options);
+  if (!history.ok()) return history.status();
+  Check(*history, model, &outcome);
+  Status written = WriteJsonFile(outcome.directory.results(), outcome.results);
+  if (!written.ok()) return written;
+  return outcome;
+}
+
+}  // namespace faultline

@@ -1,0 +1,45 @@
+// Running a whole test: the phases of Jepsen's core/run!, with faults always healed.
+//
+// Phases: create the run directory and write test.json; connect to every node (in parallel);
+// database setup (retried); the workload generator under the nemesis until it is exhausted or
+// SIGINT/SIGTERM; heal (nemesis teardown); recovery wait; the final generator; database teardown
+// (unless leave_db_running); check the history; write results.json. An error in any phase still
+// heals the nemesis and tears down; a signal stops generating and goes straight to healing.
+// RunTest is called from the main thread and installs SIGINT/SIGTERM handlers while it runs.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "checker/verdict.h"
+#include "runner/store.h"
+#include "runner/test.h"
+
+namespace faultline {
+
+namespace control {
+class Remote;
+}
+
+struct RunOutcome {
+  Verdict verdict = Verdict::kUnknown;
+  bool interrupted = false;   // a signal cut the workload short (verdict at best unknown)
+  Status error;               // a phase failed (the run still healed and checked what it had)
+  RunDirectory directory;
+  Json results;
+};
+
+using Connector =
+    std::function<Result<std::unique_ptr<control::Remote>>(const std::string& node)>;
+
+// `connect` (may be null when the test has no Db) opens a session to a node. `log` receives
+// progress lines (also written to run.log).
+RunOutcome RunTest(const Test& test, const Connector& connect,
+                   const std::function<void(const std::string&)>& log);
+
+// Re-checks a stored run: reads history.jsonl (a torn last line is dropped; invocations without
+// completion count as info), checks it with the model in test.json, rewrites results.json.
+Result<RunOutcome> AnalyzeRun(const std::string& run_directory);
+
+}  // namespace faultline

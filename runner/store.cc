@@ -1,0 +1,66 @@
+#include "runner/store.h"
+
+#include <ctime>
+#include <fstream>
+#include <system_error>
+
+namespace faultline {
+namespace {
+
+std::string Timestamp() {
+  std::time_t now = std::time(nullptr);
+  std::tm parts{};
+  localtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%dT%H%M%S", &parts);
+  return text;
+}
+
+// Replaces `link` with a symlink to `target` (relative), atomically via a rename.
+void PointLink(const std::filesystem::path& link, const std::filesystem::path& target) {
+  std::error_code ignored;
+  std::filesystem::path temporary = link;
+  temporary += ".new";
+  std::filesystem::remove(temporary, ignored);
+  std::filesystem::create_directory_symlink(target, temporary, ignored);
+  if (!ignored) std::filesystem::rename(temporary, link, ignored);
+}
+
+}  // namespace
+
+Result<RunDirectory> CreateRunDirectory(const std::filesystem::path& store,
+                                        const std::string& test_name) {
+  std::filesystem::path test_dir = store / test_name;
+  std::error_code error;
+  std::filesystem::create_directories(test_dir, error);
+  if (error) return Status::IoError(test_dir.string() + ": " + error.message());
+  std::string stamp = Timestamp();
+  std::filesystem::path run = test_dir / stamp;
+  for (int suffix = 1; !std::filesystem::create_directory(run, error); ++suffix) {
+    if (error) return Status::IoError(run.string() + ": " + error.message());
+    if (suffix > 1000) return Status::IoError(run.string() + ": too many runs this second");
+    run = test_dir / (stamp + "-" + std::to_string(suffix));
+  }
+  std::filesystem::create_directories(run / "nodes", error);
+  PointLink(test_dir / "latest", run.filename());
+  PointLink(store / "latest", std::filesystem::path(test_name) / run.filename());
+  return RunDirectory{run};
+}
+
+Status WriteJsonFile(const std::filesystem::path& path, const Json& value) {
+  std::ofstream out(path, std::ios::trunc);
+  out << value.dump(2) << "\n";
+  out.flush();
+  if (!out) return Status::IoError(path.string() + ": cannot write");
+  return Status::Ok();
+}
+
+Result<Json> ReadJsonFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) return Status::IoError(path.string() + ": cannot open");
+  Json value = Json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return Status::ParseError(path.string() + ": not valid JSON");
+  return value;
+}
+
+}  // namespace faultline

@@ -1,0 +1,31 @@
+// The run store: one directory per run, store/<test>/<YYYYmmddTHHMMSS>/, holding test.json,
+// history.jsonl, results.json, run.log and nodes/<node>/; store/latest and store/<test>/latest
+// point at the newest run. Used by the lifecycle thread.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "core/op.h"
+#include "core/status.h"
+
+namespace faultline {
+
+struct RunDirectory {
+  std::filesystem::path path;
+  std::filesystem::path history() const { return path / "history.jsonl"; }
+  std::filesystem::path results() const { return path / "results.json"; }
+  std::filesystem::path test_json() const { return path / "test.json"; }
+  std::filesystem::path log() const { return path / "run.log"; }
+  std::filesystem::path node(const std::string& name) const { return path / "nodes" / name; }
+};
+
+// Creates a fresh run directory (a suffix keeps two runs in the same second apart) and points
+// the latest links at it.
+Result<RunDirectory> CreateRunDirectory(const std::filesystem::path& store,
+                                        const std::string& test_name);
+
+Status WriteJsonFile(const std::filesystem::path& path, const Json& value);
+Result<Json> ReadJsonFile(const std::filesystem::path& path);
+
+}  // namespace faultline

@@ -1,0 +1,90 @@
+// A test: one value that composes the database, clients, nemesis, generators and checker
+// (Jepsen's test map, DESIGN.md principle 1), and the small interfaces it is made of.
+//
+// Threads: the interpreter thread owns the generators, the RNG and the journal. Each client
+// thread owns its Client; the nemesis thread owns the Nemesis. Db methods run on the lifecycle
+// thread, one node at a time per Remote. A Test is immutable while it runs: share it as const.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "checker/linearizable/linearizable.h"
+#include "core/op.h"
+#include "core/status.h"
+#include "generators/generator.h"
+
+namespace faultline {
+
+namespace control {
+class Remote;
+}
+
+struct Test;
+
+// A node's database: install, start, stop, and where its logs are. Setup is idempotent;
+// Teardown leaves the node clean.
+class Db {
+ public:
+  virtual ~Db() = default;
+  virtual Status Setup(const Test& test, const std::string& node, control::Remote& remote) = 0;
+  virtual Status Teardown(const Test& test, const std::string& node, control::Remote& remote) = 0;
+  virtual std::vector<std::string> LogFiles(const Test&, const std::string&) const { return {}; }
+};
+
+// One client connection, owned by one worker thread. Invoke turns an invocation into its
+// completion: ok (it happened), fail (it certainly did not), or info (unknown). A client that
+// is unsure must say info; an exception thrown from Invoke is recorded as info too.
+class Client {
+ public:
+  virtual ~Client() = default;
+  virtual Status Open(const Test& test, const std::string& node) = 0;
+  virtual Op Invoke(const Test& test, const Op& invoke) = 0;
+  virtual void Close(const Test&) {}
+};
+
+// Faults. Invoke applies the fault an op names and returns its completion (value = what was
+// done to which nodes). Teardown heals everything this nemesis broke, whatever state it is in.
+class Nemesis {
+ public:
+  virtual ~Nemesis() = default;
+  virtual Status Setup(const Test&) { return Status::Ok(); }
+  virtual Op Invoke(const Test& test, const Op& invoke) = 0;
+  virtual Status Teardown(const Test& test) = 0;
+};
+
+// A nemesis that does nothing: every op completes info with value "noop".
+class NoopNemesis : public Nemesis {
+ public:
+  Op Invoke(const Test& test, const Op& invoke) override;
+  Status Teardown(const Test&) override { return Status::Ok(); }
+};
+
+struct TestOptions {
+  std::string name = "test";
+  std::vector<std::string> nodes;
+  int concurrency = 5;         // client threads
+  double time_limit_s = 10;    // the workload phase
+  double rate = 0;             // total ops per second; 0 = as fast as clients go
+  uint64_t seed = 0;
+  double operation_timeout_s = 5;   // a client op running longer is recorded as info
+  double recovery_s = 0;       // wait after the final heal, before the final generator
+  bool leave_db_running = false;
+  std::string store_dir = "store";
+};
+
+struct Test {
+  TestOptions options;
+  std::shared_ptr<Db> db;                                 // null: no database lifecycle
+  std::function<std::unique_ptr<Client>()> new_client;    // a fresh client per process
+  std::shared_ptr<Nemesis> nemesis;                       // null: no faults
+  gen::GenPtr generator;                                  // workload (clients and nemesis)
+  gen::GenPtr final_generator;                            // after heal and recovery; may be null
+  ModelSpec model;                                        // what the checker checks against
+  std::string workload;
+};
+
+}  // namespace faultline
