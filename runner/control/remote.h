@@ -9,6 +9,7 @@
 // line, the exit code and the tail of stderr.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -35,8 +36,21 @@ struct CommandResult {
 
 // `text` quoted for a POSIX shell so that it is one literal word.
 std::string ShellEscape(std::string_view text);
-// The full command line as sent to the node's shell (cd, sudo, escaping applied).
+// The full command line as sent to the node's shell (cd, sudo, escaping applied). Without sudo:
+// `cd DIR && ARGV...`. With sudo and no password: `sudo -n -- sh -c '<that>'`, which fails at
+// once instead of waiting for a password nobody will type. With a password, the line first reads
+// the password from stdin (see CommandStdin) and gives it to `sudo -S` only when sudo asks for
+// one, so the password never appears in the command line or reaches the command's stdin.
 std::string CommandLine(const Command& command, const std::string& sudo_password = "");
+// What an implementation writes to the command's stdin: the sudo password line first when the
+// command uses sudo and a password is set, then command.stdin_data. A password holding a newline
+// cannot be sent this way; implementations reject it (see CheckSudoPassword).
+std::string CommandStdin(const Command& command, const std::string& sudo_password = "");
+// InvalidArgument when `sudo_password` cannot be fed on stdin (it holds a newline or NUL).
+Status CheckSudoPassword(const std::string& sudo_password);
+// The last `max_lines` lines / `max_bytes` bytes of `text`, trailing newlines removed, with
+// "..." in front when something was cut: what error messages quote of a command's output.
+std::string OutputTail(std::string_view text, size_t max_lines = 20, size_t max_bytes = 2048);
 
 class Remote {
  public:
@@ -49,7 +63,10 @@ class Remote {
   virtual Status Download(const std::string& remote_path, const std::filesystem::path& local) = 0;
 };
 
-// Execute, turning a non-zero exit into an error "node: `cmd` exited N: <stderr tail>".
+// Execute, turning a non-zero exit into an error "node: `cmd` exited N: <stderr tail>" (the
+// stdout tail when stderr is empty). The status code is kIoError.
 Result<CommandResult> Run(Remote& remote, const Command& command);
+// The error Run returns for a command that exited non-zero; for implementations and tests.
+Status ExitError(const std::string& node, const Command& command, const CommandResult& result);
 
 }  // namespace faultline::control

@@ -1,0 +1,550 @@
+#include "runner/control/ssh_remote.h"
+
+#include <fcntl.h>
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/sftp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cassert>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace faultline::control {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kChunkBytes = 32 * 1024;  // per channel read/write and per SFTP request
+// How long Execute waits for stdout before it looks at stderr again; bounds the extra latency of
+// a command that writes only to stderr.
+constexpr int kPollSliceMs = 20;
+
+std::string HomeDirectory() {
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') return home;
+  if (const passwd* entry = getpwuid(getuid()); entry != nullptr) return entry->pw_dir;
+  return "/";
+}
+
+std::filesystem::path ExpandTilde(const std::filesystem::path& path) {
+  std::string text = path.string();
+  if (text == "~") return HomeDirectory();
+  if (text.rfind("~/", 0) == 0) return std::filesystem::path(HomeDirectory()) / text.substr(2);
+  return path;
+}
+
+int SignalNumber(const std::string& name) {
+  static const std::map<std::string, int> kNumbers = {
+      {"HUP", 1},   {"INT", 2},   {"QUIT", 3},  {"ILL", 4},   {"ABRT", 6},
+      {"FPE", 8},   {"KILL", 9},  {"USR1", 10}, {"SEGV", 11}, {"USR2", 12},
+      {"PIPE", 13}, {"ALRM", 14}, {"TERM", 15}};
+  auto found = kNumbers.find(name);
+  return found == kNumbers.end() ? 0 : found->second;
+}
+
+std::string SftpErrorText(int code) {
+  switch (code) {
+    case SSH_FX_NO_SUCH_FILE:
+      return "no such file";
+    case SSH_FX_PERMISSION_DENIED:
+      return "permission denied";
+    case SSH_FX_FAILURE:
+      return "failure";
+    case SSH_FX_NO_SUCH_PATH:
+      return "no such path";
+    case SSH_FX_FILE_ALREADY_EXISTS:
+      return "file already exists";
+    case SSH_FX_WRITE_PROTECT:
+      return "write protected";
+    case SSH_FX_NO_MEDIA:
+      return "no media";
+    case SSH_FX_CONNECTION_LOST:
+      return "connection lost";
+    default:
+      return "SFTP error " + std::to_string(code);
+  }
+}
+
+// One command's channel. It records the signal that killed the command, if any, and removes its
+// callback before the channel is freed: libssh may keep a closed channel until the peer's close
+// arrives, and a late exit-signal must not reach a callback whose data is gone.
+class Channel {
+ public:
+  explicit Channel(ssh_channel channel) : channel_(channel) {
+    ssh_callbacks_init(&callbacks_);
+    callbacks_.userdata = this;
+    callbacks_.channel_exit_signal_function = OnExitSignal;
+    ssh_set_channel_callbacks(channel_, &callbacks_);
+  }
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+  ~Channel() {
+    ssh_remove_channel_callbacks(channel_, &callbacks_);
+    if (ssh_channel_is_open(channel_)) ssh_channel_close(channel_);
+    ssh_channel_free(channel_);
+  }
+
+  ssh_channel get() const { return channel_; }
+  const std::string& exit_signal() const { return exit_signal_; }  // "KILL", ...; empty: none
+
+ private:
+  static void OnExitSignal(ssh_session, ssh_channel, const char* signal, int, const char*,
+                           const char*, void* userdata) {
+    static_cast<Channel*>(userdata)->exit_signal_ = signal != nullptr ? signal : "?";
+  }
+
+  ssh_channel channel_;
+  ssh_channel_callbacks_struct callbacks_{};
+  std::string exit_signal_;
+};
+using ChannelPtr = std::unique_ptr<Channel>;
+
+struct SftpDeleter {
+  void operator()(sftp_session sftp) const { sftp_free(sftp); }
+};
+using SftpPtr = std::unique_ptr<std::remove_pointer_t<sftp_session>, SftpDeleter>;
+
+struct SftpFileDeleter {
+  void operator()(sftp_file file) const { sftp_close(file); }
+};
+using SftpFilePtr = std::unique_ptr<std::remove_pointer_t<sftp_file>, SftpFileDeleter>;
+
+// The outcome of one connection attempt: retrying helps with a refused or dropped connection,
+// not with a wrong host key or credentials.
+struct Attempt {
+  Status status;
+  bool retryable = false;
+};
+
+class SshRemote : public Remote {
+ public:
+  SshRemote(std::string node, SshOptions options)
+      : node_(std::move(node)), options_(std::move(options)) {
+    if (options_.host.empty()) options_.host = node_;
+    options_.private_key_path = ExpandTilde(options_.private_key_path);
+    options_.known_hosts_path = options_.known_hosts_path.empty()
+                                    ? std::filesystem::path(HomeDirectory()) / ".ssh/known_hosts"
+                                    : ExpandTilde(options_.known_hosts_path);
+    address_ = options_.host + ":" + std::to_string(options_.port);
+  }
+  ~SshRemote() override { Disconnect(); }
+
+  const std::string& node() const override { return node_; }
+
+  // Connects, retrying as SshOptions says.
+  Status Connect() {
+    Disconnect();
+    Status last;
+    int64_t backoff_ms = options_.retry_backoff_ms;
+    const int attempts = 1 + std::max(0, options_.retries);
+    for (int attempt = 1; attempt <= attempts; ++attempt) {
+      if (attempt > 1) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+        backoff_ms *= 2;
+      }
+      Attempt result = ConnectOnce();
+      if (result.status.ok()) return result.status;
+      Disconnect();
+      if (!result.retryable) return result.status;
+      last = result.status;
+    }
+    return Status::IoError(last.message() + " (gave up after " + std::to_string(attempts) +
+                           " attempts)");
+  }
+
+  Result<CommandResult> Execute(const Command& command) override {
+    if (command.sudo && !options_.sudo_password.empty()) {
+      if (Status status = CheckSudoPassword(options_.sudo_password); !status.ok()) {
+        return Status::InvalidArgument(node_ + ": " + status.message());
+      }
+    }
+    const std::string line = CommandLine(command, options_.sudo_password);
+    const std::string input = CommandStdin(command, options_.sudo_password);
+    const std::string context = node_ + ": `" + CommandLine(command) + "`";
+    const auto deadline = Clock::now() + std::chrono::milliseconds(command.timeout_ms);
+
+    // Until the exec request is sent nothing can have run, so a failure to open the channel on
+    // a dropped session may be retried on a new one.
+    ChannelPtr channel;
+    for (int attempt = 1; !channel; ++attempt) {
+      if (session_ == nullptr) {
+        if (Status status = Connect(); !status.ok()) {
+          return Status::IoError(context + " not run: " + status.message());
+        }
+      }
+      channel = OpenChannel();
+      if (channel) break;
+      std::string error = ssh_get_error(session_);
+      Disconnect();
+      if (attempt == 2) {
+        return Status::IoError(context + " not run: cannot open a channel: " + error);
+      }
+    }
+
+    if (ssh_channel_request_exec(channel->get(), line.c_str()) != SSH_OK) {
+      return LostDuringCommand(context, "the exec request failed");
+    }
+
+    CommandResult result;
+    std::vector<char> buffer(kChunkBytes);
+    // Reads what has arrived on both streams without waiting. False on a connection error.
+    bool out_done = false, err_done = false;
+    auto read_available = [&]() {
+      for (int is_stderr : {0, 1}) {
+        bool& done = is_stderr ? err_done : out_done;
+        std::string& into = is_stderr ? result.err : result.out;
+        while (!done) {
+          int n =
+              ssh_channel_read_nonblocking(channel->get(), buffer.data(), buffer.size(), is_stderr);
+          if (n == SSH_EOF) {
+            done = true;
+          } else if (n == SSH_ERROR) {
+            return false;
+          } else if (n == 0) {
+            break;
+          } else {
+            into.append(buffer.data(), static_cast<size_t>(n));
+          }
+        }
+      }
+      return true;
+    };
+    auto remaining_ms = [&]() {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    };
+
+    // stdin: write no more than the remote window allows, so that a command which must print
+    // before it reads on is never deadlocked against us; keep reading its output meanwhile.
+    size_t written = 0;
+    while (written < input.size()) {
+      if (remaining_ms() <= 0) return TimedOut(std::move(channel), context, command, result);
+      size_t window = ssh_channel_window_size(channel->get());
+      if (window > 0) {
+        size_t size = std::min({window, input.size() - written, kChunkBytes});
+        int n =
+            ssh_channel_write(channel->get(), input.data() + written, static_cast<uint32_t>(size));
+        if (n == SSH_ERROR) return LostDuringCommand(context, "writing stdin failed");
+        written += static_cast<size_t>(n);
+      } else {
+        if (!read_available()) return LostDuringCommand(context, "reading output failed");
+        if (ssh_channel_poll_timeout(channel->get(), kPollSliceMs, 0) == SSH_ERROR) {
+          return LostDuringCommand(context, "reading output failed");
+        }
+      }
+    }
+    if (ssh_channel_send_eof(channel->get()) != SSH_OK) {
+      return LostDuringCommand(context, "closing stdin failed");
+    }
+
+    while (!(out_done && err_done)) {
+      if (!read_available()) return LostDuringCommand(context, "reading output failed");
+      if (out_done && err_done) break;
+      int64_t remaining = remaining_ms();
+      if (remaining <= 0) return TimedOut(std::move(channel), context, command, result);
+      // Returns as soon as stdout data or EOF arrives; stderr is picked up on the next turn.
+      int polled = ssh_channel_poll_timeout(
+          channel->get(), static_cast<int>(std::min<int64_t>(remaining, kPollSliceMs)), 0);
+      if (polled == SSH_ERROR) return LostDuringCommand(context, "reading output failed");
+    }
+
+    // The exit status follows the EOF at once; ssh_channel_get_exit_status waits for it (or for
+    // the channel's close, when the command was killed by a signal) up to the session timeout.
+    int exit_status = ssh_channel_get_exit_status(channel->get());
+    if (!channel->exit_signal().empty()) {
+      int number = SignalNumber(channel->exit_signal());
+      result.exit_code = number > 0 ? 128 + number : 255;
+      if (!result.err.empty() && result.err.back() != '\n') result.err += '\n';
+      result.err += "(killed by signal " + channel->exit_signal() + ")";
+    } else if (exit_status < 0) {
+      if (ssh_is_connected(session_) == 0) {
+        return LostDuringCommand(context, "no exit status arrived");
+      }
+      return Status::IoError(context + ": the node sent no exit status");
+    } else {
+      result.exit_code = exit_status;
+    }
+    return result;
+  }
+
+  Status Upload(const std::filesystem::path& local, const std::string& remote_path) override {
+    const std::string context = node_ + ": upload " + local.string() + " to " + remote_path;
+    std::ifstream in(local, std::ios::binary);
+    if (!in) return Status::IoError(context + ": cannot read the local file");
+    std::error_code error;
+    auto permissions = std::filesystem::status(local, error).permissions();
+    mode_t mode = error ? 0644 : static_cast<mode_t>(permissions) & 0777;
+    return WithSftp(context, [&](sftp_session sftp) -> Status {
+      in.clear();
+      in.seekg(0);
+      SftpFilePtr file(sftp_open(sftp, remote_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode));
+      if (!file) return SftpError(context, sftp);
+      std::vector<char> buffer(kChunkBytes);
+      while (in) {
+        in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        size_t size = static_cast<size_t>(in.gcount());
+        for (size_t done = 0; done < size;) {
+          ssize_t n = sftp_write(file.get(), buffer.data() + done, size - done);
+          if (n <= 0) return SftpError(context, sftp);
+          done += static_cast<size_t>(n);
+        }
+      }
+      if (in.bad()) return Status::IoError(context + ": reading the local file failed");
+      if (sftp_close(file.release()) != SSH_OK) return SftpError(context, sftp);
+      return Status::Ok();
+    });
+  }
+
+  Status Download(const std::string& remote_path, const std::filesystem::path& local) override {
+    const std::string context = node_ + ": download " + remote_path + " to " + local.string();
+    return WithSftp(context, [&](sftp_session sftp) -> Status {
+      SftpFilePtr file(sftp_open(sftp, remote_path.c_str(), O_RDONLY, 0));
+      if (!file) return SftpError(context, sftp);
+      std::ofstream out(local, std::ios::binary | std::ios::trunc);
+      if (!out) return Status::IoError(context + ": cannot write the local file");
+      std::vector<char> buffer(kChunkBytes);
+      while (true) {
+        ssize_t n = sftp_read(file.get(), buffer.data(), buffer.size());
+        if (n < 0) return SftpError(context, sftp);
+        if (n == 0) break;
+        out.write(buffer.data(), n);
+      }
+      if (!out.flush()) return Status::IoError(context + ": writing the local file failed");
+      return Status::Ok();
+    });
+  }
+
+ private:
+  Attempt ConnectOnce() {
+    const std::string context = node_ + ": ssh " + options_.username + "@" + address_;
+    session_ = ssh_new();
+    if (session_ == nullptr) return {Status::Internal(context + ": ssh_new failed"), false};
+    int port = options_.port;
+    long timeout_s = static_cast<long>(options_.connect_timeout_ms / 1000);
+    long timeout_us = static_cast<long>(options_.connect_timeout_ms % 1000) * 1000;
+    int nodelay = 1;
+    // The options below are the whole configuration: ~/.ssh/config is not read, so a run does
+    // not change with the controller's personal settings.
+    bool process_config = false;
+    std::string known_hosts = options_.known_hosts_path.string();
+    if (ssh_options_set(session_, SSH_OPTIONS_HOST, options_.host.c_str()) != SSH_OK ||
+        ssh_options_set(session_, SSH_OPTIONS_PORT, &port) != SSH_OK ||
+        ssh_options_set(session_, SSH_OPTIONS_USER, options_.username.c_str()) != SSH_OK ||
+        ssh_options_set(session_, SSH_OPTIONS_TIMEOUT, &timeout_s) != SSH_OK ||
+        ssh_options_set(session_, SSH_OPTIONS_TIMEOUT_USEC, &timeout_us) != SSH_OK ||
+        ssh_options_set(session_, SSH_OPTIONS_NODELAY, &nodelay) != SSH_OK ||
+        ssh_options_set(session_, SSH_OPTIONS_PROCESS_CONFIG, &process_config) != SSH_OK ||
+        ssh_options_set(session_, SSH_OPTIONS_KNOWNHOSTS, known_hosts.c_str()) != SSH_OK) {
+      return {Status::InvalidArgument(context + ": bad option: " + ssh_get_error(session_)), false};
+    }
+    if (ssh_connect(session_) != SSH_OK) {
+      return {Status::IoError(context + ": cannot connect: " + ssh_get_error(session_)), true};
+    }
+    if (options_.strict_host_key_checking) {
+      if (Status status = VerifyHostKey(context); !status.ok()) return {status, false};
+    }
+    return Authenticate(context);
+  }
+
+  std::string ServerFingerprint() {
+    ssh_key key = nullptr;
+    if (ssh_get_server_publickey(session_, &key) != SSH_OK) return "unknown";
+    unsigned char* hash = nullptr;
+    size_t length = 0;
+    std::string fingerprint = "unknown";
+    if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &length) == SSH_OK) {
+      char* text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, length);
+      if (text != nullptr) fingerprint = text;
+      ssh_string_free_char(text);
+      ssh_clean_pubkey_hash(&hash);
+    }
+    std::string type = ssh_key_type_to_char(ssh_key_type(key));
+    ssh_key_free(key);
+    return type + " " + fingerprint;
+  }
+
+  Status VerifyHostKey(const std::string& context) {
+    const std::string known_hosts = options_.known_hosts_path.string();
+    const std::string hint = "; if this key is right, add it with `ssh-keyscan -p " +
+                             std::to_string(options_.port) + " " + options_.host + " >> " +
+                             known_hosts + "` or turn strict host key checking off";
+    switch (ssh_session_is_known_server(session_)) {
+      case SSH_KNOWN_HOSTS_OK:
+        return Status::Ok();
+      case SSH_KNOWN_HOSTS_CHANGED:
+        return Status::IoError(context + ": HOST KEY MISMATCH: the server's key (" +
+                               ServerFingerprint() + ") differs from the one in " + known_hosts +
+                               " (someone may be intercepting the connection)" + hint);
+      case SSH_KNOWN_HOSTS_OTHER:
+        return Status::IoError(context + ": the server's key (" + ServerFingerprint() +
+                               ") is of another type than the one in " + known_hosts + hint);
+      case SSH_KNOWN_HOSTS_UNKNOWN:
+      case SSH_KNOWN_HOSTS_NOT_FOUND:
+        return Status::IoError(context + ": the host is not in " + known_hosts +
+                               " (its key: " + ServerFingerprint() + ")" + hint);
+      case SSH_KNOWN_HOSTS_ERROR:
+        break;
+    }
+    return Status::IoError(context + ": cannot check the host key against " + known_hosts + ": " +
+                           ssh_get_error(session_));
+  }
+
+  Attempt Authenticate(const std::string& context) {
+    std::vector<std::string> tried;
+    // SSH_AUTH_ERROR is a broken connection, worth a retry; SSH_AUTH_DENIED is not.
+    auto broken = [&](const std::string& method) {
+      return Attempt{Status::IoError(context + ": connection failed during " + method +
+                                     " authentication: " + ssh_get_error(session_)),
+                     true};
+    };
+    if (!options_.private_key_path.empty()) {
+      const std::string path = options_.private_key_path.string();
+      ssh_key key = nullptr;
+      const char* passphrase = options_.private_key_passphrase.empty()
+                                   ? nullptr
+                                   : options_.private_key_passphrase.c_str();
+      if (ssh_pki_import_privkey_file(path.c_str(), passphrase, nullptr, nullptr, &key) != SSH_OK) {
+        tried.push_back("key " + path + ": cannot read it (or wrong passphrase)");
+      } else {
+        int rc = ssh_userauth_publickey(session_, nullptr, key);
+        ssh_key_free(key);
+        if (rc == SSH_AUTH_SUCCESS) return {Status::Ok(), false};
+        if (rc == SSH_AUTH_ERROR) return broken("public key");
+        tried.push_back("key " + path + ": denied");
+      }
+    }
+    if (options_.use_agent) {
+      const char* socket = std::getenv("SSH_AUTH_SOCK");
+      if (socket == nullptr || *socket == '\0') {
+        tried.push_back("agent: SSH_AUTH_SOCK is not set");
+      } else {
+        int rc = ssh_userauth_agent(session_, nullptr);
+        if (rc == SSH_AUTH_SUCCESS) return {Status::Ok(), false};
+        if (rc == SSH_AUTH_ERROR && ssh_is_connected(session_) == 0) return broken("agent");
+        tried.push_back("agent: no key accepted");
+      }
+    }
+    if (!options_.password.empty()) {
+      int rc = ssh_userauth_password(session_, nullptr, options_.password.c_str());
+      if (rc == SSH_AUTH_SUCCESS) return {Status::Ok(), false};
+      if (rc == SSH_AUTH_ERROR) return broken("password");
+      // Servers with PasswordAuthentication off often still take the password through
+      // keyboard-interactive prompts.
+      rc = ssh_userauth_kbdint(session_, nullptr, nullptr);
+      for (int round = 0; rc == SSH_AUTH_INFO && round < 5; ++round) {
+        int prompts = ssh_userauth_kbdint_getnprompts(session_);
+        for (int i = 0; i < prompts; ++i) {
+          ssh_userauth_kbdint_setanswer(session_, static_cast<unsigned>(i),
+                                        options_.password.c_str());
+        }
+        rc = ssh_userauth_kbdint(session_, nullptr, nullptr);
+      }
+      if (rc == SSH_AUTH_SUCCESS) return {Status::Ok(), false};
+      if (rc == SSH_AUTH_ERROR && ssh_is_connected(session_) == 0) return broken("password");
+      tried.push_back("password: denied");
+    }
+    std::string message = context + ": authentication failed";
+    if (tried.empty()) {
+      message += ": no method configured (set a private key, the agent or a password)";
+    }
+    for (size_t i = 0; i < tried.size(); ++i) message += (i == 0 ? ": " : "; ") + tried[i];
+    return {Status::IoError(std::move(message)), false};
+  }
+
+  void Disconnect() {
+    if (session_ == nullptr) return;
+    if (ssh_is_connected(session_)) ssh_disconnect(session_);
+    ssh_free(session_);
+    session_ = nullptr;
+  }
+
+  ChannelPtr OpenChannel() {
+    ssh_channel channel = ssh_channel_new(session_);
+    if (channel == nullptr) return nullptr;
+    if (ssh_channel_open_session(channel) != SSH_OK) {
+      ssh_channel_free(channel);
+      return nullptr;
+    }
+    return std::make_unique<Channel>(channel);
+  }
+
+  // The command was sent but the connection failed: it may or may not have run. The session is
+  // dropped; the next call reconnects.
+  Status LostDuringCommand(const std::string& context, const std::string& what) {
+    std::string error = session_ != nullptr ? ssh_get_error(session_) : "";
+    Disconnect();
+    return Status::IoError(context + ": " + what + " (" + error +
+                           "); the connection is lost and the command may or may not have run");
+  }
+
+  Status TimedOut(ChannelPtr channel, const std::string& context, const Command& command,
+                  const CommandResult& partial) {
+    // OpenSSH's sshd sends the signal to the command's process group; other servers may ignore
+    // it, and closing the channel then at least closes the command's stdin and stdout.
+    ssh_channel_request_send_signal(channel->get(), "KILL");
+    channel.reset();
+    std::string message = context + " timed out after " + std::to_string(command.timeout_ms) +
+                          " ms; sent SIGKILL and closed its channel";
+    if (!partial.err.empty()) message += "; stderr so far: " + OutputTail(partial.err);
+    if (ssh_is_connected(session_) == 0) Disconnect();
+    return Status::IoError(std::move(message));
+  }
+
+  static Status SftpError(const std::string& context, sftp_session sftp) {
+    int code = sftp_get_error(sftp);
+    std::string text = code != SSH_FX_OK ? SftpErrorText(code) : "";
+    std::string session_error = ssh_get_error(sftp->session);
+    if (!session_error.empty())
+      text += (text.empty() ? "" : " (") + session_error + (text.empty() ? "" : ")");
+    return Status::IoError(context + ": " + (text.empty() ? "failed" : text));
+  }
+
+  // Runs `transfer` on a fresh SFTP session. Transfers overwrite their target, so one retry on a
+  // new connection after a dropped one is safe.
+  template <class Transfer>
+  Status WithSftp(const std::string& context, Transfer transfer) {
+    Status last;
+    for (int attempt = 1; attempt <= 2; ++attempt) {
+      if (session_ == nullptr) {
+        if (Status status = Connect(); !status.ok())
+          return Status::IoError(context + ": " + status.message());
+      }
+      SftpPtr sftp(sftp_new(session_));
+      if (!sftp || sftp_init(sftp.get()) != SSH_OK) {
+        last = Status::IoError(context + ": cannot start SFTP: " + ssh_get_error(session_));
+        sftp.reset();
+        Disconnect();
+        continue;
+      }
+      last = transfer(sftp.get());
+      if (last.ok() || ssh_is_connected(session_) != 0) return last;
+      sftp.reset();
+      Disconnect();
+    }
+    return last;
+  }
+
+  const std::string node_;
+  SshOptions options_;
+  std::string address_;  // host:port, for messages
+  ssh_session session_ = nullptr;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Remote>> ConnectSsh(const std::string& node, const SshOptions& options) {
+  static std::once_flag initialized;
+  std::call_once(initialized, [] { ssh_init(); });
+  auto remote = std::make_unique<SshRemote>(node, options);
+  if (Status status = remote->Connect(); !status.ok()) return status;
+  return std::unique_ptr<Remote>(std::move(remote));
+}
+
+}  // namespace faultline::control
