@@ -1,0 +1,354 @@
+// Combinators that choose among generators or route threads to them: Any, Mix, OnThreads,
+// Clients, Nemesis, EachThread, Reserve (combinators.h).
+#include <algorithm>
+#include <cassert>
+#include <map>
+#include <memory>
+#include <utility>
+
+#include "generators/choice.h"
+#include "generators/combinators.h"
+#include "generators/random.h"
+
+namespace faultline::gen {
+namespace {
+
+using internal::Candidate;
+
+std::vector<GenPtr> WithoutExhausted(std::vector<GenPtr> generators,
+                                     const std::vector<bool>& exhausted) {
+  std::vector<GenPtr> kept;
+  for (size_t i = 0; i < generators.size(); ++i) {
+    if (!exhausted[i]) kept.push_back(std::move(generators[i]));
+  }
+  return kept;
+}
+
+class AnyGenerator : public Generator {
+ public:
+  explicit AnyGenerator(std::vector<GenPtr> generators) : generators_(std::move(generators)) {}
+
+  Step Next(const Context& context) const override {
+    // `after` is each generator's state if this step is taken: pending answers are adopted,
+    // unchosen ops are not (they were not emitted).
+    std::vector<GenPtr> after = generators_;
+    // An exhausted generator stays exhausted (generator.h), so it is dropped from the state.
+    std::vector<bool> exhausted(generators_.size(), false);
+    std::vector<Candidate> candidates;
+    int64_t wake_ns = -1;
+    bool pending = false;
+    for (size_t i = 0; i < generators_.size(); ++i) {
+      Step step = generators_[i]->Next(context);
+      if (step.is_exhausted()) {
+        exhausted[i] = true;
+      } else if (step.is_log()) {
+        after[i] = step.next;
+        step.next = std::make_shared<AnyGenerator>(WithoutExhausted(std::move(after), exhausted));
+        return step;
+      } else if (step.is_pending()) {
+        pending = true;
+        after[i] = step.next;
+        wake_ns = internal::EarlierWake(wake_ns, step.wake_ns);
+      } else {
+        candidates.push_back({i, 1, std::move(step)});
+      }
+    }
+    if (!candidates.empty()) {
+      Candidate& chosen = candidates[internal::ChooseSoonest(candidates, *context.rng)];
+      after[chosen.source] = chosen.step.next;
+      return Step::Emit(std::move(chosen.step.op), std::make_shared<AnyGenerator>(WithoutExhausted(
+                                                       std::move(after), exhausted)));
+    }
+    if (pending) {
+      return Step::Pending(
+          std::make_shared<AnyGenerator>(WithoutExhausted(std::move(after), exhausted)), wake_ns);
+    }
+    return Step::Exhausted();
+  }
+
+  GenPtr Update(const Context& context, const Op& event) const override {
+    std::vector<GenPtr> updated;
+    updated.reserve(generators_.size());
+    for (const GenPtr& generator : generators_)
+      updated.push_back(generator->Update(context, event));
+    return std::make_shared<AnyGenerator>(std::move(updated));
+  }
+
+ private:
+  std::vector<GenPtr> generators_;
+};
+
+class MixGenerator : public Generator {
+ public:
+  // chosen < 0: choose at the next ask.
+  MixGenerator(std::vector<GenPtr> generators, int64_t chosen)
+      : generators_(std::move(generators)), chosen_(chosen) {}
+
+  Step Next(const Context& context) const override {
+    std::vector<GenPtr> generators = generators_;
+    int64_t chosen = chosen_;
+    while (!generators.empty()) {
+      if (chosen < 0) chosen = static_cast<int64_t>(UniformBelow(*context.rng, generators.size()));
+      Step step = generators[chosen]->Next(context);
+      if (step.is_exhausted()) {
+        generators.erase(generators.begin() + chosen);
+        chosen = -1;
+        continue;
+      }
+      generators[chosen] = step.next;
+      // A pending choice is kept, so that re-asking does not re-draw until the chosen generator
+      // has emitted: otherwise generators that are often pending would be under-represented.
+      step.next = std::make_shared<MixGenerator>(std::move(generators), step.is_op() ? -1 : chosen);
+      return step;
+    }
+    return Step::Exhausted();
+  }
+
+  GenPtr Update(const Context& context, const Op& event) const override {
+    std::vector<GenPtr> updated;
+    updated.reserve(generators_.size());
+    for (const GenPtr& generator : generators_)
+      updated.push_back(generator->Update(context, event));
+    return std::make_shared<MixGenerator>(std::move(updated), chosen_);
+  }
+
+ private:
+  std::vector<GenPtr> generators_;
+  int64_t chosen_;
+};
+
+class OnThreadsGenerator : public Generator {
+ public:
+  OnThreadsGenerator(std::shared_ptr<const std::function<bool(int)>> keep, GenPtr generator)
+      : keep_(std::move(keep)), generator_(std::move(generator)) {}
+
+  Step Next(const Context& context) const override {
+    const Context restricted = context.WithThreads(*keep_);
+    if (restricted.threads.empty()) return Step::Exhausted();
+    Step step = generator_->Next(restricted);
+    if (step.is_exhausted()) return step;
+    step.next = std::make_shared<OnThreadsGenerator>(keep_, step.next);
+    return step;
+  }
+
+  GenPtr Update(const Context& context, const Op& event) const override {
+    if (!(*keep_)(context.ThreadOf(event.process))) return shared_from_this();
+    return std::make_shared<OnThreadsGenerator>(
+        keep_, generator_->Update(context.WithThreads(*keep_), event));
+  }
+
+ private:
+  std::shared_ptr<const std::function<bool(int)>> keep_;
+  GenPtr generator_;
+};
+
+Context OnlyThread(const Context& context, int thread) {
+  return context.WithThreads([thread](int other) { return other == thread; });
+}
+
+class EachThreadGenerator : public Generator {
+ public:
+  EachThreadGenerator(GenPtr fresh, std::map<int, GenPtr> per_thread)
+      : fresh_(std::move(fresh)), per_thread_(std::move(per_thread)) {}
+
+  Step Next(const Context& context) const override {
+    std::map<int, GenPtr> after = per_thread_;
+    std::vector<Candidate> candidates;
+    std::vector<int> candidate_threads;
+    int64_t wake_ns = -1;
+    bool pending = false;
+    for (int thread : context.AllThreads()) {
+      const GenPtr& generator = GeneratorOf(thread);
+      if (!context.IsFree(thread)) {
+        // A busy thread may still have ops to come, unless its copy is known to be exhausted.
+        if (generator != Void()) pending = true;
+        continue;
+      }
+      Step step = generator->Next(OnlyThread(context, thread));
+      if (step.is_exhausted()) {
+        after[thread] = Void();
+      } else if (step.is_log()) {
+        after[thread] = step.next;
+        step.next = std::make_shared<EachThreadGenerator>(fresh_, std::move(after));
+        return step;
+      } else if (step.is_pending()) {
+        pending = true;
+        after[thread] = step.next;
+        wake_ns = internal::EarlierWake(wake_ns, step.wake_ns);
+      } else {
+        candidates.push_back({candidates.size(), 1, std::move(step)});
+        candidate_threads.push_back(thread);
+      }
+    }
+    if (!candidates.empty()) {
+      const size_t chosen = internal::ChooseSoonest(candidates, *context.rng);
+      after[candidate_threads[chosen]] = candidates[chosen].step.next;
+      return Step::Emit(std::move(candidates[chosen].step.op),
+                        std::make_shared<EachThreadGenerator>(fresh_, std::move(after)));
+    }
+    if (pending) {
+      return Step::Pending(std::make_shared<EachThreadGenerator>(fresh_, std::move(after)),
+                           wake_ns);
+    }
+    return Step::Exhausted();
+  }
+
+  GenPtr Update(const Context& context, const Op& event) const override {
+    const int thread = context.ThreadOf(event.process);
+    const std::vector<int> threads = context.AllThreads();
+    if (std::find(threads.begin(), threads.end(), thread) == threads.end()) {
+      return shared_from_this();
+    }
+    std::map<int, GenPtr> updated = per_thread_;
+    updated[thread] = GeneratorOf(thread)->Update(OnlyThread(context, thread), event);
+    return std::make_shared<EachThreadGenerator>(fresh_, std::move(updated));
+  }
+
+ private:
+  const GenPtr& GeneratorOf(int thread) const {
+    const auto found = per_thread_.find(thread);
+    return found == per_thread_.end() ? fresh_ : found->second;
+  }
+
+  GenPtr fresh_;                      // the state of a thread not seen yet
+  std::map<int, GenPtr> per_thread_;  // each seen thread's own copy
+};
+
+class ReserveGenerator : public Generator {
+ public:
+  // generators: one per range, then the rest's.
+  ReserveGenerator(std::shared_ptr<const std::vector<int>> counts, std::vector<GenPtr> generators)
+      : counts_(std::move(counts)), generators_(std::move(generators)) {}
+
+  Step Next(const Context& context) const override {
+    const std::vector<std::vector<int>> ranges = Ranges(context);
+    std::vector<GenPtr> after = generators_;
+    std::vector<Candidate> candidates;
+    int64_t wake_ns = -1;
+    bool pending = false;
+    for (size_t i = 0; i < generators_.size(); ++i) {
+      if (ranges[i].empty()) continue;
+      Step step = generators_[i]->Next(Restrict(context, ranges[i]));
+      if (step.is_exhausted()) {
+        after[i] = Void();
+      } else if (step.is_log()) {
+        after[i] = step.next;
+        step.next = std::make_shared<ReserveGenerator>(counts_, std::move(after));
+        return step;
+      } else if (step.is_pending()) {
+        pending = true;
+        after[i] = step.next;
+        wake_ns = internal::EarlierWake(wake_ns, step.wake_ns);
+      } else {
+        // Weighted by thread count, so that in ties each thread is equally likely to go next.
+        candidates.push_back({i, static_cast<int64_t>(ranges[i].size()), std::move(step)});
+      }
+    }
+    if (!candidates.empty()) {
+      Candidate& chosen = candidates[internal::ChooseSoonest(candidates, *context.rng)];
+      after[chosen.source] = chosen.step.next;
+      return Step::Emit(std::move(chosen.step.op),
+                        std::make_shared<ReserveGenerator>(counts_, std::move(after)));
+    }
+    if (pending) {
+      return Step::Pending(std::make_shared<ReserveGenerator>(counts_, std::move(after)), wake_ns);
+    }
+    return Step::Exhausted();
+  }
+
+  GenPtr Update(const Context& context, const Op& event) const override {
+    const std::vector<std::vector<int>> ranges = Ranges(context);
+    const int thread = context.ThreadOf(event.process);
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      if (std::find(ranges[i].begin(), ranges[i].end(), thread) == ranges[i].end()) continue;
+      std::vector<GenPtr> updated = generators_;
+      updated[i] = generators_[i]->Update(Restrict(context, ranges[i]), event);
+      return std::make_shared<ReserveGenerator>(counts_, std::move(updated));
+    }
+    return shared_from_this();
+  }
+
+ private:
+  // The threads of each range, then the rest's. Ranges count client threads of the context (not
+  // thread numbers from 0), so a Reserve inside another restriction splits what it was given.
+  std::vector<std::vector<int>> Ranges(const Context& context) const {
+    std::vector<int> clients;
+    std::vector<int> rest;
+    for (int thread : context.AllThreads()) {
+      (thread == kNemesisThread ? rest : clients).push_back(thread);
+    }
+    std::vector<std::vector<int>> ranges;
+    size_t position = 0;
+    for (int count : *counts_) {
+      assert(position + count <= clients.size() && "Reserve: more threads reserved than exist");
+      ranges.emplace_back(clients.begin() + position, clients.begin() + position + count);
+      position += count;
+    }
+    rest.insert(rest.end(), clients.begin() + position, clients.end());
+    std::sort(rest.begin(), rest.end());
+    ranges.push_back(std::move(rest));
+    return ranges;
+  }
+
+  static Context Restrict(const Context& context, const std::vector<int>& threads) {
+    return context.WithThreads([&threads](int thread) {
+      return std::find(threads.begin(), threads.end(), thread) != threads.end();
+    });
+  }
+
+  std::shared_ptr<const std::vector<int>> counts_;
+  std::vector<GenPtr> generators_;
+};
+
+}  // namespace
+
+GenPtr Any(std::vector<GenPtr> generators) {
+  for (const GenPtr& generator : generators) assert(generator);
+  if (generators.empty()) return Void();
+  if (generators.size() == 1) return generators.front();
+  return std::make_shared<AnyGenerator>(std::move(generators));
+}
+
+GenPtr Mix(std::vector<GenPtr> generators) {
+  for (const GenPtr& generator : generators) assert(generator);
+  if (generators.empty()) return Void();
+  return std::make_shared<MixGenerator>(std::move(generators), -1);
+}
+
+GenPtr OnThreads(std::function<bool(int thread)> keep, GenPtr generator) {
+  assert(keep && generator);
+  return std::make_shared<OnThreadsGenerator>(
+      std::make_shared<const std::function<bool(int)>>(std::move(keep)), std::move(generator));
+}
+
+GenPtr Clients(GenPtr generator) {
+  return OnThreads([](int thread) { return thread != kNemesisThread; }, std::move(generator));
+}
+
+GenPtr Nemesis(GenPtr generator) {
+  return OnThreads([](int thread) { return thread == kNemesisThread; }, std::move(generator));
+}
+
+GenPtr Clients(GenPtr client_generator, GenPtr nemesis_generator) {
+  return Any({Clients(std::move(client_generator)), Nemesis(std::move(nemesis_generator))});
+}
+
+GenPtr EachThread(GenPtr generator) {
+  assert(generator);
+  return std::make_shared<EachThreadGenerator>(std::move(generator), std::map<int, GenPtr>{});
+}
+
+GenPtr Reserve(std::vector<std::pair<int, GenPtr>> ranges, GenPtr rest) {
+  assert(rest);
+  auto counts = std::make_shared<std::vector<int>>();
+  std::vector<GenPtr> generators;
+  for (auto& [count, generator] : ranges) {
+    assert(count >= 0 && generator);
+    counts->push_back(count);
+    generators.push_back(std::move(generator));
+  }
+  generators.push_back(std::move(rest));
+  return std::make_shared<ReserveGenerator>(std::move(counts), std::move(generators));
+}
+
+}  // namespace faultline::gen
