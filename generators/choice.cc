@@ -37,6 +37,14 @@ size_t ChooseSoonest(const std::vector<Candidate>& candidates, Rng& rng) {
   return last_tied;
 }
 
+bool WakeComesFirst(const std::vector<Candidate>& candidates, int64_t wake_ns, int64_t now_ns) {
+  if (wake_ns <= now_ns) return false;
+  for (const Candidate& candidate : candidates) {
+    if (candidate.step.is_log() || candidate.step.op.time_ns <= wake_ns) return false;
+  }
+  return true;
+}
+
 int64_t EarlierWake(int64_t a_ns, int64_t b_ns) {
   if (a_ns < 0) return b_ns;
   if (b_ns < 0) return a_ns;

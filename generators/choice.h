@@ -22,6 +22,11 @@ struct Candidate {
 // proportion to weight so that no sub-generator or thread is starved (Jepsen's soonest-op).
 size_t ChooseSoonest(const std::vector<Candidate>& candidates, Rng& rng);
 
+// Whether a pending sub-generator's wake_ns (after now_ns) comes before every candidate op:
+// then the chooser must answer pending with that wake time, since the interpreter waits for a
+// future op's due time and would otherwise oversleep the wake (a Sleep ending inside an Any).
+bool WakeComesFirst(const std::vector<Candidate>& candidates, int64_t wake_ns, int64_t now_ns);
+
 // The earlier of two wake times, where -1 means "none".
 int64_t EarlierWake(int64_t a_ns, int64_t b_ns);
 

@@ -28,7 +28,9 @@
 namespace faultline::gen {
 
 // Makes the f, value (and optionally extra) of an op; the combinator fills in type, process and
-// time. A time_ns later than the context's time makes the op due then.
+// time. A time_ns later than the context's time makes the op due then. It may be called more than
+// once per emitted op (the interpreter asks again when an op is not yet due, and drops the
+// earlier answer), so it should depend only on its arguments.
 using OpFunction = std::function<Op(const Context& context, Rng& rng)>;
 
 // An op template with the given f and value.
@@ -139,7 +141,8 @@ using KeyGenerator = std::function<GenPtr(const Json& key)>;
 // ops_per_key ops (no limit when <= 0) and seeing only the group's threads. Values are emitted as
 // [key, value]. When a group's generator is exhausted the group takes the next unused key, in
 // order; the generator is exhausted when the keys have run out and every group is done. Updates
-// reach a group's generator only for ops of its current key, with the value unwrapped.
+// reach a group's generator only for ops of its current key, with the value unwrapped. Like
+// OpFunction, `keys` and `per_key` may be called more than once for the same key.
 GenPtr Independent(std::vector<Json> keys, int threads_per_key, int64_t ops_per_key,
                    KeyGenerator per_key);
 GenPtr Independent(KeyFunction keys, int threads_per_key, int64_t ops_per_key,

@@ -72,7 +72,7 @@ class IndependentGenerator : public Generator {
       step.op.value = Json::array({groups[i].key, std::move(step.op.value)});
       candidates.push_back({i, 1, std::move(step)});
     }
-    if (!candidates.empty()) {
+    if (!candidates.empty() && !internal::WakeComesFirst(candidates, wake_ns, context.time_ns)) {
       Candidate& chosen = candidates[internal::ChooseSoonest(candidates, *context.rng)];
       groups[chosen.source].generator = chosen.step.next;
       return Step::Emit(std::move(chosen.step.op), std::make_shared<IndependentGenerator>(

@@ -53,7 +53,7 @@ class AnyGenerator : public Generator {
         candidates.push_back({i, 1, std::move(step)});
       }
     }
-    if (!candidates.empty()) {
+    if (!candidates.empty() && !internal::WakeComesFirst(candidates, wake_ns, context.time_ns)) {
       Candidate& chosen = candidates[internal::ChooseSoonest(candidates, *context.rng)];
       after[chosen.source] = chosen.step.next;
       return Step::Emit(std::move(chosen.step.op), std::make_shared<AnyGenerator>(WithoutExhausted(
@@ -180,7 +180,7 @@ class EachThreadGenerator : public Generator {
         candidate_threads.push_back(thread);
       }
     }
-    if (!candidates.empty()) {
+    if (!candidates.empty() && !internal::WakeComesFirst(candidates, wake_ns, context.time_ns)) {
       const size_t chosen = internal::ChooseSoonest(candidates, *context.rng);
       after[candidate_threads[chosen]] = candidates[chosen].step.next;
       return Step::Emit(std::move(candidates[chosen].step.op),
@@ -244,7 +244,7 @@ class ReserveGenerator : public Generator {
         candidates.push_back({i, static_cast<int64_t>(ranges[i].size()), std::move(step)});
       }
     }
-    if (!candidates.empty()) {
+    if (!candidates.empty() && !internal::WakeComesFirst(candidates, wake_ns, context.time_ns)) {
       Candidate& chosen = candidates[internal::ChooseSoonest(candidates, *context.rng)];
       after[chosen.source] = chosen.step.next;
       return Step::Emit(std::move(chosen.step.op),

@@ -121,6 +121,17 @@ TEST(AnyTest, TakesTheOpDueSoonest) {
   EXPECT_NE(fs[5], fs[6]);
 }
 
+TEST(AnyTest, ASleepingGeneratorKeepsItsDeadlineWhileOthersEmit) {
+  const GenPtr generator = Any({Concat({Sleep(10 * kMillisecond), Once("b")}),
+                                Delay(3 * kMillisecond, Limit(5, Repeat("a")))});
+  std::vector<std::pair<std::string, int64_t>> ops;
+  for (const Op& op : Invocations(Simulate(generator, Options(1), AlwaysOk(0)))) {
+    ops.emplace_back(op.f, op.time_ns / kMillisecond);
+  }
+  EXPECT_EQ(ops, (std::vector<std::pair<std::string, int64_t>>{
+                     {"a", 0}, {"a", 3}, {"a", 6}, {"a", 9}, {"b", 10}, {"a", 12}}));
+}
+
 TEST(AnyTest, ExhaustedWhenAllAre) {
   const History history =
       Simulate(Any({Once("a"), Limit(2, Repeat("b")), Void()}), Options(2), AlwaysOk(1));
