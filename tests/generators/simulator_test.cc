@@ -227,6 +227,39 @@ TEST(ContextTest, InitialAndRestrictedContexts) {
   EXPECT_FALSE(legacy.SomeFreeThread().has_value());
 }
 
+TEST(StepTest, StepKindsAnInterpreterSees) {
+  Rng rng(1);
+  Context context = Context::Initial(2, false, &rng);
+  context.time_ns = 42;
+
+  const Step log = Log("hello")->Next(context);
+  EXPECT_TRUE(log.is_pending());
+  EXPECT_TRUE(log.is_log());
+  EXPECT_EQ(log.log, "hello");
+  EXPECT_EQ(log.wake_ns, 42);
+  EXPECT_TRUE(log.next->Next(context).is_exhausted());
+
+  const Step op = Once("read")->Next(context);
+  ASSERT_TRUE(op.is_op());
+  EXPECT_EQ(op.op.type, OpType::kInvoke);
+  EXPECT_EQ(op.op.time_ns, 42);
+  EXPECT_TRUE(op.op.process == 0 || op.op.process == 1);
+  EXPECT_TRUE(op.next->Next(context).is_exhausted());
+
+  Context busy = context;
+  busy.free_threads.clear();
+  const Step waiting = Once("read")->Next(busy);
+  EXPECT_TRUE(waiting.is_pending());
+  EXPECT_FALSE(waiting.is_log());
+  EXPECT_EQ(waiting.wake_ns, -1);
+
+  const Step sleeping = Sleep(8)->Next(context);
+  EXPECT_TRUE(sleeping.is_pending());
+  EXPECT_EQ(sleeping.wake_ns, 50);
+  context.time_ns = 50;
+  EXPECT_TRUE(sleeping.next->Next(context).is_exhausted());
+}
+
 TEST(RandomTest, UniformBelowIsInRangeAndCoversIt) {
   Rng rng(5);
   std::set<uint64_t> seen;
