@@ -161,8 +161,8 @@ Result<CommandResult> LocalRemote::Execute(const Command& command) {
   size_t written = 0;
   bool timed_out = false;
   while (out_read.open() || err_read.open()) {
-    auto remaining =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    // Rounded up, so that a command is never abandoned before its full timeout.
+    auto remaining = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (remaining <= 0) {
       timed_out = true;
       break;

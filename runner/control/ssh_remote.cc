@@ -27,6 +27,32 @@ constexpr size_t kChunkBytes = 32 * 1024;  // per channel read/write and per SFT
 // How long Execute waits for stdout before it looks at stderr again; bounds the extra latency of
 // a command that writes only to stderr.
 constexpr int kPollSliceMs = 20;
+// Sent before every command line: the first stderr line names the command's process group. It
+// is removed from the CommandResult. sshd's "signal" request cannot replace it: OpenSSH refuses
+// it for root logins and could not signal a command run through sudo anyway.
+constexpr char kProcessGroupMarkerCommand[] = "echo faultline-pgid:$$ >&2; ";
+constexpr std::string_view kProcessGroupMarker = "faultline-pgid:";
+constexpr int64_t kKillTimeoutMs = 5'000;
+
+// Removes the marker line from `err` and returns the process group it names (0 if none).
+int64_t TakeProcessGroup(std::string& err) {
+  size_t start = 0;
+  while (start < err.size() &&
+         err.compare(start, kProcessGroupMarker.size(), kProcessGroupMarker) != 0) {
+    size_t newline = err.find('\n', start);
+    if (newline == std::string::npos) return 0;
+    start = newline + 1;
+  }
+  size_t end = err.find('\n', start);
+  if (start >= err.size() || end == std::string::npos) return 0;
+  int64_t group = 0;
+  for (size_t i = start + kProcessGroupMarker.size(); i < end; ++i) {
+    if (err[i] < '0' || err[i] > '9') return 0;
+    group = group * 10 + (err[i] - '0');
+  }
+  err.erase(start, end + 1 - start);
+  return group;
+}
 
 std::string HomeDirectory() {
   if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') return home;
@@ -166,7 +192,10 @@ class SshRemote : public Remote {
         return Status::InvalidArgument(node_ + ": " + status.message());
       }
     }
-    const std::string line = CommandLine(command, options_.sudo_password);
+    // The marker gives the command's process group (the login shell sshd started is a session
+    // leader, so its pid is the group), which a timeout kills over a second channel.
+    const std::string line =
+        std::string(kProcessGroupMarkerCommand) + CommandLine(command, options_.sudo_password);
     const std::string input = CommandStdin(command, options_.sudo_password);
     const std::string context = node_ + ": `" + CommandLine(command) + "`";
     const auto deadline = Clock::now() + std::chrono::milliseconds(command.timeout_ms);
@@ -190,7 +219,7 @@ class SshRemote : public Remote {
     }
 
     if (ssh_channel_request_exec(channel->get(), line.c_str()) != SSH_OK) {
-      return LostDuringCommand(context, "the exec request failed");
+      return LostDuringCommand(std::move(channel), context, "the exec request failed");
     }
 
     CommandResult result;
@@ -217,8 +246,9 @@ class SshRemote : public Remote {
       }
       return true;
     };
+    // Rounded up, so that a command is never abandoned before its full timeout.
     auto remaining_ms = [&]() {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      return std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     };
 
     // stdin: write no more than the remote window allows, so that a command which must print
@@ -231,29 +261,39 @@ class SshRemote : public Remote {
         size_t size = std::min({window, input.size() - written, kChunkBytes});
         int n =
             ssh_channel_write(channel->get(), input.data() + written, static_cast<uint32_t>(size));
-        if (n == SSH_ERROR) return LostDuringCommand(context, "writing stdin failed");
+        if (n == SSH_ERROR) {
+          return LostDuringCommand(std::move(channel), context, "writing stdin failed");
+        }
         written += static_cast<size_t>(n);
       } else {
-        if (!read_available()) return LostDuringCommand(context, "reading output failed");
+        if (!read_available()) {
+          return LostDuringCommand(std::move(channel), context, "reading output failed");
+        }
         if (ssh_channel_poll_timeout(channel->get(), kPollSliceMs, 0) == SSH_ERROR) {
-          return LostDuringCommand(context, "reading output failed");
+          return LostDuringCommand(std::move(channel), context, "reading output failed");
         }
       }
     }
     if (ssh_channel_send_eof(channel->get()) != SSH_OK) {
-      return LostDuringCommand(context, "closing stdin failed");
+      return LostDuringCommand(std::move(channel), context, "closing stdin failed");
     }
 
     while (!(out_done && err_done)) {
-      if (!read_available()) return LostDuringCommand(context, "reading output failed");
+      if (!read_available()) {
+        return LostDuringCommand(std::move(channel), context, "reading output failed");
+      }
       if (out_done && err_done) break;
       int64_t remaining = remaining_ms();
       if (remaining <= 0) return TimedOut(std::move(channel), context, command, result);
       // Returns as soon as stdout data or EOF arrives; stderr is picked up on the next turn.
       int polled = ssh_channel_poll_timeout(
           channel->get(), static_cast<int>(std::min<int64_t>(remaining, kPollSliceMs)), 0);
-      if (polled == SSH_ERROR) return LostDuringCommand(context, "reading output failed");
+      if (polled == SSH_ERROR) {
+        return LostDuringCommand(std::move(channel), context, "reading output failed");
+      }
     }
+
+    TakeProcessGroup(result.err);
 
     // The exit status follows the EOF at once; ssh_channel_get_exit_status waits for it (or for
     // the channel's close, when the command was killed by a signal) up to the session timeout.
@@ -265,7 +305,7 @@ class SshRemote : public Remote {
       result.err += "(killed by signal " + channel->exit_signal() + ")";
     } else if (exit_status < 0) {
       if (ssh_is_connected(session_) == 0) {
-        return LostDuringCommand(context, "no exit status arrived");
+        return LostDuringCommand(std::move(channel), context, "no exit status arrived");
       }
       return Status::IoError(context + ": the node sent no exit status");
     } else {
@@ -477,23 +517,45 @@ class SshRemote : public Remote {
 
   // The command was sent but the connection failed: it may or may not have run. The session is
   // dropped; the next call reconnects.
-  Status LostDuringCommand(const std::string& context, const std::string& what) {
+  Status LostDuringCommand(ChannelPtr channel, const std::string& context,
+                           const std::string& what) {
     std::string error = session_ != nullptr ? ssh_get_error(session_) : "";
+    channel.reset();  // before Disconnect: ssh_free frees the session's channels
     Disconnect();
     return Status::IoError(context + ": " + what + " (" + error +
                            "); the connection is lost and the command may or may not have run");
   }
 
   Status TimedOut(ChannelPtr channel, const std::string& context, const Command& command,
-                  const CommandResult& partial) {
-    // OpenSSH's sshd sends the signal to the command's process group; other servers may ignore
-    // it, and closing the channel then at least closes the command's stdin and stdout.
-    ssh_channel_request_send_signal(channel->get(), "KILL");
+                  CommandResult partial) {
     channel.reset();
     std::string message = context + " timed out after " + std::to_string(command.timeout_ms) +
-                          " ms; sent SIGKILL and closed its channel";
+                          " ms; closed its channel";
+    int64_t group = TakeProcessGroup(partial.err);
+    if (session_ == nullptr || ssh_is_connected(session_) == 0) {
+      Disconnect();
+      message += "; the connection is lost, the command may still be running";
+    } else if (killing_) {
+      message += "; the kill command itself timed out";
+    } else if (group <= 1) {
+      message += "; its process group is unknown, the command may still be running";
+    } else {
+      // Killed from a second channel, as the same user (through sudo for a sudo command).
+      Command kill;
+      kill.argv = {"kill", "-KILL", "--", "-" + std::to_string(group)};
+      kill.sudo = command.sudo;
+      kill.timeout_ms = kKillTimeoutMs;
+      killing_ = true;  // a kill that times out is not killed in turn
+      Result<CommandResult> killed = Execute(kill);
+      killing_ = false;
+      if (killed.ok() && killed->exit_code == 0) {
+        message += " and killed its process group " + std::to_string(group);
+      } else {
+        message += "; killing its process group " + std::to_string(group) + " failed: " +
+                   (killed.ok() ? OutputTail(killed->err, 3, 300) : killed.status().message());
+      }
+    }
     if (!partial.err.empty()) message += "; stderr so far: " + OutputTail(partial.err);
-    if (ssh_is_connected(session_) == 0) Disconnect();
     return Status::IoError(std::move(message));
   }
 
@@ -535,6 +597,7 @@ class SshRemote : public Remote {
   SshOptions options_;
   std::string address_;  // host:port, for messages
   ssh_session session_ = nullptr;
+  bool killing_ = false;  // TimedOut is running the kill command
 };
 
 }  // namespace

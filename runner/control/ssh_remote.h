@@ -11,10 +11,18 @@
 // host key and authentication failures, which retrying cannot fix. When the session has dropped,
 // Execute reconnects and runs the command on the new session only if nothing of it was sent yet
 // (the channel could not be opened); once the exec request has left, a lost connection is an error
-// saying the command may or may not have run, and the next call reconnects. A command past its
-// timeout is sent SIGKILL (OpenSSH's sshd delivers it to the command's process group) and its
-// channel is closed; the session stays usable. Uploads and downloads are idempotent, so they are
-// retried once on a new session.
+// saying the command may or may not have run, and the next call reconnects. Uploads and downloads
+// overwrite their target, so they are retried once on a new session.
+//
+// Timeouts: a command past its timeout has its channel closed and its process group killed with
+// `kill -KILL -- -PGID` over a second channel (through sudo when the command used sudo); the
+// session stays usable. For that, the line sent to the node is `echo faultline-pgid:$$ >&2; `
+// followed by CommandLine(command): the login shell sshd starts is a session leader, so its pid
+// is the command's process group. The marker line is removed from the stderr Execute returns.
+// (SSH's own "signal" request is not used: OpenSSH refuses it for root logins, and it could not
+// reach a command running as root through sudo.) Processes that left the group (setsid, daemons)
+// are not killed. Root's login shell reads ~/.bashrc for every command over SSH; a slow one costs
+// that much per command.
 //
 // Thread safety: one thread at a time per Remote (libssh sessions are not shared); separate
 // Remotes may be used from separate threads.
