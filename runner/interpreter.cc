@@ -121,7 +121,8 @@ Op Interpreter::ExecuteClient(Worker* worker, const Op& invoke) {
     worker->client = test_.new_client ? test_.new_client() : nullptr;
     worker->client_process = invoke.process;
     const auto& nodes = test_.options.nodes;
-    std::string node = nodes.empty() ? "" : nodes[static_cast<size_t>(worker->thread) % nodes.size()];
+    std::string node =
+        nodes.empty() ? "" : nodes[static_cast<size_t>(worker->thread) % nodes.size()];
     Status opened = worker->client ? worker->client->Open(test_, node)
                                    : Status::Internal("the test has no client");
     if (!opened.ok()) {
@@ -156,8 +157,10 @@ gen::Context Interpreter::MakeContext() const {
   context.process_of = process_of_;
   context.rng = const_cast<gen::Rng*>(&rng_);  // the interpreter thread owns the RNG
   if (!busy_.back()) context.free_threads.push_back(gen::kNemesisThread);
+  context.threads.push_back(gen::kNemesisThread);
   for (size_t slot = 0; slot + 1 < workers_.size(); ++slot) {
     if (!busy_[slot]) context.free_threads.push_back(static_cast<int>(slot));
+    context.threads.push_back(static_cast<int>(slot));
   }
   return context;
 }
@@ -207,16 +210,23 @@ Status Interpreter::Complete(const Completion& completion, gen::GenPtr* generato
                                                          : static_cast<size_t>(completion.thread);
   busy_[slot] = false;
   switch (op.type) {
-    case OpType::kOk: ++stats_.ok; break;
-    case OpType::kFail: ++stats_.failed; break;
-    default: ++stats_.info; break;
-  }
-  if (op.type == OpType::kInfo && completion.thread != gen::kNemesisThread) {
-    process_of_[slot] += test_.options.concurrency;
+    case OpType::kOk:
+      ++stats_.ok;
+      break;
+    case OpType::kFail:
+      ++stats_.failed;
+      break;
+    default:
+      ++stats_.info;
+      break;
   }
   Status recorded = Record(op);
   if (!recorded.ok()) return recorded;
+  // The generator sees the completion while process_of still names the completed process.
   if (*generator) *generator = (*generator)->Update(MakeContext(), history_.ops.back());
+  if (op.type == OpType::kInfo && completion.thread != gen::kNemesisThread) {
+    process_of_[slot] += test_.options.concurrency;
+  }
   return Status::Ok();
 }
 
@@ -247,6 +257,8 @@ Status Interpreter::Run(gen::GenPtr generator) {
     if (step.kind == gen::Step::Kind::kExhausted) break;
     if (step.kind == gen::Step::Kind::kPending) {
       if (step.next) generator = step.next;
+      // Nothing outstanding and no time to wake at: no event can ever unblock this generator.
+      if (step.wake_ns < 0 && !Busy()) break;
       int64_t wake = step.wake_ns >= 0 ? step.wake_ns : context.time_ns + kPollNs;
       Status waited = AwaitCompletions(std::min(wake, context.time_ns + kPollNs), &generator);
       if (!waited.ok()) return waited;

@@ -5,6 +5,7 @@
 
 #include "checker/verdict.h"
 #include "runner/cli/check_command.h"
+#include "runner/cli/test_command.h"
 
 int main(int argc, char** argv) {
   using namespace faultline;
@@ -13,6 +14,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   cli::CheckArguments check_arguments;
   CLI::App* check = cli::AddCheckCommand(app, check_arguments);
+  cli::TestArguments test_arguments;
+  CLI::App* test = cli::AddTestCommand(app, test_arguments);
+  std::string run_directory;
+  CLI::App* analyze = cli::AddAnalyzeCommand(app, run_directory);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -22,6 +27,8 @@ int main(int argc, char** argv) {
   }
   try {
     if (check->parsed()) return cli::RunCheck(check_arguments, std::cout, std::cerr);
+    if (test->parsed()) return cli::RunTestCommand(test_arguments, std::cout, std::cerr);
+    if (analyze->parsed()) return cli::RunAnalyzeCommand(run_directory, std::cout, std::cerr);
   } catch (const std::exception& error) {
     std::cerr << "faultline: internal error: " << error.what() << "\n";
     return kExitInternalError;

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -133,6 +134,64 @@ TEST(Cli, ForcedFormatMismatchIsAnError) {
   CommandOutput run = Faultline("check --format jsonl " + kExamples + "/crashed-write.edn");
   EXPECT_EQ(run.exit_code, 254) << run.out;
   EXPECT_NE(run.out.find("crashed-write.edn:"), std::string::npos) << run.out;
+}
+
+std::string FreshStore(const std::string& name) {
+  auto path = std::filesystem::temp_directory_path() / ("faultline_cli_store_" + name);
+  std::filesystem::remove_all(path);
+  return path.string();
+}
+
+TEST(CliTest, FakeCorrectModeIsValidAndStored) {
+  std::string store = FreshStore("valid");
+  CommandOutput run = Faultline(
+      "test --db fake --workload register --time-limit 1 --seed 7 "
+      "--store " +
+      store);
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_EQ(run.out.rfind("seed 7", 0), 0u) << "the seed is logged first:\n" << run.out;
+  EXPECT_NE(run.out.find("run 1/1: valid"), std::string::npos) << run.out;
+  EXPECT_TRUE(std::filesystem::exists(store + "/latest/results.json"));
+  CommandOutput analyzed = Faultline("analyze " + store + "/latest");
+  EXPECT_EQ(analyzed.exit_code, 0) << analyzed.out;
+}
+
+TEST(CliTest, FakeBugIsInvalidAndTestCountKeepsTheWorst) {
+  std::string store = FreshStore("bug");
+  CommandOutput run = Faultline(
+      "test --db fake --fake-bug lost-writes --time-limit 0.5 "
+      "--test-count 2 --seed 3 --store " +
+      store);
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_NE(run.out.find("run 2/2: invalid"), std::string::npos) << run.out;
+}
+
+// A controller killed with SIGKILL leaves a history prefix that analyze can still check.
+TEST(CliTest, KilledRunKeepsACheckablePrefix) {
+  std::string store = FreshStore("killed");
+  std::string command = "timeout -s KILL 1.5 " + kBinary +
+                        " test --db fake --time-limit 30 --rate 2000 --seed 5 --store " + store +
+                        " > /dev/null 2>&1";
+  int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 137) << status;
+  ASSERT_FALSE(std::filesystem::exists(store + "/latest/results.json"));
+  CommandOutput analyzed = Faultline("analyze " + store + "/latest");
+  EXPECT_EQ(analyzed.exit_code, 0) << analyzed.out;  // the fake store is correct
+  EXPECT_TRUE(std::filesystem::exists(store + "/latest/results.json"));
+}
+
+TEST(CliTest, SigintStopsTheRunAndStillChecks) {
+  std::string store = FreshStore("interrupted");
+  std::string command = "timeout --preserve-status -s INT 1 " + kBinary +
+                        " test --db fake --time-limit 30 --rate 2000 --seed 6 --store " + store +
+                        " > /dev/null 2>&1";
+  int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 2);  // cut short: unknown
+  std::ifstream in(store + "/latest/results.json");
+  nlohmann::json results = nlohmann::json::parse(in, nullptr, false);
+  EXPECT_EQ(results.value("interrupted", false), true) << results.dump(2);
+  EXPECT_EQ(results["verdict"], "unknown") << results.dump(2);
 }
 
 }  // namespace

@@ -1,0 +1,140 @@
+#include "runner/cli/test_command.h"
+
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "checker/verdict.h"
+#include "runner/lifecycle.h"
+
+namespace faultline::cli {
+namespace {
+
+std::vector<std::string> SplitNodes(const std::string& text) {
+  std::vector<std::string> nodes;
+  std::string node;
+  for (char c : text + ",") {
+    if (c == ',' || c == ' ' || c == '\n') {
+      if (!node.empty()) nodes.push_back(node);
+      node.clear();
+    } else {
+      node += c;
+    }
+  }
+  return nodes;
+}
+
+Status ResolveNodes(TestArguments& arguments) {
+  std::vector<std::string> nodes;
+  for (const std::string& item : arguments.nodes) {
+    for (const std::string& node : SplitNodes(item)) nodes.push_back(node);
+  }
+  if (!arguments.nodes_file.empty()) {
+    std::ifstream in(arguments.nodes_file);
+    if (!in) return Status::InvalidArgument(arguments.nodes_file + ": cannot open nodes file");
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty() && line[0] != '#') {
+        for (const std::string& node : SplitNodes(line)) nodes.push_back(node);
+      }
+    }
+  }
+  if (nodes.empty() && arguments.workload.db == "fake") nodes = {"n1", "n2", "n3", "n4", "n5"};
+  if (nodes.empty()) return Status::InvalidArgument("no nodes: give --nodes or --nodes-file");
+  arguments.options.nodes = nodes;
+  return Status::Ok();
+}
+
+}  // namespace
+
+CLI::App* AddTestCommand(CLI::App& app, TestArguments& arguments) {
+  CLI::App* test = app.add_subcommand("test", "Run a test: workload under faults, then check it");
+  TestOptions& options = arguments.options;
+  test->add_option("--db", arguments.workload.db, "Database: fake")
+      ->capture_default_str()
+      ->check(CLI::IsMember(clients::DbNames()));
+  test->add_option("--workload", arguments.workload.workload, "Workload: register")
+      ->capture_default_str()
+      ->check(CLI::IsMember(clients::WorkloadNames()));
+  test->add_option("--fake-bug", arguments.workload.fake_bug,
+                   "Fake db bug: none, stale-reads, lost-writes, non-atomic-cas")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "stale-reads", "lost-writes", "non-atomic-cas"}));
+  test->add_option("--nodes", arguments.nodes, "Comma-separated node names");
+  test->add_option("-n,--node", arguments.nodes, "A node (repeatable)");
+  test->add_option("--nodes-file", arguments.nodes_file, "File with one node per line");
+  test->add_option("--concurrency", options.concurrency, "Client threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  test->add_option("--time-limit", options.time_limit_s, "Seconds of workload")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  test->add_option("--rate", options.rate, "Total ops per second; 0 = unlimited")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  test->add_option("--seed", options.seed, "Seed for every random choice (logged first)");
+  test->add_option("--test-count", arguments.test_count, "Run the test this many times")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  test->add_option("--store", options.store_dir, "Directory of stored runs")->capture_default_str();
+  test->add_option("--name", options.name, "Test name (default: db-workload)");
+  test->add_flag("--leave-db-running", options.leave_db_running,
+                 "Do not tear the database down at the end");
+  return test;
+}
+
+int RunTestCommand(TestArguments& arguments, std::ostream& out, std::ostream& err) {
+  Status nodes = ResolveNodes(arguments);
+  if (!nodes.ok()) {
+    err << "faultline: " << nodes.message() << "\n";
+    return kExitBadInput;
+  }
+  if (arguments.options.name == "test") {
+    arguments.options.name = arguments.workload.db + "-" + arguments.workload.workload;
+  }
+  bool random_seed = arguments.options.seed == 0;
+  Verdict worst = Verdict::kValid;
+  for (int run = 0; run < arguments.test_count; ++run) {
+    TestOptions options = arguments.options;
+    if (random_seed) options.seed = std::random_device()() | 1;
+    Result<Test> test = clients::BuildTest(options, arguments.workload);
+    if (!test.ok()) {
+      err << "faultline: " << test.status().message() << "\n";
+      return kExitBadInput;
+    }
+    RunOutcome outcome = RunTest(*test, nullptr, [&](const std::string& line) {
+      out << line << "\n" << std::flush;
+    });
+    if (!outcome.error.ok() && outcome.directory.path.empty()) {
+      err << "faultline: " << outcome.error.message() << "\n";
+      return kExitInternalError;
+    }
+    out << "run " << (run + 1) << "/" << arguments.test_count << ": " << ToString(outcome.verdict)
+        << "  " << outcome.directory.path.string() << "\n";
+    worst = Merge(worst, outcome.verdict);
+    if (outcome.interrupted) break;
+  }
+  return ExitCode(worst);
+}
+
+CLI::App* AddAnalyzeCommand(CLI::App& app, std::string& run_directory) {
+  CLI::App* analyze =
+      app.add_subcommand("analyze", "Re-check a stored run with the current checkers");
+  analyze->add_option("run_directory", run_directory, "store/<test>/<time> or store/latest")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  return analyze;
+}
+
+int RunAnalyzeCommand(const std::string& run_directory, std::ostream& out, std::ostream& err) {
+  Result<RunOutcome> outcome = AnalyzeRun(run_directory);
+  if (!outcome.ok()) {
+    err << "faultline: " << outcome.status().message() << "\n";
+    return kExitBadInput;
+  }
+  out << run_directory << ": " << ToString(outcome->verdict) << "\n";
+  const Json& checker = outcome->results["checkers"]["linearizable"];
+  if (checker.contains("reason")) out << "  " << checker["reason"].get<std::string>() << "\n";
+  return ExitCode(outcome->verdict);
+}
+
+}  // namespace faultline::cli
