@@ -2,6 +2,7 @@
 
 #include "clients/fake/fake.h"
 #include "generators/combinators.h"
+#include "runner/control/fake_remote.h"
 
 namespace faultline::clients {
 namespace {
@@ -62,6 +63,15 @@ Result<Test> BuildTest(const TestOptions& options, const WorkloadOptions& worklo
   test.generator = RegisterWorkload(options);
   test.model = {"cas-register", Json()};  // fake registers start at nil
   return test;
+}
+
+Connector MakeConnector(const std::string& db, const control::SshOptions& ssh) {
+  if (db == "fake") {
+    return [](const std::string& node) -> Result<std::unique_ptr<control::Remote>> {
+      return std::unique_ptr<control::Remote>(std::make_unique<control::FakeRemote>(node));
+    };
+  }
+  return [ssh](const std::string& node) { return control::ConnectSsh(node, ssh); };
 }
 
 }  // namespace faultline::clients

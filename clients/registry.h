@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "core/status.h"
+#include "runner/control/ssh_remote.h"
+#include "runner/lifecycle.h"
 #include "runner/test.h"
 
 namespace faultline::clients {
@@ -21,5 +23,9 @@ std::vector<std::string> WorkloadNames();
 
 // A complete test value from the options: db, client factory, generators, model.
 Result<Test> BuildTest(const TestOptions& options, const WorkloadOptions& workload);
+
+// How the lifecycle reaches the nodes of this db: SSH with `ssh`, or for the fake db a no-op
+// remote per node (the fake needs no node, but goes through the same lifecycle).
+Connector MakeConnector(const std::string& db, const control::SshOptions& ssh);
 
 }  // namespace faultline::clients

@@ -92,10 +92,10 @@ class RunLog {
 };
 
 Json Results(Verdict verdict, const Json& checker, bool interrupted, const Status& error) {
-  Json results = {{"valid", verdict == Verdict::kUnknown ? Json("unknown")
-                                                         : Json(verdict == Verdict::kValid)},
-                  {"verdict", ToString(verdict)},
-                  {"checkers", {{"linearizable", checker}}}};
+  Json results = {
+      {"valid", verdict == Verdict::kUnknown ? Json("unknown") : Json(verdict == Verdict::kValid)},
+      {"verdict", ToString(verdict)},
+      {"checkers", {{"linearizable", checker}}}};
   if (interrupted) results["interrupted"] = true;
   if (!error.ok()) results["error"] = error.message();
   return results;
@@ -120,10 +120,27 @@ void Check(const History& history, const ModelSpec& model, RunOutcome* outcome) 
   outcome->results = Results(verdict, checker, outcome->interrupted, outcome->error);
 }
 
+// Copies each node's log files into nodes/<node>/. A missing log is worth a line, not a failure.
+void DownloadLogs(const Test& test, const std::vector<std::unique_ptr<control::Remote>>& remotes,
+                  const RunDirectory& directory, RunLog& log) {
+  const std::vector<std::string>& nodes = test.options.nodes;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!remotes[i]) continue;
+    std::error_code ignored;
+    std::filesystem::create_directories(directory.node(nodes[i]), ignored);
+    for (const std::string& file : test.db->LogFiles(test, nodes[i])) {
+      std::filesystem::path local =
+          directory.node(nodes[i]) / std::filesystem::path(file).filename();
+      Status copied = remotes[i]->Download(file, local);
+      if (!copied.ok())
+        log("log " + nodes[i] + ":" + file + " not downloaded: " + copied.message());
+    }
+  }
+}
+
 }  // namespace
 
-RunOutcome RunTest(const Test& test, const Connector& connect,
-                   const std::function<void(const std::string&)>& echo) {
+RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& hooks) {
   RunOutcome outcome;
   Result<RunDirectory> directory = CreateRunDirectory(test.options.store_dir, test.options.name);
   if (!directory.ok()) {
@@ -131,12 +148,14 @@ RunOutcome RunTest(const Test& test, const Connector& connect,
     return outcome;
   }
   outcome.directory = *directory;
-  RunLog log(outcome.directory.log(), echo);
+  RunLog log(outcome.directory.log(), hooks.log);
   log("seed " + std::to_string(test.options.seed));  // first, so any run can be replayed
   log("run directory " + outcome.directory.path.string());
   (void)WriteJsonFile(outcome.directory.test_json(), TestJson(test));
-  Json header = {{"test", test.options.name}, {"seed", test.options.seed},
-                 {"concurrency", test.options.concurrency}, {"nodes", test.options.nodes}};
+  Json header = {{"test", test.options.name},
+                 {"seed", test.options.seed},
+                 {"concurrency", test.options.concurrency},
+                 {"nodes", test.options.nodes}};
   Result<std::unique_ptr<Journal>> journal = Journal::Open(outcome.directory.history(), header);
   if (!journal.ok()) {
     outcome.error = journal.status();
@@ -166,6 +185,7 @@ RunOutcome RunTest(const Test& test, const Connector& connect,
   if (outcome.error.ok()) {
     Interpreter interpreter(test, journal->get(), &stop_requested, test.options.seed);
     interpreter.OnLog([&](const std::string& line) { log(line); });
+    if (hooks.on_op) interpreter.OnOp(hooks.on_op);
     log("running the workload");
     outcome.error = interpreter.Run(test.generator);
     outcome.interrupted = stop_requested.load();
@@ -188,6 +208,7 @@ RunOutcome RunTest(const Test& test, const Connector& connect,
   } else if (test.nemesis) {
     (void)test.nemesis->Teardown(test);  // heal whatever a half-done setup broke
   }
+  if (use_db) DownloadLogs(test, remotes, outcome.directory, log);
   if (use_db && !test.options.leave_db_running) {
     log("tearing down the database");
     (void)ForEachNode(nodes, [&](size_t i) {
@@ -216,8 +237,7 @@ Result<RunOutcome> AnalyzeRun(const std::string& run_directory) {
   if (!text.empty() && text.back() != '\n') text.erase(text.rfind('\n') + 1);
   ReadOptions options;
   options.format = HistoryFormat::kJsonl;
-  Result<History> history =
-      ReadHistoryText(text, outcome.directory.history().string(), options);
+  Result<History> history = ReadHistoryText(text, outcome.directory.history().string(), options);
   if (!history.ok()) return history.status();
   Check(*history, model, &outcome);
   Status written = WriteJsonFile(outcome.directory.results(), outcome.results);

@@ -24,19 +24,23 @@ class Remote;
 
 struct RunOutcome {
   Verdict verdict = Verdict::kUnknown;
-  bool interrupted = false;   // a signal cut the workload short (verdict at best unknown)
-  Status error;               // a phase failed (the run still healed and checked what it had)
+  bool interrupted = false;  // a signal cut the workload short (verdict at best unknown)
+  Status error;              // a phase failed (the run still healed and checked what it had)
   RunDirectory directory;
   Json results;
 };
 
-using Connector =
-    std::function<Result<std::unique_ptr<control::Remote>>(const std::string& node)>;
+using Connector = std::function<Result<std::unique_ptr<control::Remote>>(const std::string& node)>;
 
-// `connect` (may be null when the test has no Db) opens a session to a node. `log` receives
-// progress lines (also written to run.log).
-RunOutcome RunTest(const Test& test, const Connector& connect,
-                   const std::function<void(const std::string&)>& log);
+struct RunHooks {
+  // Receives each log line (also written to run.log). Called from the lifecycle thread.
+  std::function<void(const std::string&)> log;
+  // Receives every recorded op, on the interpreter thread (for progress displays).
+  std::function<void(const Op&)> on_op;
+};
+
+// `connect` (may be null when the test has no Db) opens a session to a node.
+RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& hooks);
 
 // Re-checks a stored run: reads history.jsonl (a torn last line is dropped; invocations without
 // completion count as info), checks it with the model in test.json, rewrites results.json.

@@ -1,10 +1,12 @@
 #include "runner/cli/test_command.h"
 
+#include <charconv>
 #include <fstream>
 #include <iostream>
 #include <random>
 
 #include "checker/verdict.h"
+#include "runner/cli/progress.h"
 #include "runner/lifecycle.h"
 
 namespace faultline::cli {
@@ -44,6 +46,23 @@ Status ResolveNodes(TestArguments& arguments) {
   return Status::Ok();
 }
 
+// "5" or "2n" (two per node), as Jepsen's --concurrency.
+Status ResolveConcurrency(TestArguments& arguments) {
+  const std::string& text = arguments.concurrency;
+  bool per_node = !text.empty() && text.back() == 'n';
+  std::string digits = per_node ? text.substr(0, text.size() - 1) : text;
+  int count = 0;
+  auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() || count < 1 ||
+      count > 10000) {
+    return Status::InvalidArgument("--concurrency: expected N or Nn (e.g. 10 or 2n), found \"" +
+                                   text + "\"");
+  }
+  int nodes = static_cast<int>(arguments.options.nodes.size());
+  arguments.options.concurrency = per_node ? count * nodes : count;
+  return Status::Ok();
+}
+
 }  // namespace
 
 CLI::App* AddTestCommand(CLI::App& app, TestArguments& arguments) {
@@ -62,9 +81,15 @@ CLI::App* AddTestCommand(CLI::App& app, TestArguments& arguments) {
   test->add_option("--nodes", arguments.nodes, "Comma-separated node names");
   test->add_option("-n,--node", arguments.nodes, "A node (repeatable)");
   test->add_option("--nodes-file", arguments.nodes_file, "File with one node per line");
-  test->add_option("--concurrency", options.concurrency, "Client threads")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 10000));
+  test->add_option("--concurrency", arguments.concurrency,
+                   "Client threads: N, or Nn for N per node (Jepsen's 2n)")
+      ->capture_default_str();
+  test->add_option("--username", arguments.ssh.username, "SSH user")->capture_default_str();
+  test->add_option("--password", arguments.ssh.password, "SSH password (also used for sudo)");
+  test->add_option("--ssh-private-key", arguments.ssh.private_key_path, "SSH private key file");
+  test->add_option("--strict-host-key-checking", arguments.ssh.strict_host_key_checking,
+                   "Verify host keys against known_hosts (true/false)")
+      ->capture_default_str();
   test->add_option("--time-limit", options.time_limit_s, "Seconds of workload")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
@@ -83,11 +108,13 @@ CLI::App* AddTestCommand(CLI::App& app, TestArguments& arguments) {
 }
 
 int RunTestCommand(TestArguments& arguments, std::ostream& out, std::ostream& err) {
-  Status nodes = ResolveNodes(arguments);
-  if (!nodes.ok()) {
-    err << "faultline: " << nodes.message() << "\n";
-    return kExitBadInput;
+  for (Status resolved : {ResolveNodes(arguments), ResolveConcurrency(arguments)}) {
+    if (!resolved.ok()) {
+      err << "faultline: " << resolved.message() << "\n";
+      return kExitBadInput;
+    }
   }
+  if (arguments.ssh.sudo_password.empty()) arguments.ssh.sudo_password = arguments.ssh.password;
   if (arguments.options.name == "test") {
     arguments.options.name = arguments.workload.db + "-" + arguments.workload.workload;
   }
@@ -101,9 +128,13 @@ int RunTestCommand(TestArguments& arguments, std::ostream& out, std::ostream& er
       err << "faultline: " << test.status().message() << "\n";
       return kExitBadInput;
     }
-    RunOutcome outcome = RunTest(*test, nullptr, [&](const std::string& line) {
-      out << line << "\n" << std::flush;
-    });
+    Progress progress(options.time_limit_s);
+    RunHooks hooks;
+    hooks.log = [&](const std::string& line) { progress.Print(out, line); };
+    hooks.on_op = [&](const Op& op) { progress.Count(op); };
+    RunOutcome outcome =
+        RunTest(*test, clients::MakeConnector(arguments.workload.db, arguments.ssh), hooks);
+    progress.Stop();
     if (!outcome.error.ok() && outcome.directory.path.empty()) {
       err << "faultline: " << outcome.error.message() << "\n";
       return kExitInternalError;

@@ -15,6 +15,8 @@ namespace faultline::cli {
 
 struct TestArguments {
   TestOptions options;
+  std::string concurrency = "5";  // N, or Nn for N per node
+  control::SshOptions ssh;
   clients::WorkloadOptions workload;
   std::vector<std::string> nodes;
   std::string nodes_file;

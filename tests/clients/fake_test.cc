@@ -29,7 +29,7 @@ RunOutcome RunFake(const std::string& bug, uint64_t seed, double seconds = 1.0) 
   workload.fake_bug = bug;
   Result<Test> test = clients::BuildTest(options, workload);
   EXPECT_TRUE(test.ok()) << test.status().ToString();
-  return RunTest(*test, nullptr, nullptr);
+  return RunTest(*test, clients::MakeConnector("fake", {}), {});
 }
 
 TEST(FakeEndToEnd, CorrectStoreIsLinearizable) {

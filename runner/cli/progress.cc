@@ -1,0 +1,125 @@
+#include "runner/cli/progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <ostream>
+#include <sstream>
+
+namespace faultline::cli {
+namespace {
+
+constexpr auto kTerminalPeriod = std::chrono::milliseconds(250);
+constexpr auto kPlainPeriod = std::chrono::seconds(5);
+constexpr const char* kClearLine = "\r\033[K";
+
+// "start-partition" -> "partition": the fault a nemesis op starts or stops.
+std::string FaultName(const std::string& f, bool* starts) {
+  for (const char* prefix : {"start-", "start"}) {
+    if (f.rfind(prefix, 0) == 0) {
+      *starts = true;
+      return f.substr(std::string(prefix).size());
+    }
+  }
+  for (const char* prefix : {"stop-", "heal-", "stop", "heal"}) {
+    if (f.rfind(prefix, 0) == 0) {
+      *starts = false;
+      return f.substr(std::string(prefix).size());
+    }
+  }
+  *starts = true;
+  return f;
+}
+
+}  // namespace
+
+Progress::Progress(double time_limit_s)
+    : time_limit_s_(time_limit_s),
+      terminal_(isatty(fileno(stdout)) == 1),
+      start_(std::chrono::steady_clock::now()) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Progress::Count(const Op& op) {
+  if (op.is_nemesis()) {
+    if (op.is_completion()) {
+      bool starts = false;
+      std::string fault = FaultName(op.f, &starts);
+      std::lock_guard lock(mutex_);
+      if (starts) {
+        faults_.insert(fault);
+      } else {
+        faults_.erase(fault);
+      }
+    }
+    return;
+  }
+  switch (op.type) {
+    case OpType::kInvoke:
+      ++invoked_;
+      break;
+    case OpType::kOk:
+      ++ok_;
+      break;
+    case OpType::kFail:
+      ++failed_;
+      break;
+    case OpType::kInfo:
+      ++info_;
+      break;
+  }
+}
+
+std::string Progress::StatusLine() const {
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  std::ostringstream line;
+  line.setf(std::ios::fixed);
+  line.precision(1);
+  line << "[" << elapsed << "s / " << time_limit_s_ << "s] ";
+  line.precision(0);
+  line << (elapsed > 0 ? static_cast<double>(invoked_.load()) / elapsed : 0.0) << " ops/s  ok "
+       << ok_.load() << "  fail " << failed_.load() << "  info " << info_.load() << "  faults: ";
+  std::lock_guard lock(mutex_);
+  if (faults_.empty()) line << "none";
+  for (const std::string& fault : faults_) line << fault << " ";
+  return line.str();
+}
+
+void Progress::Print(std::ostream& out, const std::string& line) {
+  std::string status = terminal_ ? StatusLine() : "";
+  std::lock_guard lock(mutex_);
+  out_ = &out;
+  if (terminal_) out << kClearLine;
+  out << line << "\n";
+  if (terminal_) out << status;
+  out << std::flush;
+}
+
+void Progress::Loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(
+        lock, terminal_ ? std::chrono::duration_cast<std::chrono::milliseconds>(kTerminalPeriod)
+                        : std::chrono::duration_cast<std::chrono::milliseconds>(kPlainPeriod));
+    if (stopping_ || !out_) continue;
+    lock.unlock();
+    std::string status = StatusLine();
+    lock.lock();
+    if (stopping_) break;
+    *out_ << (terminal_ ? kClearLine : "progress: ") << status << (terminal_ ? "" : "\n")
+          << std::flush;
+  }
+}
+
+void Progress::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+    if (terminal_ && out_) *out_ << kClearLine << std::flush;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace faultline::cli
