@@ -66,24 +66,24 @@ class NoopNemesis : public Nemesis {
 struct TestOptions {
   std::string name = "test";
   std::vector<std::string> nodes;
-  int concurrency = 5;         // client threads
-  double time_limit_s = 10;    // the workload phase
-  double rate = 0;             // total ops per second; 0 = as fast as clients go
+  int concurrency = 5;       // client threads
+  double time_limit_s = 10;  // the workload phase
+  double rate = 0;           // total ops per second; 0 = as fast as clients go
   uint64_t seed = 0;
-  double operation_timeout_s = 5;   // a client op running longer is recorded as info
-  double recovery_s = 0;       // wait after the final heal, before the final generator
+  double operation_timeout_s = 5;  // a client op running longer is recorded as info
+  double recovery_s = 0;           // wait after the final heal, before the final generator
   bool leave_db_running = false;
   std::string store_dir = "store";
 };
 
 struct Test {
   TestOptions options;
-  std::shared_ptr<Db> db;                                 // null: no database lifecycle
-  std::function<std::unique_ptr<Client>()> new_client;    // a fresh client per process
-  std::shared_ptr<Nemesis> nemesis;                       // null: no faults
-  gen::GenPtr generator;                                  // workload (clients and nemesis)
-  gen::GenPtr final_generator;                            // after heal and recovery; may be null
-  ModelSpec model;                                        // what the checker checks against
+  std::shared_ptr<Db> db;                               // null: no database lifecycle
+  std::function<std::unique_ptr<Client>()> new_client;  // a fresh client per process
+  std::shared_ptr<Nemesis> nemesis;                     // null: no faults
+  gen::GenPtr generator;                                // workload (clients and nemesis)
+  gen::GenPtr final_generator;                          // after heal and recovery; may be null
+  ModelSpec model;                                      // what the checker checks against
   std::string workload;
 };
 

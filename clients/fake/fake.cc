@@ -23,10 +23,14 @@ std::optional<Bug> ParseBug(const std::string& name) {
 
 std::string ToString(Bug bug) {
   switch (bug) {
-    case Bug::kNone: return "none";
-    case Bug::kStaleReads: return "stale-reads";
-    case Bug::kLostWrites: return "lost-writes";
-    case Bug::kNonAtomicCas: return "non-atomic-cas";
+    case Bug::kNone:
+      return "none";
+    case Bug::kStaleReads:
+      return "stale-reads";
+    case Bug::kLostWrites:
+      return "lost-writes";
+    case Bug::kNonAtomicCas:
+      return "non-atomic-cas";
   }
   return "?";
 }
