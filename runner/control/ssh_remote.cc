@@ -253,8 +253,12 @@ class SshRemote : public Remote {
 
     // stdin: write no more than the remote window allows, so that a command which must print
     // before it reads on is never deadlocked against us; keep reading its output meanwhile.
+    // A command may finish without reading all of its stdin; the rest is then dropped.
+    auto command_finished = [&]() {
+      return (out_done && err_done) || ssh_channel_is_closed(channel->get()) != 0;
+    };
     size_t written = 0;
-    while (written < input.size()) {
+    while (written < input.size() && !command_finished()) {
       if (remaining_ms() <= 0) return TimedOut(std::move(channel), context, command, result);
       size_t window = ssh_channel_window_size(channel->get());
       if (window > 0) {
@@ -262,6 +266,7 @@ class SshRemote : public Remote {
         int n =
             ssh_channel_write(channel->get(), input.data() + written, static_cast<uint32_t>(size));
         if (n == SSH_ERROR) {
+          if (ssh_is_connected(session_) != 0 && command_finished()) break;
           return LostDuringCommand(std::move(channel), context, "writing stdin failed");
         }
         written += static_cast<size_t>(n);
@@ -274,7 +279,8 @@ class SshRemote : public Remote {
         }
       }
     }
-    if (ssh_channel_send_eof(channel->get()) != SSH_OK) {
+    if (!command_finished() && ssh_channel_send_eof(channel->get()) != SSH_OK &&
+        ssh_is_connected(session_) == 0) {
       return LostDuringCommand(std::move(channel), context, "closing stdin failed");
     }
 

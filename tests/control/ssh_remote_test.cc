@@ -349,6 +349,13 @@ TEST_F(SshRemoteTest, StdinIsWrittenThenClosed) {
   result = remote->Execute(Cmd({"wc", "-c"}, big));
   ASSERT_TRUE(result.ok()) << result.status().message();
   EXPECT_EQ(std::stoul(result->out), big.size());
+  // A command that exits without reading its stdin is not an error.
+  result = remote->Execute(Cmd({"sh", "-c", "echo done; exit 3"}, big));
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->exit_code, 3);
+  EXPECT_EQ(result->out, "done\n");
+  result = remote->Execute(Cmd({"true"}));
+  ASSERT_TRUE(result.ok()) << result.status().message();
 }
 
 TEST_F(SshRemoteTest, TimeoutKillsTheCommandAndKeepsTheSession) {
