@@ -470,6 +470,47 @@ TEST_F(SshRemoteTest, AuthenticationFailureIsNotRetriedAndSaysWhatWasTried) {
   EXPECT_NE(message.find("stranger_key: denied"), std::string::npos) << message;
 }
 
+TEST_F(SshRemoteTest, AuthenticatesThroughTheAgent) {
+  if (!fs::exists("/usr/bin/ssh-agent") || !fs::exists("/usr/bin/ssh-add")) {
+    GTEST_SKIP() << "ssh-agent or ssh-add is missing (openssh-client)";
+  }
+  // A private ssh-agent holding the client key; no key file is configured.
+  const fs::path socket = dir_ / "agent.sock";
+  pid_t agent = Spawn({"/usr/bin/ssh-agent", "-D", "-a", socket.string()}, dir_ / "agent.log");
+  ASSERT_GT(agent, 0);
+  for (int i = 0; i < 500 && !fs::exists(socket); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  const char* previous = std::getenv("SSH_AUTH_SOCK");
+  const std::string saved = previous != nullptr ? previous : "";
+  ::setenv("SSH_AUTH_SOCK", socket.c_str(), 1);
+  bool added =
+      RunToCompletion({"/usr/bin/ssh-add", (dir_ / "client_key").string()}, dir_ / "agent.log");
+  SshOptions options = Options();
+  options.private_key_path.clear();
+  options.use_agent = true;
+  Result<std::unique_ptr<Remote>> remote = ConnectSsh("n1", options);
+  if (previous != nullptr) {
+    ::setenv("SSH_AUTH_SOCK", saved.c_str(), 1);
+  } else {
+    ::unsetenv("SSH_AUTH_SOCK");
+  }
+  ::kill(agent, SIGTERM);
+  ::waitpid(agent, nullptr, 0);
+  ASSERT_TRUE(added) << ReadFile(dir_ / "agent.log");
+  ASSERT_TRUE(remote.ok()) << remote.status().message();
+  Result<CommandResult> result = (*remote)->Execute(Cmd({"echo", "agent"}));
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->out, "agent\n");
+
+  // No key file, no agent, no password: the error says nothing was configured.
+  options.use_agent = false;
+  Result<std::unique_ptr<Remote>> nothing = ConnectSsh("n1", options);
+  ASSERT_FALSE(nothing.ok());
+  EXPECT_NE(nothing.status().message().find("no method configured"), std::string::npos)
+      << nothing.status().message();
+}
+
 TEST_F(SshRemoteTest, ConnectionRefusedIsRetriedABoundedNumberOfTimes) {
   SshOptions options = Options();
   options.port = FreePort();
