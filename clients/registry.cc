@@ -1,5 +1,7 @@
 #include "clients/registry.h"
 
+#include <algorithm>
+
 #include "clients/fake/fake.h"
 #include "generators/combinators.h"
 #include "runner/control/fake_remote.h"
@@ -46,12 +48,35 @@ gen::GenPtr RegisterWorkload(const TestOptions& options) {
 
 std::vector<std::string> DbNames() { return {"fake"}; }
 std::vector<std::string> WorkloadNames() { return {"register"}; }
+std::vector<std::string> NemesisNames() { return {"none"}; }
+
+bool IsWorkload(const std::string& name) {
+  auto names = WorkloadNames();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+bool IsNemesisSet(const std::string& set) {
+  auto names = NemesisNames();
+  std::string fault;
+  for (char c : set + "+") {
+    if (c != '+' && c != ',') {
+      fault += c;
+      continue;
+    }
+    if (std::find(names.begin(), names.end(), fault) == names.end()) return false;
+    fault.clear();
+  }
+  return true;
+}
 
 Result<Test> BuildTest(const TestOptions& options, const WorkloadOptions& workload) {
   Test test;
   test.options = options;
   test.workload = workload.workload;
   if (workload.db != "fake") return Status::InvalidArgument("unknown db " + workload.db);
+  if (!IsNemesisSet(workload.nemesis)) {
+    return Status::InvalidArgument("unknown nemesis set " + workload.nemesis);
+  }
   std::optional<fake::Bug> bug = fake::ParseBug(workload.fake_bug);
   if (!bug) return Status::InvalidArgument("unknown fake bug " + workload.fake_bug);
   auto store = std::make_shared<fake::FakeStore>(*bug, options.seed);

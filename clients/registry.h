@@ -14,12 +14,17 @@ namespace faultline::clients {
 struct WorkloadOptions {
   std::string db = "fake";
   std::string workload = "register";
+  std::string nemesis = "none";   // a nemesis set: "none" (faults arrive with issue 4)
   std::string fake_bug = "none";  // fake db only: none, stale-reads, lost-writes, non-atomic-cas
   int keys_per_thread_group = 0;  // 0 = default
 };
 
 std::vector<std::string> DbNames();
 std::vector<std::string> WorkloadNames();
+std::vector<std::string> NemesisNames();
+bool IsWorkload(const std::string& name);
+// A nemesis set: fault names joined by '+' (or ","), each one of NemesisNames().
+bool IsNemesisSet(const std::string& set);
 
 // A complete test value from the options: db, client factory, generators, model.
 Result<Test> BuildTest(const TestOptions& options, const WorkloadOptions& workload);

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   CLI::App* check = cli::AddCheckCommand(app, check_arguments);
   cli::TestArguments test_arguments;
   CLI::App* test = cli::AddTestCommand(app, test_arguments);
+  cli::TestAllArguments test_all_arguments;
+  CLI::App* test_all = cli::AddTestAllCommand(app, test_all_arguments);
   std::string run_directory;
   CLI::App* analyze = cli::AddAnalyzeCommand(app, run_directory);
   try {
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   try {
     if (check->parsed()) return cli::RunCheck(check_arguments, std::cout, std::cerr);
     if (test->parsed()) return cli::RunTestCommand(test_arguments, std::cout, std::cerr);
+    if (test_all->parsed()) return cli::RunTestAllCommand(test_all_arguments, std::cout, std::cerr);
     if (analyze->parsed()) return cli::RunAnalyzeCommand(run_directory, std::cout, std::cerr);
   } catch (const std::exception& error) {
     std::cerr << "faultline: internal error: " << error.what() << "\n";

@@ -65,8 +65,10 @@ Status ResolveConcurrency(TestArguments& arguments) {
 
 }  // namespace
 
-CLI::App* AddTestCommand(CLI::App& app, TestArguments& arguments) {
-  CLI::App* test = app.add_subcommand("test", "Run a test: workload under faults, then check it");
+namespace {
+
+// The flags `test` and `test-all` share.
+void AddTestFlags(CLI::App* test, TestArguments& arguments) {
   TestOptions& options = arguments.options;
   test->add_option("--db", arguments.workload.db, "Database: fake")
       ->capture_default_str()
@@ -104,29 +106,67 @@ CLI::App* AddTestCommand(CLI::App& app, TestArguments& arguments) {
   test->add_option("--name", options.name, "Test name (default: db-workload)");
   test->add_flag("--leave-db-running", options.leave_db_running,
                  "Do not tear the database down at the end");
+}
+
+}  // namespace
+
+CLI::App* AddTestCommand(CLI::App& app, TestArguments& arguments) {
+  CLI::App* test = app.add_subcommand("test", "Run a test: workload under faults, then check it");
+  AddTestFlags(test, arguments);
+  test->add_option("--nemesis", arguments.workload.nemesis, "Faults: none")
+      ->capture_default_str()
+      ->check(CLI::IsMember(clients::NemesisNames()));
   return test;
 }
 
-int RunTestCommand(TestArguments& arguments, std::ostream& out, std::ostream& err) {
+CLI::App* AddTestAllCommand(CLI::App& app, TestAllArguments& arguments) {
+  CLI::App* test_all = app.add_subcommand(
+      "test-all", "Run a matrix of workloads x nemesis sets and report each run (for CI)");
+  AddTestFlags(test_all, arguments.test);
+  test_all->add_option("--workloads", arguments.workloads, "Workloads (default: --workload)")
+      ->delimiter(',');
+  test_all
+      ->add_option("--nemesis-sets", arguments.nemesis_sets,
+                   "Nemesis sets, each like partition+kill or none (default: none)")
+      ->delimiter(',');
+  test_all
+      ->add_option("--matrix", arguments.matrix_file,
+                   "JSON file {\"workloads\": [...], \"nemesis\": [...]} instead")
+      ->check(CLI::ExistingFile);
+  return test_all;
+}
+
+namespace {
+
+struct SingleRun {
+  Verdict verdict = Verdict::kUnknown;
+  bool crashed = false;  // the harness itself failed; no trustworthy verdict
+  bool interrupted = false;
+  std::string directory;
+  std::string error;
+};
+
+Status Prepare(TestArguments& arguments) {
   for (Status resolved : {ResolveNodes(arguments), ResolveConcurrency(arguments)}) {
-    if (!resolved.ok()) {
-      err << "faultline: " << resolved.message() << "\n";
-      return kExitBadInput;
-    }
+    if (!resolved.ok()) return resolved;
   }
   if (arguments.ssh.sudo_password.empty()) arguments.ssh.sudo_password = arguments.ssh.password;
-  if (arguments.options.name == "test") {
-    arguments.options.name = arguments.workload.db + "-" + arguments.workload.workload;
+  return Status::Ok();
+}
+
+SingleRun RunOnce(const TestArguments& arguments, TestOptions options, std::ostream& out) {
+  SingleRun run;
+  if (options.seed == 0) options.seed = std::random_device()() | 1;
+  if (options.name == "test") {
+    options.name = arguments.workload.db + "-" + arguments.workload.workload;
+    if (arguments.workload.nemesis != "none") options.name += "-" + arguments.workload.nemesis;
   }
-  bool random_seed = arguments.options.seed == 0;
-  Verdict worst = Verdict::kValid;
-  for (int run = 0; run < arguments.test_count; ++run) {
-    TestOptions options = arguments.options;
-    if (random_seed) options.seed = std::random_device()() | 1;
+  try {
     Result<Test> test = clients::BuildTest(options, arguments.workload);
     if (!test.ok()) {
-      err << "faultline: " << test.status().message() << "\n";
-      return kExitBadInput;
+      run.crashed = true;
+      run.error = test.status().message();
+      return run;
     }
     Progress progress(options.time_limit_s);
     RunHooks hooks;
@@ -135,16 +175,102 @@ int RunTestCommand(TestArguments& arguments, std::ostream& out, std::ostream& er
     RunOutcome outcome =
         RunTest(*test, clients::MakeConnector(arguments.workload.db, arguments.ssh), hooks);
     progress.Stop();
-    if (!outcome.error.ok() && outcome.directory.path.empty()) {
-      err << "faultline: " << outcome.error.message() << "\n";
-      return kExitInternalError;
-    }
-    out << "run " << (run + 1) << "/" << arguments.test_count << ": " << ToString(outcome.verdict)
-        << "  " << outcome.directory.path.string() << "\n";
-    worst = Merge(worst, outcome.verdict);
-    if (outcome.interrupted) break;
+    run.verdict = outcome.verdict;
+    run.interrupted = outcome.interrupted;
+    run.directory = outcome.directory.path.string();
+    run.crashed = outcome.directory.path.empty();
+    run.error = outcome.error.ok() ? "" : outcome.error.message();
+  } catch (const std::exception& error) {
+    run.crashed = true;
+    run.error = error.what();
+  }
+  return run;
+}
+
+std::string Describe(const SingleRun& run) {
+  if (run.crashed) return "crashed (" + run.error + ")";
+  std::string text(ToString(run.verdict));
+  if (run.interrupted) text += " (interrupted)";
+  return text;
+}
+
+// Worst first: a crash, then invalid, then unknown, then valid.
+int WorstExitCode(const std::vector<SingleRun>& runs) {
+  Verdict worst = Verdict::kValid;
+  for (const SingleRun& run : runs) {
+    if (run.crashed) return kExitInternalError;
+    worst = Merge(worst, run.verdict);
   }
   return ExitCode(worst);
+}
+
+}  // namespace
+
+int RunTestCommand(TestArguments& arguments, std::ostream& out, std::ostream& err) {
+  Status prepared = Prepare(arguments);
+  if (!prepared.ok()) {
+    err << "faultline: " << prepared.message() << "\n";
+    return kExitBadInput;
+  }
+  std::vector<SingleRun> runs;
+  for (int count = 0; count < arguments.test_count; ++count) {
+    SingleRun run = RunOnce(arguments, arguments.options, out);
+    out << "run " << (count + 1) << "/" << arguments.test_count << ": " << Describe(run) << "  "
+        << run.directory << "\n";
+    runs.push_back(run);
+    if (run.interrupted || run.crashed) break;
+  }
+  return WorstExitCode(runs);
+}
+
+int RunTestAllCommand(TestAllArguments& arguments, std::ostream& out, std::ostream& err) {
+  if (!arguments.matrix_file.empty()) {
+    std::ifstream in(arguments.matrix_file);
+    Json matrix = Json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (matrix.is_discarded() || !matrix.is_object()) {
+      err << "faultline: " << arguments.matrix_file << ": expected a JSON object\n";
+      return kExitBadInput;
+    }
+    arguments.workloads = matrix.value("workloads", std::vector<std::string>{});
+    arguments.nemesis_sets = matrix.value("nemesis", std::vector<std::string>{});
+  }
+  if (arguments.workloads.empty()) arguments.workloads = {arguments.test.workload.workload};
+  if (arguments.nemesis_sets.empty()) arguments.nemesis_sets = {"none"};
+  for (const std::string& workload : arguments.workloads) {
+    if (!clients::IsWorkload(workload)) {
+      err << "faultline: unknown workload \"" << workload << "\"\n";
+      return kExitBadInput;
+    }
+  }
+  for (const std::string& nemesis : arguments.nemesis_sets) {
+    if (!clients::IsNemesisSet(nemesis)) {
+      err << "faultline: unknown nemesis set \"" << nemesis << "\"\n";
+      return kExitBadInput;
+    }
+  }
+  Status prepared = Prepare(arguments.test);
+  if (!prepared.ok()) {
+    err << "faultline: " << prepared.message() << "\n";
+    return kExitBadInput;
+  }
+  std::vector<std::pair<std::string, SingleRun>> runs;
+  for (const std::string& workload : arguments.workloads) {
+    for (const std::string& nemesis : arguments.nemesis_sets) {
+      TestArguments cell = arguments.test;
+      cell.workload.workload = workload;
+      cell.workload.nemesis = nemesis;
+      SingleRun run = RunOnce(cell, cell.options, out);
+      runs.emplace_back(workload + " x " + nemesis, run);
+      if (run.interrupted) break;
+    }
+  }
+  out << "\ntest-all: " << runs.size() << " runs\n";
+  std::vector<SingleRun> outcomes;
+  for (const auto& [name, run] : runs) {
+    out << "  " << name << ": " << Describe(run) << "  " << run.directory << "\n";
+    outcomes.push_back(run);
+  }
+  return WorstExitCode(outcomes);
 }
 
 CLI::App* AddAnalyzeCommand(CLI::App& app, std::string& run_directory) {

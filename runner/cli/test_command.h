@@ -1,6 +1,7 @@
-// `faultline test` (run a test, check it, store it) and `faultline analyze RUN_DIR` (re-check a
-// stored run with the current checkers). Exit codes as `check`: the verdict, 254 for bad
-// arguments, 255 for an internal error; with --test-count the worst run wins.
+// `faultline test` (run a test, check it, store it), `faultline test-all` (a matrix of them) and
+// `faultline analyze RUN_DIR` (re-check a stored run with the current checkers). Exit codes as
+// `check`: the verdict, 254 for bad arguments, 255 for an internal error; with --test-count the
+// worst run wins.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -24,8 +25,20 @@ struct TestArguments {
   bool seed_given = false;
 };
 
+struct TestAllArguments {
+  TestArguments test;
+  std::vector<std::string> workloads;
+  std::vector<std::string> nemesis_sets;  // "none", or fault names joined by '+'
+  std::string matrix_file;
+};
+
 CLI::App* AddTestCommand(CLI::App& app, TestArguments& arguments);
 int RunTestCommand(TestArguments& arguments, std::ostream& out, std::ostream& err);
+
+// `faultline test-all`: every workload x nemesis set once; prints each run's outcome and run
+// directory; exits with the worst (255 if any run crashed, else invalid > unknown > valid).
+CLI::App* AddTestAllCommand(CLI::App& app, TestAllArguments& arguments);
+int RunTestAllCommand(TestAllArguments& arguments, std::ostream& out, std::ostream& err);
 
 CLI::App* AddAnalyzeCommand(CLI::App& app, std::string& run_directory);
 int RunAnalyzeCommand(const std::string& run_directory, std::ostream& out, std::ostream& err);

@@ -166,6 +166,27 @@ TEST(CliTest, FakeBugIsInvalidAndTestCountKeepsTheWorst) {
   EXPECT_NE(run.out.find("run 2/2: invalid"), std::string::npos) << run.out;
 }
 
+TEST(CliTest, TestAllReportsEveryRunAndExitsWithTheWorst) {
+  std::string store = FreshStore("all");
+  CommandOutput valid = Faultline(
+      "test-all --db fake --time-limit 0.3 --nemesis-sets none,none "
+      "--seed 11 --store " +
+      store);
+  EXPECT_EQ(valid.exit_code, 0) << valid.out;
+  EXPECT_NE(valid.out.find("test-all: 2 runs"), std::string::npos) << valid.out;
+  CommandOutput invalid = Faultline(
+      "test-all --db fake --fake-bug lost-writes --time-limit 0.5 "
+      "--seed 12 --store " +
+      store);
+  EXPECT_EQ(invalid.exit_code, 1) << invalid.out;
+  EXPECT_NE(invalid.out.find("register x none: invalid  " + store), std::string::npos)
+      << invalid.out;
+  std::string matrix = WriteTemp("matrix.json", R"({"workloads":["register"],"nemesis":["x"]})");
+  CommandOutput bad = Faultline("test-all --matrix " + matrix);
+  EXPECT_EQ(bad.exit_code, 254) << bad.out;
+  EXPECT_NE(bad.out.find("unknown nemesis set \"x\""), std::string::npos) << bad.out;
+}
+
 // A controller killed with SIGKILL leaves a history prefix that analyze can still check.
 TEST(CliTest, KilledRunKeepsACheckablePrefix) {
   std::string store = FreshStore("killed");
