@@ -63,9 +63,14 @@ class StaggerGenerator : public Generator {
     // total rate does not sag when threads are slow to come free.
     const int64_t earliest_ns = next_ns_ >= 0 ? next_ns_ : context.time_ns;
     step.op.time_ns = std::max(step.op.time_ns, earliest_ns);
+    // An op asked for again just after its due time (the interpreter sleeps until then, and
+    // wakes a little late) keeps its schedule: the next gap starts at the due time, or lateness
+    // would add up and the total rate sag. Later than one full gap, the schedule restarts from
+    // the op's own time, so a stall is not followed by a burst.
+    const bool on_schedule = step.op.time_ns - earliest_ns <= max_gap_ns_;
+    const int64_t base_ns = on_schedule ? earliest_ns : step.op.time_ns;
     const int64_t gap_ns = UniformDuration(*context.rng, max_gap_ns_);
-    step.next =
-        std::make_shared<StaggerGenerator>(max_gap_ns_, step.op.time_ns + gap_ns, step.next);
+    step.next = std::make_shared<StaggerGenerator>(max_gap_ns_, base_ns + gap_ns, step.next);
     return step;
   }
 

@@ -77,6 +77,28 @@ TEST(StaggerTest, GapsAreWithinZeroToTwiceTheMeanAndAverageTheMean) {
   EXPECT_NEAR(mean_ns, 10.0 * kMillisecond, 0.3 * kMillisecond);
 }
 
+// A real interpreter sleeps until an op is due and wakes a little late. That lateness must not
+// add up: asked 100 us after each due time, 1000 ops still average the mean gap.
+TEST(StaggerTest, LateWakeupsDoNotSlowTheRate) {
+  Rng rng(5);
+  Context context = Context::Initial(1, false, &rng);
+  GenPtr generator = Stagger(kMillisecond, Repeat("read"));
+  int64_t first_due = -1, last_due = 0;
+  for (int i = 0; i < 1000; ++i) {
+    Step step = generator->Next(context);
+    if (step.op.time_ns > context.time_ns) {  // not due yet: wake late and ask again
+      context.time_ns = step.op.time_ns + 100'000;
+      step = generator->Next(context);
+    }
+    ASSERT_TRUE(step.is_op());
+    if (first_due < 0) first_due = step.op.time_ns;
+    last_due = step.op.time_ns;
+    generator = step.next;
+  }
+  const double mean_ns = static_cast<double>(last_due - first_due) / 999;
+  EXPECT_NEAR(mean_ns, 1.0 * kMillisecond, 0.05 * kMillisecond) << "late wakeups must not add up";
+}
+
 TEST(StaggerTest, IsATotalRateNotPerThread) {
   // With 10 threads and a 1 ms mean gap, 1000 ops take about one second, not 0.1 s.
   SimulationOptions options = Options(10, 3);
