@@ -10,6 +10,7 @@ packages=(
   libssh-dev libcurl4-openssl-dev openssh-server openssh-client
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   gnuplot-nox graphviz
+  iproute2 iptables
   time
 )
 

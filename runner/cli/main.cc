@@ -5,6 +5,7 @@
 
 #include "checker/verdict.h"
 #include "runner/cli/check_command.h"
+#include "runner/cli/cluster_command.h"
 #include "runner/cli/test_command.h"
 
 int main(int argc, char** argv) {
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
   CLI::App* test_all = cli::AddTestAllCommand(app, test_all_arguments);
   std::string run_directory;
   CLI::App* analyze = cli::AddAnalyzeCommand(app, run_directory);
+  cli::ClusterArguments cluster_arguments;
+  CLI::App* cluster = cli::AddClusterCommand(app, cluster_arguments);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -32,6 +35,7 @@ int main(int argc, char** argv) {
     if (test->parsed()) return cli::RunTestCommand(test_arguments, std::cout, std::cerr);
     if (test_all->parsed()) return cli::RunTestAllCommand(test_all_arguments, std::cout, std::cerr);
     if (analyze->parsed()) return cli::RunAnalyzeCommand(run_directory, std::cout, std::cerr);
+    if (cluster->parsed()) return cli::RunClusterCommand(cluster_arguments, std::cout, std::cerr);
   } catch (const std::exception& error) {
     std::cerr << "faultline: internal error: " << error.what() << "\n";
     return kExitInternalError;
