@@ -3,9 +3,11 @@
 // and no cluster already up (fl-br0 is one per machine). Every test tears down in TearDown.
 #include "runner/cluster/cluster.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -86,6 +88,11 @@ class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, bridge, sshd)";
+    // CTest may run these tests as parallel processes, and the bridge and namespace names are
+    // one per machine: the test binary itself is the lock, so they take turns.
+    lock_fd_ = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(lock_fd_, 0);
+    ASSERT_EQ(::flock(lock_fd_, LOCK_EX), 0);
     for (const char* program : {"/usr/sbin/ip", "/usr/sbin/sshd", "/usr/sbin/iptables"}) {
       if (!fs::exists(program)) GTEST_SKIP() << program << " is missing";
     }
@@ -104,12 +111,21 @@ class ClusterTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (!set_up_) return;
-    remotes_.clear();  // sessions close before their sshd goes
-    Status down = ClusterDown(options_);
-    EXPECT_TRUE(down.ok()) << down.message();
-    std::error_code ignored;
-    fs::remove_all(options_.state_directory, ignored);
+    if (set_up_) {
+      remotes_.clear();  // sessions close before their sshd goes
+      for (const fs::path& directory : extra_state_directories_) {
+        ClusterOptions extra = options_;
+        extra.state_directory = directory;
+        Status down = ClusterDown(extra);
+        EXPECT_TRUE(down.ok()) << down.message();
+      }
+      Status down = ClusterDown(options_);
+      EXPECT_TRUE(down.ok()) << down.message();
+      std::error_code ignored;
+      fs::remove_all(options_.state_directory, ignored);
+      for (const fs::path& directory : extra_state_directories_) fs::remove_all(directory, ignored);
+    }
+    if (lock_fd_ >= 0) ::close(lock_fd_);
   }
 
   ClusterInfo Up() {
@@ -135,6 +151,8 @@ class ClusterTest : public ::testing::Test {
   }
 
   ClusterOptions options_;
+  std::vector<fs::path> extra_state_directories_;  // torn down first
+  int lock_fd_ = -1;
   bool set_up_ = false;
   std::string iptables_before_;
   std::string netns_before_;
@@ -243,6 +261,45 @@ TEST_F(ClusterTest, UpRepairsAClusterWhoseSshdDied) {
     EXPECT_EQ(OnNode(remote, "hostname"), node.name + "\n");
   }
   EXPECT_TRUE(Gone(cluster.nodes[0].sshd_pid));  // the rebuild replaced the old sshds
+}
+
+TEST_F(ClusterTest, ASecondStateDirectoryLeavesTheFirstClusterAlone) {
+  options_.nodes = 2;
+  ClusterInfo cluster = Up();
+  ASSERT_EQ(cluster.nodes.size(), 2u);
+  ClusterOptions other = options_;
+  other.state_directory = options_.state_directory.string() + "-other";
+  extra_state_directories_.push_back(other.state_directory);
+
+  Result<ClusterInfo> refused = ClusterUp(other);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find(options_.state_directory.string()), std::string::npos)
+      << refused.status().message();
+  EXPECT_TRUE(ClusterDown(other).ok());  // nothing of its own to remove
+
+  Result<ClusterInfo> status = ClusterStatus(options_);
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  for (const NodeInfo& node : status->nodes) {
+    EXPECT_TRUE(node.ssh_works) << node.name << ": " << node.problem;
+    EXPECT_EQ(node.sshd_pid, cluster.nodes[node.name == "n1" ? 0 : 1].sshd_pid);
+  }
+}
+
+TEST_F(ClusterTest, DownFindsAHalfBuiltClusterWhoseRecordIsLost) {
+  options_.nodes = 2;
+  ClusterInfo cluster = Up();
+  ASSERT_EQ(cluster.nodes.size(), 2u);
+  // As after a crash: the record is gone, the bridge's alias still names this state directory.
+  fs::remove(options_.state_directory / "cluster.json");
+  Status down = ClusterDown(options_);
+  ASSERT_TRUE(down.ok()) << down.message();
+  EXPECT_FALSE(fs::exists(std::string("/sys/class/net/") + kBridge));
+  for (const NodeInfo& node : cluster.nodes) {
+    EXPECT_FALSE(fs::exists("/run/netns/" + node.namespace_name));
+    // Its sshd went with its namespace (the pid file still named it).
+    for (int i = 0; i < 200 && !Gone(node.sshd_pid); ++i) ::usleep(10'000);
+    EXPECT_TRUE(Gone(node.sshd_pid)) << node.name;
+  }
 }
 
 }  // namespace
