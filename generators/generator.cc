@@ -46,11 +46,19 @@ Context Context::WithThreads(const std::function<bool(int)>& keep) const {
   restricted.concurrency = concurrency;
   restricted.process_of = process_of;
   restricted.rng = rng;
+  restricted.free_threads.reserve(free_threads.size());
   for (int thread : free_threads) {
     if (keep(thread)) restricted.free_threads.push_back(thread);
   }
-  for (int thread : AllThreads()) {
+  // Iterated in place when set (the interpreter always sets it): this runs several times per op.
+  auto keep_thread = [&](int thread) {
     if (keep(thread)) restricted.threads.push_back(thread);
+  };
+  if (!threads.empty()) {
+    restricted.threads.reserve(threads.size());
+    for (int thread : threads) keep_thread(thread);
+  } else {
+    for (int thread : AllThreads()) keep_thread(thread);
   }
   return restricted;
 }

@@ -152,6 +152,8 @@ Op Interpreter::ExecuteClient(Worker* worker, const Op& invoke) {
 
 gen::Context Interpreter::MakeContext() const {
   gen::Context context;
+  context.free_threads.reserve(workers_.size());
+  context.threads.reserve(workers_.size());
   context.time_ns = NowNs();
   context.concurrency = test_.options.concurrency;
   context.process_of = process_of_;
@@ -235,7 +237,11 @@ Status Interpreter::AwaitCompletions(int64_t deadline_ns, gen::GenPtr* generator
   {
     std::unique_lock lock(completions_mutex_);
     auto deadline = start_ + std::chrono::nanoseconds(std::max<int64_t>(deadline_ns, 0));
-    completions_ready_.wait_until(lock, deadline, [&] { return !completions_.empty(); });
+    // Only wait when the deadline is ahead: a wait_until with a past deadline still registers as
+    // a waiter and costs futex calls on every worker's notify (it cut throughput 3x).
+    if (completions_.empty() && deadline > std::chrono::steady_clock::now()) {
+      completions_ready_.wait_until(lock, deadline, [&] { return !completions_.empty(); });
+    }
     arrived.swap(completions_);
   }
   for (const Completion& completion : arrived) {
