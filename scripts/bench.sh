@@ -22,7 +22,7 @@ seed="${SEED:-1}"
 cores="$(nproc)"
 
 cmake -S "${root}" -B "${build}" -G Ninja -DCMAKE_BUILD_TYPE="${build_type}" >/dev/null
-cmake --build "${build}" -j"${jobs}" --target gen_kv_history bench_linearizable
+cmake --build "${build}" -j"${jobs}" --target gen_kv_history bench_linearizable bench_runner
 gen="${build}/bench/gen_kv_history"
 bench="${build}/bench/bench_linearizable"
 
@@ -110,6 +110,9 @@ done
 echo "== kv ${ops} ops with 10 corrupted gets, ${cores} threads"
 run "kv-corrupt-t${cores}" "${bench}" file "${build}/kv-big-corrupt.edn" --model kv \
   --threads "${cores}" --expect invalid
+
+echo "== runner throughput, no-op client, 10 threads, journal off and on"
+"${build}/bench/bench_runner" --concurrency 10 --ops 300000 --repeat 3 | grep -E '^(median|RESULT)'
 
 echo
 echo "== results (seconds; RSS in MiB; medians where rounds > 1)"
