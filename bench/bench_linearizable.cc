@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/flags.h"
 #include "checker/linearizable/linearizable.h"
 #include "core/history_io.h"
 
@@ -52,44 +53,6 @@ double PeakRssMib() {
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
-
-// Flags after the mode's positional argument: "--name value" pairs only.
-struct Flags {
-  std::map<std::string, std::string> values;
-
-  bool Parse(int argc, char** argv, int first, const std::vector<std::string>& known) {
-    for (int i = first; i < argc; ++i) {
-      std::string flag = argv[i];
-      if (flag.rfind("--", 0) != 0 ||
-          std::find(known.begin(), known.end(), flag.substr(2)) == known.end()) {
-        std::fprintf(stderr, "unknown argument %s\n", argv[i]);
-        return false;
-      }
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", argv[i]);
-        return false;
-      }
-      values[flag.substr(2)] = argv[++i];
-    }
-    return true;
-  }
-  std::string Get(const std::string& name, const std::string& fallback) const {
-    auto found = values.find(name);
-    return found == values.end() ? fallback : found->second;
-  }
-  bool GetInt(const std::string& name, int fallback, int* out) const {
-    std::string text = Get(name, std::to_string(fallback));
-    char* end = nullptr;
-    long value = std::strtol(text.c_str(), &end, 10);
-    if (*end != '\0' || value < 0) {
-      std::fprintf(stderr, "--%s: expected a non-negative integer, found %s\n", name.c_str(),
-                   text.c_str());
-      return false;
-    }
-    *out = static_cast<int>(value);
-    return true;
-  }
-};
 
 void Usage() {
   std::fprintf(stderr,
@@ -213,8 +176,10 @@ int RunEtcd(const std::string& dir, const Flags& flags) {
 
 int RunFile(const std::string& path, const Flags& flags) {
   int threads = 0, read_threads = 0, repeat = 1;
+  LinearizableOptions options;
   if (!flags.GetInt("threads", 0, &threads) || !flags.GetInt("repeat", 1, &repeat) ||
-      !flags.GetInt("read-threads", threads, &read_threads)) {
+      !flags.GetInt("read-threads", threads, &read_threads) ||
+      !flags.GetDouble("time-limit", 0, &options.time_limit_s)) {
     return kExitBadInput;
   }
   repeat = std::max(repeat, 1);
@@ -225,9 +190,7 @@ int RunFile(const std::string& path, const Flags& flags) {
     std::fprintf(stderr, "--initial: not JSON: %s\n", initial.c_str());
     return kExitBadInput;
   }
-  LinearizableOptions options;
   options.threads = threads;
-  options.time_limit_s = std::atof(flags.Get("time-limit", "0").c_str());
   ReadOptions read_options;
   read_options.threads = read_threads;
   std::string expect = flags.Get("expect", "");

@@ -46,6 +46,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/flags.h"
 #include "core/history_io.h"
 #include "core/op.h"
 #include "generators/combinators.h"
@@ -96,56 +97,6 @@ UsageSample UsageNow() {
   return {Seconds(process.ru_utime) + Seconds(process.ru_stime), Seconds(thread.ru_utime),
           Seconds(thread.ru_stime), static_cast<double>(process.ru_nvcsw + process.ru_nivcsw)};
 }
-
-// "--name value" pairs only.
-struct Flags {
-  std::map<std::string, std::string> values;
-
-  bool Parse(int argc, char** argv, const std::vector<std::string>& known) {
-    for (int i = 1; i < argc; ++i) {
-      std::string flag = argv[i];
-      if (flag.rfind("--", 0) != 0 ||
-          std::find(known.begin(), known.end(), flag.substr(2)) == known.end()) {
-        std::fprintf(stderr, "unknown argument %s\n", argv[i]);
-        return false;
-      }
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", argv[i]);
-        return false;
-      }
-      values[flag.substr(2)] = argv[++i];
-    }
-    return true;
-  }
-  std::string Get(const std::string& name, const std::string& fallback) const {
-    auto found = values.find(name);
-    return found == values.end() ? fallback : found->second;
-  }
-  bool GetInt(const std::string& name, int64_t fallback, int64_t* out) const {
-    std::string text = Get(name, std::to_string(fallback));
-    char* end = nullptr;
-    long long value = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || value < 0) {
-      std::fprintf(stderr, "--%s: expected a non-negative integer, found %s\n", name.c_str(),
-                   text.c_str());
-      return false;
-    }
-    *out = value;
-    return true;
-  }
-  bool GetDouble(const std::string& name, double fallback, double* out) const {
-    std::string text = Get(name, std::to_string(fallback));
-    char* end = nullptr;
-    double value = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0' || value < 0) {
-      std::fprintf(stderr, "--%s: expected a non-negative number, found %s\n", name.c_str(),
-                   text.c_str());
-      return false;
-    }
-    *out = value;
-    return true;
-  }
-};
 
 void Usage() {
   std::fprintf(stderr,
@@ -409,7 +360,7 @@ double HandoffOpsPerSecond(int concurrency, int64_t ops, double* switches_per_op
 
 int Main(int argc, char** argv) {
   Flags flags;
-  if (!flags.Parse(argc, argv,
+  if (!flags.Parse(argc, argv, 1,
                    {"concurrency", "ops", "seconds", "repeat", "append-ops", "dir", "seed"})) {
     Usage();
     return kExitBadInput;
