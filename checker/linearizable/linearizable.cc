@@ -260,6 +260,9 @@ Result<LinearizableResult> CheckWithModel(const History& history, const Model& m
 
   // Report in partition order, so the verdict and witness do not depend on thread timing more
   // than the early stop forces: the first invalid partition wins, then the first unknown.
+  for (const auto& outcome : outcomes) {
+    if (outcome && outcome->ok()) result.configurations += outcome->value().configurations;
+  }
   size_t decided = 0;
   std::optional<SearchOutcome> limit;  // the budget that ran out, if any
   for (size_t partition = 0; partition < partitions.size(); ++partition) {

@@ -48,8 +48,9 @@ struct LinearizableResult {
   Verdict verdict = Verdict::kValid;
   std::string reason;  // why unknown ("time limit of 1 s exceeded"), or a one-line summary
   std::string model;
-  size_t partitions = 0;  // independent sub-histories checked
-  size_t operations = 0;  // ops considered (invocations that were not failed or nemesis)
+  size_t partitions = 0;      // independent sub-histories checked
+  size_t operations = 0;      // ops considered (invocations that were not failed or nemesis)
+  size_t configurations = 0;  // search states cached over all partitions: the search's cost
 
   // Set when invalid: the partition (key) that failed, the op that could not be linearized (its
   // completion, as found in the history), and the longest linearizable prefix of that partition.

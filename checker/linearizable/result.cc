@@ -32,6 +32,7 @@ Json LinearizableResult::ToJson() const {
   out["reason"] = reason;
   out["partitions"] = partitions;
   out["operations"] = operations;
+  out["configurations"] = configurations;
   if (!warnings.empty()) out["warnings"] = warnings;
   if (verdict != Verdict::kInvalid) return out;
   if (partition_key) out["key"] = *partition_key;

@@ -320,6 +320,7 @@ TEST(LinearizableResultText, InvalidResultExplainsItself) {
   EXPECT_EQ(json["valid"], false);
   EXPECT_EQ(json["op"]["index"], 3);
   EXPECT_EQ(json["longest_linearizable_prefix"].size(), 1u);
+  EXPECT_GE(json["configurations"].get<size_t>(), 1u);  // the write was placed once
 }
 
 }  // namespace
