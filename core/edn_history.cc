@@ -27,16 +27,9 @@ class EdnHistoryReader {
   }
 
   ChunkOutput Read() {
-    // The first chunk's ops become the history's, so it makes room for every chunk's.
-    const size_t reserve_end =
-        chunk_.role == ChunkRole::kFirst ? parser_.text().size() : chunk_.end;
-    ReserveOps(parser_.text(), chunk_.begin, reserve_end, &output_.ops);
-    if (ReadAll()) {
-      output_.newlines = lines_.LineAt(chunk_.end) - 1;
-    } else {
-      output_.status = parser_.status();
-    }
-    return std::move(output_);
+    ReserveOps(parser_.text(), chunk_, &output_.ops);
+    const bool read_all = ReadAll();
+    return FinishChunk(read_all, parser_, lines_, chunk_, &output_);
   }
 
  private:

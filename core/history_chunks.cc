@@ -203,7 +203,10 @@ size_t NextBoundary(std::string_view text, size_t from, internal::BoundaryKind k
 
 namespace internal {
 
-void ReserveOps(std::string_view text, size_t begin, size_t end, std::vector<Op>* ops) {
+void ReserveOps(std::string_view text, const Chunk& chunk, std::vector<Op>* ops) {
+  // The first chunk's ops become the history's, so it makes room for every chunk's.
+  const size_t begin = chunk.begin;
+  const size_t end = chunk.role == ChunkRole::kFirst ? text.size() : chunk.end;
   const size_t bytes = end - begin;
   const std::string_view sample = text.substr(begin, std::min(bytes, kSampleBytes));
   const size_t lines = std::count(sample.begin(), sample.end(), '\n');

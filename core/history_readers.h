@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/edn.h"
@@ -49,10 +50,23 @@ struct ChunkOutput {
   Status status;
 };
 
-// Reserves room for the ops of text[begin, end), extrapolated from the line length of its start,
-// generously, since unused capacity costs only address space while growing the array costs a copy
-// and fresh page faults.
-void ReserveOps(std::string_view text, size_t begin, size_t end, std::vector<Op>* ops);
+// Reserves room for the ops of the chunk (for a first chunk, of the rest of the text too, since
+// its ops become the history's), extrapolated from the line length of its start, generously:
+// unused capacity costs only address space while growing the array costs a copy and page faults.
+void ReserveOps(std::string_view text, const Chunk& chunk, std::vector<Op>* ops);
+
+// Ends a chunk read by a TextParser-based reader: the newline count when it read to the end,
+// else the parser's error.
+template <class Parser, class Lines>
+ChunkOutput FinishChunk(bool read_all, const Parser& parser, Lines& lines, const Chunk& chunk,
+                        ChunkOutput* output) {
+  if (read_all) {
+    output->newlines = lines.LineAt(chunk.end) - 1;
+  } else {
+    output->status = parser.status();
+  }
+  return std::move(*output);
+}
 
 // Parses one chunk of `text` (offsets are into the whole text). With a `prefix` (the ops of every
 // chunk before this one), the chunk's ops are appended to it, so that they need not be moved

@@ -82,9 +82,7 @@ class JepsenLogReader {
   }
 
   ChunkOutput Read() {
-    // The first chunk's ops become the history's, so it makes room for every chunk's.
-    const size_t reserve_end = chunk_.role == ChunkRole::kFirst ? text_.size() : chunk_.end;
-    ReserveOps(text_, chunk_.begin, reserve_end, &output_.ops);
+    ReserveOps(text_, chunk_, &output_.ops);
     size_t pos = chunk_.begin;
     int64_t line = 1;
     while (pos < chunk_.end) {
