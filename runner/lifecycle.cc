@@ -102,8 +102,13 @@ Json Results(Verdict verdict, const Json& checker, bool interrupted, const Statu
 }
 
 // Checks a history and fills outcome's verdict and results.
+// Bounds the check at the end of a run like every other search (DESIGN principle 4): a history
+// that would take longer is reported unknown; `faultline check --time-limit` can go further.
+constexpr double kCheckTimeLimitS = 600;
+
 void Check(const History& history, const ModelSpec& model, RunOutcome* outcome) {
   LinearizableOptions options;
+  options.time_limit_s = kCheckTimeLimitS;
   Result<LinearizableResult> checked = CheckLinearizable(history, model, options);
   Json checker;
   Verdict verdict = Verdict::kUnknown;
