@@ -6,6 +6,7 @@
 
 #include "checker/linearizable/linearizable.h"
 #include "core/history_io.h"
+#include "runner/control/locked_remote.h"
 #include "runner/control/remote.h"
 #include "runner/interpreter.h"
 #include "runner/journal.h"
@@ -169,16 +170,18 @@ RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& h
   SignalGuard signals;
   const std::vector<std::string>& nodes = test.options.nodes;
   std::vector<std::unique_ptr<control::Remote>> remotes(nodes.size());
-  bool use_db = test.db && connect;
-  if (use_db) {
+  // The nemesis reaches nodes through the same sessions as the database.
+  bool connected = connect && (test.db || test.nemesis);
+  bool use_db = connected && test.db;
+  if (connected) {
     log("connecting to " + std::to_string(nodes.size()) + " nodes");
     outcome.error = ForEachNode(nodes, [&](size_t i) {
       Result<std::unique_ptr<control::Remote>> remote = connect(nodes[i]);
       if (!remote.ok()) return remote.status();
-      remotes[i] = std::move(*remote);
+      remotes[i] = std::make_unique<control::LockedRemote>(std::move(*remote));
       return Status::Ok();
     });
-    if (outcome.error.ok()) {
+    if (outcome.error.ok() && use_db) {
       log("setting up the database");
       outcome.error = ForEachNode(nodes, [&](size_t i) {
         return Retry(3, [&] { return test.db->Setup(test, nodes[i], *remotes[i]); });
@@ -186,7 +189,12 @@ RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& h
     }
   }
   History history;
-  if (outcome.error.ok() && test.nemesis) outcome.error = test.nemesis->Setup(test);
+  NodeRemotes node_remotes;
+  for (const std::unique_ptr<control::Remote>& remote : remotes) node_remotes.push_back(remote.get());
+  if (outcome.error.ok() && test.nemesis) {
+    log("setting up the nemesis");
+    outcome.error = test.nemesis->Setup(test, node_remotes);
+  }
   if (outcome.error.ok()) {
     Interpreter interpreter(test, journal->get(), &stop_requested, test.options.seed);
     interpreter.OnLog([&](const std::string& line) { log(line); });

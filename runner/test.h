@@ -33,7 +33,30 @@ class Db {
   virtual Status Setup(const Test& test, const std::string& node, control::Remote& remote) = 0;
   virtual Status Teardown(const Test& test, const std::string& node, control::Remote& remote) = 0;
   virtual std::vector<std::string> LogFiles(const Test&, const std::string&) const { return {}; }
+
+  // Process faults (Jepsen's db/Kill and db/Pause), called by the nemesis on its own thread
+  // through the lifecycle's sessions. Kill stops the node's server abruptly (SIGKILL), Start
+  // brings a killed server back with its data; Pause stops it with SIGSTOP, Resume continues it.
+  // Each is idempotent (killing a dead server is ok). A Db without these says Unsupported, and a
+  // nemesis asked for kill or pause refuses to start.
+  virtual Status Kill(const Test&, const std::string& node, control::Remote&) {
+    return Status::Unsupported("this database cannot kill " + node);
+  }
+  virtual Status Start(const Test&, const std::string& node, control::Remote&) {
+    return Status::Unsupported("this database cannot start " + node);
+  }
+  virtual Status Pause(const Test&, const std::string& node, control::Remote&) {
+    return Status::Unsupported("this database cannot pause " + node);
+  }
+  virtual Status Resume(const Test&, const std::string& node, control::Remote&) {
+    return Status::Unsupported("this database cannot resume " + node);
+  }
 };
+
+// Sessions to the test's nodes, index-aligned with TestOptions::nodes (null where none was
+// opened: the fake db). The lifecycle owns them; each serializes its commands, so the nemesis
+// thread and the lifecycle thread may share one. Valid from Nemesis::Setup until Teardown returns.
+using NodeRemotes = std::vector<control::Remote*>;
 
 // One client connection, owned by one worker thread. Invoke turns an invocation into its
 // completion: ok (it happened), fail (it certainly did not), or info (unknown). A client that
@@ -51,7 +74,7 @@ class Client {
 class Nemesis {
  public:
   virtual ~Nemesis() = default;
-  virtual Status Setup(const Test&) { return Status::Ok(); }
+  virtual Status Setup(const Test&, const NodeRemotes&) { return Status::Ok(); }
   virtual Op Invoke(const Test& test, const Op& invoke) = 0;
   virtual Status Teardown(const Test& test) = 0;
 };

@@ -47,7 +47,7 @@ class ScriptedClient : public Client {
 
 class RecordingNemesis : public Nemesis {
  public:
-  Status Setup(const Test&) override {
+  Status Setup(const Test&, const NodeRemotes&) override {
     ++setups;
     return Status::Ok();
   }
