@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -89,6 +90,9 @@ class NoopNemesis : public Nemesis {
 struct TestOptions {
   std::string name = "test";
   std::vector<std::string> nodes;
+  // The address (IP or DNS name) the controller uses for a node whose name alone does not
+  // resolve on the controller (the local cluster's n1..nN); other nodes are reached by name.
+  std::map<std::string, std::string> node_addresses;
   int concurrency = 5;       // client threads
   double time_limit_s = 10;  // the workload phase
   double rate = 0;           // total ops per second; 0 = as fast as clients go
@@ -98,6 +102,12 @@ struct TestOptions {
   bool leave_db_running = false;
   std::string store_dir = "store";
 };
+
+// Where the controller reaches `node`: its entry in node_addresses, else the name itself.
+inline const std::string& NodeAddress(const TestOptions& options, const std::string& node) {
+  auto found = options.node_addresses.find(node);
+  return found == options.node_addresses.end() ? node : found->second;
+}
 
 struct Test {
   TestOptions options;
