@@ -11,6 +11,7 @@ packages=(
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   gnuplot-nox graphviz
   iproute2 iptables
+  etcd-server etcd-client
   time
 )
 
