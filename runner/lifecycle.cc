@@ -44,6 +44,7 @@ Json TestJson(const Test& test) {
   return {{"name", options.name},
           {"workload", test.workload},
           {"nodes", options.nodes},
+          {"node_addresses", options.node_addresses},
           {"concurrency", options.concurrency},
           {"time_limit_s", options.time_limit_s},
           {"rate", options.rate},

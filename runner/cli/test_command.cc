@@ -40,10 +40,50 @@ Status ResolveNodes(TestArguments& arguments) {
       }
     }
   }
+  if (arguments.local && !nodes.empty()) {
+    return Status::InvalidArgument("--local builds its own nodes: leave out --nodes/--nodes-file");
+  }
   if (nodes.empty() && arguments.workload.db == "fake") nodes = {"n1", "n2", "n3", "n4", "n5"};
-  if (nodes.empty()) return Status::InvalidArgument("no nodes: give --nodes or --nodes-file");
+  // A real database without nodes runs on the local cluster (the default).
+  if (nodes.empty()) arguments.local = true;
   arguments.options.nodes = nodes;
   return Status::Ok();
+}
+
+// Brings the local cluster up (reusing a healthy one of the same size) and points the test at
+// its nodes: names n1..nN, reached at their addresses with the cluster's key and known_hosts.
+Status PrepareLocalCluster(TestArguments& arguments, std::ostream& out) {
+  cluster::ClusterOptions options;
+  options.nodes = arguments.local_nodes;
+  options.state_directory = arguments.cluster_state_directory;
+  Result<cluster::ClusterInfo> info = cluster::ClusterUp(options);
+  if (!info.ok()) return Status::IoError("local cluster: " + info.status().message());
+  out << (info->reused ? "using the local cluster at " : "local cluster up at ")
+      << info->state_directory.string() << " (" << info->nodes.size()
+      << " nodes; `faultline cluster down` removes it)\n";
+  arguments.options.nodes.clear();
+  arguments.options.node_addresses.clear();
+  for (const cluster::NodeInfo& node : info->nodes) {
+    arguments.options.nodes.push_back(node.name);
+    arguments.options.node_addresses[node.name] = node.address;
+  }
+  arguments.local_cluster = std::make_shared<const cluster::ClusterInfo>(std::move(*info));
+  return Status::Ok();
+}
+
+// How a run reaches its nodes: the local cluster's per-node settings, or the --username/--key
+// flags for every node.
+Connector ConnectorFor(const TestArguments& arguments) {
+  std::shared_ptr<const cluster::ClusterInfo> local = arguments.local_cluster;
+  if (!local || arguments.workload.db == "fake") {
+    return clients::MakeConnector(arguments.workload.db, arguments.ssh);
+  }
+  return [local](const std::string& node) -> Result<std::unique_ptr<control::Remote>> {
+    for (const cluster::NodeInfo& info : local->nodes) {
+      if (info.name == node) return control::ConnectSsh(node, cluster::NodeSshOptions(*local, info));
+    }
+    return Status::InvalidArgument(node + " is not a node of the local cluster");
+  };
 }
 
 // "5" or "2n" (two per node), as Jepsen's --concurrency.
@@ -106,6 +146,14 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
   test->add_option("--name", options.name, "Test name (default: db-workload)");
   test->add_flag("--leave-db-running", options.leave_db_running,
                  "Do not tear the database down at the end");
+  test->add_flag("--local", arguments.local,
+                 "Run on the local cluster (built if needed); the default without --nodes");
+  test->add_option("--local-nodes", arguments.local_nodes, "Nodes of the local cluster")
+      ->capture_default_str()
+      ->check(CLI::Range(1, cluster::kMaxNodes));
+  test->add_option("--cluster-state-dir", arguments.cluster_state_directory,
+                   "The local cluster's state directory")
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -139,6 +187,7 @@ CLI::App* AddTestAllCommand(CLI::App& app, TestAllArguments& arguments) {
 namespace {
 
 struct SingleRun {
+  std::vector<Op> faults;  // the nemesis completions, in order: the fault timeline
   Verdict verdict = Verdict::kUnknown;
   bool crashed = false;  // the harness itself failed; no trustworthy verdict
   bool interrupted = false;
@@ -146,10 +195,11 @@ struct SingleRun {
   std::string error;
 };
 
-Status Prepare(TestArguments& arguments) {
-  for (Status resolved : {ResolveNodes(arguments), ResolveConcurrency(arguments)}) {
-    if (!resolved.ok()) return resolved;
-  }
+Status Prepare(TestArguments& arguments, std::ostream& out) {
+  Status resolved = ResolveNodes(arguments);
+  if (resolved.ok() && arguments.local) resolved = PrepareLocalCluster(arguments, out);
+  if (resolved.ok()) resolved = ResolveConcurrency(arguments);
+  if (!resolved.ok()) return resolved;
   if (arguments.ssh.sudo_password.empty()) arguments.ssh.sudo_password = arguments.ssh.password;
   return Status::Ok();
 }
@@ -171,9 +221,11 @@ SingleRun RunOnce(const TestArguments& arguments, TestOptions options, std::ostr
     Progress progress(options.time_limit_s);
     RunHooks hooks;
     hooks.log = [&](const std::string& line) { progress.Print(out, line); };
-    hooks.on_op = [&](const Op& op) { progress.Count(op); };
-    RunOutcome outcome =
-        RunTest(*test, clients::MakeConnector(arguments.workload.db, arguments.ssh), hooks);
+    hooks.on_op = [&](const Op& op) {
+      progress.Count(op);
+      if (op.is_nemesis() && op.is_completion()) run.faults.push_back(op);
+    };
+    RunOutcome outcome = RunTest(*test, ConnectorFor(arguments), hooks);
     progress.Stop();
     run.verdict = outcome.verdict;
     run.interrupted = outcome.interrupted;
@@ -185,6 +237,20 @@ SingleRun RunOnce(const TestArguments& arguments, TestOptions options, std::ostr
     run.error = error.what();
   }
   return run;
+}
+
+// "  12.3 s  start-partition  {...}" per nemesis op: when each fault began and ended, and what
+// it did to which nodes.
+void PrintFaultTimeline(const SingleRun& run, std::ostream& out) {
+  if (run.faults.empty()) return;
+  out << "fault timeline:\n";
+  for (const Op& fault : run.faults) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%8.1f s", static_cast<double>(fault.time_ns) / 1e9);
+    out << "  " << seconds << "  " << fault.f << "  " << fault.value.dump();
+    if (!fault.error.is_null()) out << "  error: " << fault.error.dump();
+    out << "\n";
+  }
 }
 
 std::string Describe(const SingleRun& run) {
@@ -207,7 +273,7 @@ int WorstExitCode(const std::vector<SingleRun>& runs) {
 }  // namespace
 
 int RunTestCommand(TestArguments& arguments, std::ostream& out, std::ostream& err) {
-  Status prepared = Prepare(arguments);
+  Status prepared = Prepare(arguments, out);
   if (!prepared.ok()) {
     err << "faultline: " << prepared.message() << "\n";
     return kExitBadInput;
@@ -215,6 +281,7 @@ int RunTestCommand(TestArguments& arguments, std::ostream& out, std::ostream& er
   std::vector<SingleRun> runs;
   for (int count = 0; count < arguments.test_count; ++count) {
     SingleRun run = RunOnce(arguments, arguments.options, out);
+    PrintFaultTimeline(run, out);
     out << "run " << (count + 1) << "/" << arguments.test_count << ": " << Describe(run) << "  "
         << run.directory << "\n";
     runs.push_back(run);
@@ -248,7 +315,7 @@ int RunTestAllCommand(TestAllArguments& arguments, std::ostream& out, std::ostre
       return kExitBadInput;
     }
   }
-  Status prepared = Prepare(arguments.test);
+  Status prepared = Prepare(arguments.test, out);
   if (!prepared.ok()) {
     err << "faultline: " << prepared.message() << "\n";
     return kExitBadInput;

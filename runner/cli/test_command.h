@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "clients/registry.h"
+#include "runner/cluster/cluster.h"
 #include "runner/test.h"
 
 namespace faultline::cli {
@@ -23,6 +24,12 @@ struct TestArguments {
   std::string nodes_file;
   int test_count = 1;
   bool seed_given = false;
+  // The local cluster (runner/cluster): used with --local, and by default when no nodes are
+  // given for a real database. Prepare brings it up (or reuses it) and fills `local_cluster`.
+  bool local = false;
+  int local_nodes = 5;
+  std::string cluster_state_directory = cluster::kDefaultStateDirectory;
+  std::shared_ptr<const cluster::ClusterInfo> local_cluster;
 };
 
 struct TestAllArguments {
