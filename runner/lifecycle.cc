@@ -117,6 +117,7 @@ void Check(const History& history, const ModelSpec& model, RunOutcome* outcome) 
   if (checked.ok()) {
     checker = checked->ToJson();
     verdict = checked->verdict;
+    outcome->explanation = checked->ToText();
   } else {
     checker = {{"valid", "unknown"}, {"error", checked.status().message()}};
     if (outcome->error.ok()) outcome->error = checked.status();

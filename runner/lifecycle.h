@@ -28,6 +28,7 @@ struct RunOutcome {
   Status error;              // a phase failed (the run still healed and checked what it had)
   RunDirectory directory;
   Json results;
+  std::string explanation;  // the checker's verdict in words, with the witness when invalid
 };
 
 using Connector = std::function<Result<std::unique_ptr<control::Remote>>(const std::string& node)>;

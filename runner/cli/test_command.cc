@@ -188,6 +188,7 @@ namespace {
 
 struct SingleRun {
   std::vector<Op> faults;  // the nemesis completions, in order: the fault timeline
+  std::string explanation;
   Verdict verdict = Verdict::kUnknown;
   bool crashed = false;  // the harness itself failed; no trustworthy verdict
   bool interrupted = false;
@@ -229,6 +230,7 @@ SingleRun RunOnce(const TestArguments& arguments, TestOptions options, std::ostr
     progress.Stop();
     run.verdict = outcome.verdict;
     run.interrupted = outcome.interrupted;
+    run.explanation = outcome.explanation;
     run.directory = outcome.directory.path.string();
     run.crashed = outcome.directory.path.empty();
     run.error = outcome.error.ok() ? "" : outcome.error.message();
@@ -282,6 +284,7 @@ int RunTestCommand(TestArguments& arguments, std::ostream& out, std::ostream& er
   for (int count = 0; count < arguments.test_count; ++count) {
     SingleRun run = RunOnce(arguments, arguments.options, out);
     PrintFaultTimeline(run, out);
+    if (!run.explanation.empty()) out << "checker: " << run.explanation;
     out << "run " << (count + 1) << "/" << arguments.test_count << ": " << Describe(run) << "  "
         << run.directory << "\n";
     runs.push_back(run);

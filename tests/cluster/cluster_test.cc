@@ -20,6 +20,7 @@
 #include "runner/control/local_remote.h"
 #include "runner/control/remote.h"
 #include "runner/control/ssh_remote.h"
+#include "support/cluster_lock.h"
 
 namespace faultline::cluster {
 namespace {
@@ -88,11 +89,10 @@ class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, bridge, sshd)";
-    // CTest may run these tests as parallel processes, and the bridge and namespace names are
-    // one per machine: the test binary itself is the lock, so they take turns.
-    lock_fd_ = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-    ASSERT_GE(lock_fd_, 0);
-    ASSERT_EQ(::flock(lock_fd_, LOCK_EX), 0);
+    // CTest runs tests as parallel processes, and the bridge and namespace names are one per
+    // machine: every test that builds a cluster takes the machine-wide lock, so they take turns.
+    lock_ = std::make_unique<faultline::testing::ClusterLock>();
+    ASSERT_TRUE(lock_->held());
     for (const char* program : {"/usr/sbin/ip", "/usr/sbin/sshd", "/usr/sbin/iptables"}) {
       if (!fs::exists(program)) GTEST_SKIP() << program << " is missing";
     }
@@ -125,7 +125,7 @@ class ClusterTest : public ::testing::Test {
       fs::remove_all(options_.state_directory, ignored);
       for (const fs::path& directory : extra_state_directories_) fs::remove_all(directory, ignored);
     }
-    if (lock_fd_ >= 0) ::close(lock_fd_);
+    lock_.reset();
   }
 
   ClusterInfo Up() {
@@ -152,7 +152,7 @@ class ClusterTest : public ::testing::Test {
 
   ClusterOptions options_;
   std::vector<fs::path> extra_state_directories_;  // torn down first
-  int lock_fd_ = -1;
+  std::unique_ptr<faultline::testing::ClusterLock> lock_;
   bool set_up_ = false;
   std::string iptables_before_;
   std::string netns_before_;
