@@ -1,0 +1,47 @@
+// Helpers internal to nemesis/: running one action per node at once (faults hit their nodes at
+// the same moment, and a slow node does not delay the others) and portable random orders.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+#include "generators/random.h"
+
+namespace faultline::nemesis {
+
+// Runs action(0) .. action(count - 1), each on its own thread, and returns their statuses.
+inline std::vector<Status> InParallel(size_t count, const std::function<Status(size_t)>& action) {
+  std::vector<Status> statuses(count);
+  std::vector<std::thread> threads;
+  threads.reserve(count);
+  for (size_t i = 0; i < count; ++i) threads.emplace_back([&, i] { statuses[i] = action(i); });
+  for (std::thread& thread : threads) thread.join();
+  return statuses;
+}
+
+// Ok when every status is; else the first error's code with every error's message, "; "-joined.
+inline Status Combine(const std::vector<Status>& statuses) {
+  Status first;
+  std::string message;
+  for (const Status& status : statuses) {
+    if (status.ok()) continue;
+    if (first.ok()) first = status;
+    if (!message.empty()) message += "; ";
+    message += status.message();
+  }
+  return first.ok() ? first : Status(first.code(), message);
+}
+
+// A random order of `nodes`: Fisher-Yates with the portable draws, so a seed gives the same order
+// with every standard library.
+inline std::vector<std::string> Shuffled(std::vector<std::string> nodes, gen::Rng& rng) {
+  for (size_t i = nodes.size(); i > 1; --i) {
+    std::swap(nodes[i - 1], nodes[gen::UniformBelow(rng, i)]);
+  }
+  return nodes;
+}
+
+}  // namespace faultline::nemesis

@@ -1,0 +1,139 @@
+#include "nemesis/process.h"
+
+#include <algorithm>
+
+#include "nemesis/internal.h"
+
+namespace faultline::nemesis {
+namespace {
+
+constexpr std::pair<Target, std::string_view> kTargetNames[] = {
+    {Target::kOne, "one"},
+    {Target::kMinority, "minority"},
+    {Target::kMajority, "majority"},
+    {Target::kAll, "all"},
+};
+
+}  // namespace
+
+std::string_view ToString(Target target) {
+  for (const auto& [value, name] : kTargetNames) {
+    if (value == target) return name;
+  }
+  return "unknown";
+}
+
+std::optional<Target> ParseTarget(std::string_view name) {
+  for (const auto& [value, known] : kTargetNames) {
+    if (known == name) return value;
+  }
+  return std::nullopt;
+}
+
+size_t TargetSize(Target target, size_t node_count) {
+  switch (target) {
+    case Target::kOne:
+      return std::min<size_t>(1, node_count);
+    case Target::kMinority:
+      return node_count == 0 ? 0 : (node_count - 1) / 2;
+    case Target::kMajority:
+      return node_count == 0 ? 0 : node_count / 2 + 1;
+    case Target::kAll:
+      return node_count;
+  }
+  return 0;
+}
+
+std::vector<Target> TargetsFor(size_t node_count) {
+  std::vector<Target> targets;
+  for (const auto& [target, name] : kTargetNames) {
+    if (TargetSize(target, node_count) > 0) targets.push_back(target);
+  }
+  return targets;
+}
+
+std::vector<std::string> PickNodes(Target target, const std::vector<std::string>& nodes,
+                                   gen::Rng& rng) {
+  std::vector<std::string> order = Shuffled(nodes, rng);
+  order.resize(TargetSize(target, nodes.size()));
+  std::vector<std::string> picked;
+  for (const std::string& node : nodes) {
+    if (std::find(order.begin(), order.end(), node) != order.end()) picked.push_back(node);
+  }
+  return picked;
+}
+
+std::string_view ToString(ProcessFaultKind kind) {
+  return kind == ProcessFaultKind::kKill ? "kill" : "pause";
+}
+
+Status ProcessFault::Setup(const Test& test, const NodeRemotes& remotes) {
+  nodes_ = test.options.nodes;
+  remotes_ = remotes;
+  affected_.clear();
+  ever_applied_ = false;
+  if (!test.db) {
+    return Status::Unsupported(std::string(ToString(kind_)) + ": the test has no database to " +
+                               std::string(ToString(kind_)));
+  }
+  if (nodes_.empty()) return Status::InvalidArgument(std::string(ToString(kind_)) + ": no nodes");
+  return Call(test, nodes_.front(), /*breaking=*/false);
+}
+
+Status ProcessFault::Call(const Test& test, const std::string& node, bool breaking) const {
+  auto position = std::find(nodes_.begin(), nodes_.end(), node);
+  if (position == nodes_.end()) {
+    return Status::InvalidArgument(std::string(ToString(kind_)) + ": unknown node " + node);
+  }
+  const size_t index = static_cast<size_t>(position - nodes_.begin());
+  if (!test.db || index >= remotes_.size() || remotes_[index] == nullptr) {
+    return Status::Unsupported(std::string(ToString(kind_)) + ": no session to node " + node);
+  }
+  control::Remote& remote = *remotes_[index];
+  if (kind_ == ProcessFaultKind::kKill) {
+    return breaking ? test.db->Kill(test, node, remote) : test.db->Start(test, node, remote);
+  }
+  return breaking ? test.db->Pause(test, node, remote) : test.db->Resume(test, node, remote);
+}
+
+Status ProcessFault::CallAll(const Test& test, const std::vector<std::string>& nodes, bool breaking,
+                             std::vector<std::string>* succeeded) const {
+  std::vector<Status> statuses =
+      InParallel(nodes.size(), [&](size_t i) { return Call(test, nodes[i], breaking); });
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (statuses[i].ok() && succeeded) succeeded->push_back(nodes[i]);
+  }
+  return Combine(statuses);
+}
+
+Status ProcessFault::Apply(const Test& test, const std::vector<std::string>& nodes,
+                           std::vector<std::string>* done) {
+  if (done) done->clear();
+  for (const std::string& node : nodes) {
+    if (std::find(nodes_.begin(), nodes_.end(), node) == nodes_.end()) {
+      return Status::InvalidArgument(std::string(ToString(kind_)) + ": unknown node " + node);
+    }
+  }
+  // Marked first: a call that fails half way may still have stopped the server.
+  affected_.insert(nodes.begin(), nodes.end());
+  ever_applied_ = true;
+  return CallAll(test, nodes, /*breaking=*/true, done);
+}
+
+Status ProcessFault::Heal(const Test& test, std::vector<std::string>* healed) {
+  std::vector<std::string> mended;
+  Status status = CallAll(test, {affected_.begin(), affected_.end()}, /*breaking=*/false, &mended);
+  for (const std::string& node : mended) affected_.erase(node);
+  if (healed) *healed = std::move(mended);
+  return status;
+}
+
+Status ProcessFault::HealAll(const Test& test) {
+  if (!ever_applied_) return Status::Ok();  // nothing was ever broken: no database call at all
+  std::vector<std::string> mended;
+  Status status = CallAll(test, nodes_, /*breaking=*/false, &mended);
+  for (const std::string& node : mended) affected_.erase(node);
+  return status;
+}
+
+}  // namespace faultline::nemesis
