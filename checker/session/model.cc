@@ -81,20 +81,25 @@ bool IsTxnDataType(DataType type) {
   return type == DataType::kListAppend || type == DataType::kRwRegister;
 }
 
+// Elle's histories may leave f out: a value that is a list of [f key value] lists is a txn.
+bool IsTxn(const Op& op) {
+  if (op.f == "txn") return true;
+  if (!op.f.empty() || !op.value.is_array() || op.value.empty()) return false;
+  return std::all_of(op.value.begin(), op.value.end(), [](const Json& micro) {
+    return micro.is_array() && !micro.empty() && micro[0].is_string();
+  });
+}
+
 // list-append when any micro-op appends or any read returns a list; rw-register otherwise.
-DataType DetectTxnType(const History& history, const std::vector<Call>& calls) {
+DataType DetectTxnType(const History& history) {
   bool read_list = false;
-  for (const Call& call : calls) {
-    for (size_t position : {call.invoke, call.completion}) {
-      if (position == Event::kNoCompletion) continue;
-      const Json& value = history.ops[position].value;
-      if (!value.is_array()) continue;
-      for (const Json& micro : value) {
-        if (!micro.is_array() || micro.empty() || !micro[0].is_string()) continue;
-        if (micro[0] == "append") return DataType::kListAppend;
-        if (micro[0] == "w") return DataType::kRwRegister;
-        if (micro.size() == 3 && micro[2].is_array()) read_list = true;
-      }
+  for (const Op& op : history.ops) {
+    if (op.is_nemesis() || !IsTxn(op)) continue;
+    for (const Json& micro : op.value) {
+      if (!micro.is_array() || micro.empty() || !micro[0].is_string()) continue;
+      if (micro[0] == "append") return DataType::kListAppend;
+      if (micro[0] == "w") return DataType::kRwRegister;
+      if (micro.size() == 3 && micro[2].is_array()) read_list = true;
     }
   }
   return read_list ? DataType::kListAppend : DataType::kRwRegister;
@@ -122,9 +127,9 @@ Result<DataType> ChooseDataType(const History& history, const std::vector<Call>&
     return Status::InvalidArgument("unknown data type \"" + name +
                                    "\" (expected auto, register, kv, list-append or rw-register)");
   }
-  bool txn = std::any_of(calls.begin(), calls.end(),
-                         [&](const Call& call) { return history.ops[call.invoke].f == "txn"; });
-  return txn ? DetectTxnType(history, calls) : DetectRegisterType(history, calls);
+  bool txn = std::any_of(history.ops.begin(), history.ops.end(),
+                         [](const Op& op) { return !op.is_nemesis() && IsTxn(op); });
+  return txn ? DetectTxnType(history) : DetectRegisterType(history, calls);
 }
 
 // The value holding an op's results: the completion's for ok ops (reads are filled in there),
@@ -144,7 +149,7 @@ class Normaliser {
   Status Fill(const Call& call, Event* event) {
     const Op& op = history_.ops[call.invoke];
     if (IsTxnDataType(type_)) {
-      if (op.f != "txn") return Skip(op);
+      if (!IsTxn(op)) return Skip(op);
       return Txn(op, ResultValue(history_, call), call.ok, event);
     }
     return Register(call, event);

@@ -1,11 +1,12 @@
 // Hand-written histories: each guarantee on each data type, satisfied and violated, with the
 // witness asserted; session modes; ambiguous values; bad input.
+#include "checker/session/session.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "checker/session/session.h"
 #include "session/history_builder.h"
 
 namespace faultline {
@@ -215,8 +216,8 @@ class RegisterDialect : public ::testing::TestWithParam<std::string> {
   int64_t Write(HistoryBuilder& h, int64_t process, int value) {
     const std::string& type = GetParam();
     if (type == "register") return h.Call(process, "write", value, value);
-    if (type == "kv") return h.Call(process, "write", Json::array({"x", value}),
-                                    Json::array({"x", value}));
+    if (type == "kv")
+      return h.Call(process, "write", Json::array({"x", value}), Json::array({"x", value}));
     Json txn = Json::array({Json::array({"w", "x", value})});
     return h.Call(process, "txn", txn, txn);
   }
@@ -273,7 +274,7 @@ TEST_P(RegisterDialect, AmbiguousValuesAreNotReported) {
   Write(h, 0, 1);
   Write(h, 1, 1);  // 1 now names no single write
   Write(h, 0, 2);
-  Read(h, 0, 1);   // could be process 1's write, ordered after 2
+  Read(h, 0, 1);  // could be process 1's write, ordered after 2
   SessionResult result = CheckTyped(h.history());
   // Nothing reported; and as the only case could not be judged, the guarantee is unknown.
   EXPECT_EQ(result.verdict, Verdict::kUnknown) << result.ToText();
@@ -361,8 +362,7 @@ TEST_P(RegisterDialect, WritesFollowReads) {
   EXPECT_EQ(Get(valid, "writes-follow-reads").checked, 0u);  // nothing read after 2
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, RegisterDialect,
-                         ::testing::Values("register", "kv", "rw-register"),
+INSTANTIATE_TEST_SUITE_P(Types, RegisterDialect, ::testing::Values("register", "kv", "rw-register"),
                          [](const auto& info) {
                            std::string name = info.param;
                            std::erase(name, '-');
