@@ -1,0 +1,100 @@
+// Internal: the transaction dependency graph (ww, wr, rw, process, realtime edges) in compressed
+// sparse row form, its strongly connected components (Boost.Graph), and the search for the
+// shortest cycle of each anomaly class inside a component.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace faultline::txn {
+
+enum EdgeBit : uint8_t { kWW = 1, kWR = 2, kRW = 4, kProcess = 8, kRealtime = 16 };
+inline constexpr uint8_t kDataBits = kWW | kWR | kRW;
+const char* EdgeName(uint8_t bit);
+
+// One labelled edge; a pair of transactions linked for several reasons has several entries.
+// `key` and `value` witness data edges (the key, and the version that links them).
+struct GraphEdge {
+  uint32_t to = 0;
+  int32_t key = -1;
+  int32_t value = -1;
+  uint8_t bit = 0;
+};
+
+class DependencyGraph {
+ public:
+  explicit DependencyGraph(uint32_t nodes) : nodes_(nodes) {}
+
+  // Self-edges are dropped: a transaction never depends on itself.
+  void Add(uint32_t from, uint32_t to, uint8_t bit, int32_t key = -1, int32_t value = -1) {
+    if (from != to) raw_.push_back({from, {to, key, value, bit}});
+  }
+  // Builds the adjacency. Duplicates go; a process edge parallel to a data edge, and a realtime
+  // edge parallel to either, go too: the stronger explanation is the one a reader wants.
+  void Finish();
+
+  uint32_t nodes() const { return nodes_; }
+  size_t edges() const { return edges_.size(); }
+  size_t data_edges() const { return data_edges_; }
+  size_t Count(uint8_t bit) const;
+  const GraphEdge* begin(uint32_t node) const { return edges_.data() + offsets_[node]; }
+  const GraphEdge* end(uint32_t node) const { return edges_.data() + offsets_[node + 1]; }
+
+  // Strongly connected components with more than one node, each a list of nodes.
+  std::vector<std::vector<uint32_t>> Components() const;
+
+ private:
+  struct RawEdge {
+    uint32_t from;
+    GraphEdge edge;
+  };
+  uint32_t nodes_;
+  std::vector<RawEdge> raw_;
+  std::vector<uint64_t> offsets_;
+  std::vector<GraphEdge> edges_;
+  size_t data_edges_ = 0;
+};
+
+enum class CycleVariant : uint8_t { kPlain, kProcess, kRealtime };
+enum class CycleShape : uint8_t { kG0, kG1c, kGSingle, kGNonadjacent, kG2Item };
+
+// Anomaly type name of a class: G0, G1c-process, G-single-item-realtime, ...
+std::string CycleTypeName(CycleShape shape, CycleVariant variant);
+
+struct CycleStepRef {
+  uint32_t from = 0;
+  GraphEdge edge;
+};
+
+// Searches one component for cycles of one class, seeding at each edge of the class's rarest
+// kind and running a breadth-first search back to the seed with a small automaton enforcing the
+// class's rules. Stops at the first cycle found (the shortest through its seed).
+class CycleSearcher {
+ public:
+  CycleSearcher(const DependencyGraph& graph, size_t budget);
+
+  void SetComponent(const std::vector<uint32_t>& nodes);
+  // True and the cycle in `cycle` if one exists (within the budget).
+  bool Find(CycleShape shape, CycleVariant variant, std::vector<CycleStepRef>* cycle);
+  bool HasVariantEdges(CycleVariant variant) const;
+
+  bool exhausted() const { return budget_ != 0 && steps_ >= budget_; }
+  size_t steps() const { return steps_; }
+
+ private:
+  bool Search(uint32_t seed_from, const GraphEdge& seed, CycleShape shape, CycleVariant variant,
+              std::vector<CycleStepRef>* cycle);
+
+  const DependencyGraph& graph_;
+  size_t budget_;
+  size_t steps_ = 0;
+  std::vector<int32_t> local_;  // node -> index in the component, -1 outside
+  std::vector<uint32_t> members_;
+  std::vector<uint32_t> stamp_;   // per (local node, state): generation when visited
+  std::vector<uint64_t> parent_;  // per (local node, state): predecessor state and edge
+  uint32_t generation_ = 0;
+};
+
+}  // namespace faultline::txn

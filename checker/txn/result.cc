@@ -1,0 +1,125 @@
+// TxnResult and TxnAnomaly as JSON, text and Graphviz.
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "checker/txn/txn.h"
+
+namespace faultline {
+namespace {
+
+std::string TxnLine(const Op& op) {
+  std::string text = "index " + std::to_string(op.index) + ", process " + ProcessName(op.process) +
+                     ", " + std::string(ToString(op.type)) + ": " + op.value.dump();
+  return text;
+}
+
+std::string Escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+Json Strings(const std::vector<std::string>& values) { return Json(values); }
+
+}  // namespace
+
+Json TxnAnomaly::ToJson() const {
+  Json ops = Json::array();
+  for (const Op& op : txns) ops.push_back(op.ToJson());
+  Json steps = Json::array();
+  for (const TxnCycleStep& step : cycle) {
+    steps.push_back({{"from", "T" + std::to_string(step.from + 1)},
+                     {"to", "T" + std::to_string(step.to + 1)},
+                     {"kind", step.kind},
+                     {"why", step.why}});
+  }
+  Json json = {{"type", type}, {"explanation", explanation}, {"txns", ops}};
+  if (!cycle.empty()) json["cycle"] = steps;
+  if (!details.is_null() && !details.empty()) json["details"] = details;
+  return json;
+}
+
+std::string TxnAnomaly::ToDot() const {
+  std::ostringstream dot;
+  dot << "digraph \"" << Escape(type) << "\" {\n  node [shape=box, fontname=monospace];\n";
+  for (size_t i = 0; i < txns.size(); ++i) {
+    dot << "  T" << i + 1 << " [label=\"T" << i + 1 << "\\n"
+        << Escape(TxnLine(txns[i])) << "\"];\n";
+  }
+  static const std::map<std::string, std::string> kColors = {
+      {"ww", "black"}, {"wr", "blue"}, {"rw", "red"}, {"process", "gray"}, {"realtime", "green"}};
+  for (const TxnCycleStep& step : cycle) {
+    auto color = kColors.find(step.kind);
+    dot << "  T" << step.from + 1 << " -> T" << step.to + 1 << " [label=\"" << step.kind
+        << "\", color=" << (color == kColors.end() ? "black" : color->second) << ", tooltip=\""
+        << Escape(step.why) << "\"];\n";
+  }
+  dot << "}\n";
+  return dot.str();
+}
+
+Json TxnResult::ToJson() const {
+  Json examples = Json::array();
+  for (const TxnAnomaly& anomaly : anomalies) examples.push_back(anomaly.ToJson());
+  Json json = {
+      {"valid", verdict == Verdict::kUnknown ? Json("unknown") : Json(verdict == Verdict::kValid)},
+      {"verdict", ToString(verdict)},
+      {"reason", reason},
+      {"anomaly_types", Strings(anomaly_types)},
+      {"found_types", Strings(found_types)},
+      {"not", Strings(not_models)},
+      {"also_not", Strings(also_not)},
+      {"strongest_models", Strings(strongest_models)},
+      {"transactions", transactions},
+      {"edges", edges},
+      {"largest_component", largest_component},
+      {"search_steps", search_steps},
+      {"anomalies", examples}};
+  if (!warnings.empty()) json["warnings"] = Strings(warnings);
+  return json;
+}
+
+std::string TxnResult::ToText() const {
+  auto join = [](const std::vector<std::string>& names) {
+    std::string text;
+    for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+    return text.empty() ? std::string("none") : text;
+  };
+  std::ostringstream out;
+  out << ToString(verdict) << " (" << reason << ")\n";
+  out << "  " << transactions << " transactions, " << edges << " edges, largest cycle component "
+      << largest_component << "\n";
+  out << "  anomalies found: " << join(found_types) << "\n";
+  out << "  not: " << join(not_models) << "; consistent with at most: " << join(strongest_models)
+      << "\n";
+  for (const TxnAnomaly& anomaly : anomalies) {
+    out << "  " << anomaly.type << ": " << anomaly.explanation << "\n";
+    for (size_t i = 0; i < anomaly.txns.size(); ++i) {
+      out << "    T" << i + 1 << " = " << TxnLine(anomaly.txns[i]) << "\n";
+    }
+  }
+  return out.str();
+}
+
+Status TxnResult::WriteCycleDots(const std::string& dir) const {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return Status::IoError("cannot create " + dir + ": " + error.message());
+  std::map<std::string, int> numbers;
+  for (const TxnAnomaly& anomaly : anomalies) {
+    if (anomaly.cycle.empty()) continue;
+    std::string path =
+        dir + "/" + anomaly.type + "-" + std::to_string(numbers[anomaly.type]++) + ".dot";
+    std::ofstream file(path);
+    file << anomaly.ToDot();
+    if (!file) return Status::IoError("cannot write " + path);
+  }
+  return Status::Ok();
+}
+
+}  // namespace faultline
