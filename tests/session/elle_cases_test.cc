@@ -52,3 +52,35 @@ TEST(SessionElleCases, PlainVerdicts) {
 
 }  // namespace
 }  // namespace faultline
+
+namespace faultline {
+namespace {
+
+// Jepsen etcd register runs (Porcupine's corpus): small random values, so most reads name no
+// write. The checker must read them as registers and never report a case it cannot prove.
+TEST(SessionJepsenLogs, RegisterRunsWithRepeatedValues) {
+  const fs::path logs = fs::path(FAULTLINE_TEST_DATA) / "porcupine" / "jepsen";
+  for (const char* name : {"etcd_000.log", "etcd_001.log", "etcd_002.log"}) {
+    SCOPED_TRACE(name);
+    Result<History> history = ReadHistoryFile((logs / name).string());
+    ASSERT_TRUE(history.ok()) << history.status().ToString();
+    SessionOptions options;
+    options.concurrency = 5;  // etcd runs use 5 client threads
+    Result<SessionResult> result = CheckSessions(*history, options);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    EXPECT_EQ(result->data_type, "register");
+    // Repeated values leave reads unjudged, and say so.
+    EXPECT_GT(result->guarantees[0].unjudged, 0u);
+    ASSERT_FALSE(result->warnings.empty());
+    EXPECT_NE(result->warnings.back().find("written more than once"), std::string::npos);
+    for (const GuaranteeResult& guarantee : result->guarantees) {
+      for (const SessionWitness& witness : guarantee.witnesses) {
+        // Every register witness ends with a read that names its write or is the initial value.
+        EXPECT_EQ(witness.ops.back().action.rfind("read", 0), 0u) << witness.ToText();
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace faultline
