@@ -1,0 +1,109 @@
+// EtcdClient, the options and BuildEtcdTest.
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "clients/etcd/etcd.h"
+#include "clients/etcd/gateway.h"
+#include "clients/etcd/http.h"
+
+namespace faultline::etcd {
+
+Result<ReadConsistency> ParseReadConsistency(std::string_view text) {
+  if (text == "linearizable") return ReadConsistency::kLinearizable;
+  if (text == "serializable") return ReadConsistency::kSerializable;
+  return Status::InvalidArgument("read consistency must be linearizable or serializable, not " +
+                                 std::string(text));
+}
+
+std::string ToString(ReadConsistency consistency) {
+  return consistency == ReadConsistency::kSerializable ? "serializable" : "linearizable";
+}
+
+Status ValidateOptions(const EtcdOptions& options) {
+  auto bad_port = [](int port) { return port <= 0 || port > 65535; };
+  if (bad_port(options.client_port) || bad_port(options.peer_port) ||
+      options.client_port == options.peer_port) {
+    return Status::InvalidArgument("etcd ports must be two different ports in 1..65535");
+  }
+  if (options.heartbeat_interval_ms <= 0 ||
+      options.election_timeout_ms < 5 * options.heartbeat_interval_ms) {
+    return Status::InvalidArgument(
+        "etcd election timeout must be at least 5 heartbeat intervals (etcd refuses less)");
+  }
+  if (!(options.start_timeout_s > 0)) {
+    return Status::InvalidArgument("etcd start timeout must be positive");
+  }
+  const std::string& directory = options.directory;
+  if (directory.empty() || directory.find_first_not_of("/.") == std::string::npos ||
+      directory.find("..") != std::string::npos) {
+    return Status::InvalidArgument("etcd directory '" + directory +
+                                   "' is not a directory Teardown may remove");
+  }
+  return Status::Ok();
+}
+
+std::string ClientUrl(const TestOptions& test, const std::string& node, int port) {
+  const std::string& address = NodeAddress(test, node);
+  bool ipv6 = address.find(':') != std::string::npos;
+  return "http://" + (ipv6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+EtcdClient::EtcdClient(EtcdOptions options) : options_(std::move(options)) {}
+
+EtcdClient::~EtcdClient() {
+  if (curl_ != nullptr) curl_easy_cleanup(curl_);
+}
+
+Status EtcdClient::Open(const Test& test, const std::string& node) {
+  base_url_ = ClientUrl(test.options, node, options_.client_port);
+  if (curl_ == nullptr) curl_ = NewCurlHandle();
+  return Status::Ok();
+}
+
+Op EtcdClient::Invoke(const Test& test, const Op& invoke) {
+  Result<RegisterOp> op = ParseRegisterOp(invoke, options_.key_prefix);
+  if (!op.ok()) {
+    Op completion = invoke;
+    completion.type = OpType::kFail;
+    completion.error = op.status().message();
+    return completion;
+  }
+  // Open is the worker's first call; a client used without it is a programmer error.
+  assert(curl_ != nullptr);
+  GatewayRequest request = BuildRequest(*op, options_.read_consistency);
+  auto timeout_ms = std::max<int64_t>(1, test.options.operation_timeout_s * 1000);
+  HttpExchange exchange =
+      HttpExchangeOnce(curl_, base_url_ + request.path, request.body.dump(), timeout_ms);
+  return Complete(invoke, *op, exchange);
+}
+
+void EtcdClient::Close(const Test&) {
+  if (curl_ != nullptr) curl_easy_cleanup(curl_);
+  curl_ = nullptr;
+}
+
+Result<Test> BuildEtcdTest(const TestOptions& options, EtcdOptions etcd,
+                           const std::string& workload) {
+  if (workload != "register") {
+    return Status::InvalidArgument("etcd has no workload " + workload + " (only register)");
+  }
+  if (options.nodes.empty()) return Status::InvalidArgument("etcd needs at least one node");
+  if (Status valid = ValidateOptions(etcd); !valid.ok()) return valid;
+  if (etcd.key_prefix.empty()) {
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    etcd.key_prefix =
+        "faultline/" +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) + "/";
+  }
+  Test test;
+  test.options = options;
+  test.workload = workload;
+  test.db = std::make_shared<EtcdDb>(etcd);
+  test.new_client = [etcd] { return std::make_unique<EtcdClient>(etcd); };
+  test.model = {"cas-register", Json()};  // a key nobody wrote reads as nil
+  return test;
+}
+
+}  // namespace faultline::etcd

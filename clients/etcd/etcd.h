@@ -1,0 +1,131 @@
+// etcd: the database lifecycle over SSH (EtcdDb) and a register client on etcd's v3 JSON gateway
+// through libcurl (EtcdClient), for the `register` workload. docs/etcd.md has the details.
+//
+// EtcdDb runs one etcd member per node, each with its own directory (data dir, pid file, log)
+// under the SSH user's home, started with start-stop-daemon --pidfile so that nodes sharing one
+// PID namespace and filesystem (the local cluster) never touch each other's process. Every
+// signal is sent only after the pid file's process is checked to be this node's etcd
+// (/proc/<pid>/comm and its --data-dir) and alive (not a zombie). Setup, Teardown and the
+// process faults (Kill, Start, Pause, Resume) are idempotent.
+//
+// EtcdClient sends each op as one HTTP request on a fresh connection: read -> /v3/kv/range, write
+// -> /v3/kv/put, cas -> /v3/kv/txn comparing the value. Errors are mapped honestly: a request
+// that never left (connection refused, connect timeout) or that etcd rejected before proposing it
+// is fail; a request that left and got no answer (timeout, reset) is info. Reads change nothing,
+// so every read error is fail.
+//
+// Threads: EtcdDb may be called for different nodes from different threads at once, and from the
+// nemesis thread (its only shared state, the resolved directories, is guarded). An EtcdClient
+// belongs to one worker thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runner/test.h"
+
+typedef void CURL;
+
+namespace faultline::etcd {
+
+enum class ReadConsistency { kLinearizable, kSerializable };
+
+Result<ReadConsistency> ParseReadConsistency(std::string_view text);  // "linearizable", ...
+std::string ToString(ReadConsistency consistency);
+
+struct EtcdOptions {
+  ReadConsistency read_consistency = ReadConsistency::kLinearizable;
+  int client_port = 2379;
+  int peer_port = 2380;
+  int heartbeat_interval_ms = 100;  // etcd's defaults
+  int election_timeout_ms = 1000;
+  // Per node, relative to the SSH user's home (or absolute): data/, etcd.pid, etcd.log.
+  std::string directory = "faultline-etcd";
+  double start_timeout_s = 30;  // Setup waits this long for the member to report healthy
+  // Every key the client writes starts with this, so data a previous run left behind (a run with
+  // leave_db_running) never meets this run's registers, which the model assumes start at nil.
+  // BuildEtcdTest fills it with a per-run prefix when empty.
+  std::string key_prefix;
+};
+
+// InvalidArgument for options that cannot work (ports, timeouts, a directory that is "", "/" or
+// holds "..": Teardown removes it).
+Status ValidateOptions(const EtcdOptions& options);
+
+// The base URL of `node`'s client port as the controller reaches it: http://<address>:<port>.
+std::string ClientUrl(const TestOptions& test, const std::string& node, int port);
+
+class EtcdDb : public Db {
+ public:
+  // Whether the member at `base_url` reports healthy; one probe bounded by `timeout_ms`.
+  using HealthProbe = std::function<bool(const std::string& base_url, int64_t timeout_ms)>;
+
+  // `probe` null: GET <url>/health through libcurl.
+  explicit EtcdDb(EtcdOptions options, HealthProbe probe = nullptr);
+
+  // Installs etcd-server if `etcd` is missing, creates the node's directory, starts the member
+  // and waits until it reports healthy (every node's Setup runs at once: a member is healthy only
+  // with a quorum). Fails early with the log's tail when the member exits.
+  Status Setup(const Test& test, const std::string& node, control::Remote& remote) override;
+  // Kills the member and removes the node's directory.
+  Status Teardown(const Test& test, const std::string& node, control::Remote& remote) override;
+  std::vector<std::string> LogFiles(const Test& test, const std::string& node) const override;
+
+  // SIGKILL, waiting until the process is gone or a zombie. Ok when it is not running.
+  Status Kill(const Test& test, const std::string& node, control::Remote& remote) override;
+  // Starts the member with its data (ok when it runs already) and waits until the process runs;
+  // not until it is healthy, which needs a quorum the nemesis may be holding down.
+  Status Start(const Test& test, const std::string& node, control::Remote& remote) override;
+  // SIGSTOP / SIGCONT. Ok when the member is not running (a killed member has nothing to pause).
+  Status Pause(const Test& test, const std::string& node, control::Remote& remote) override;
+  Status Resume(const Test& test, const std::string& node, control::Remote& remote) override;
+
+  const EtcdOptions& options() const { return options_; }
+
+ private:
+  // The node's directory as an absolute path on the node (created if missing); cached.
+  Result<std::string> Directory(const std::string& node, control::Remote& remote);
+  std::vector<std::string> MemberFlags(const Test& test, const std::string& node,
+                                       const std::string& directory) const;
+  Status Install(control::Remote& remote);
+  Status WaitHealthy(const Test& test, const std::string& node, control::Remote& remote,
+                     const std::string& directory);
+  Status Signal(const std::string& node, control::Remote& remote, const std::string& signal);
+
+  const EtcdOptions options_;
+  const HealthProbe probe_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::string> directories_;  // node -> absolute directory
+};
+
+class EtcdClient : public Client {
+ public:
+  explicit EtcdClient(EtcdOptions options);
+  ~EtcdClient() override;
+  EtcdClient(const EtcdClient&) = delete;
+  EtcdClient& operator=(const EtcdClient&) = delete;
+
+  Status Open(const Test& test, const std::string& node) override;
+  // read / write / cas on a bare value or a Jepsen [key value] tuple, like clients/fake.
+  Op Invoke(const Test& test, const Op& invoke) override;
+  void Close(const Test&) override;
+
+ private:
+  const EtcdOptions options_;
+  std::string base_url_;
+  CURL* curl_ = nullptr;
+};
+
+// The test value for `workload` on etcd: db, client factory and model. The generator is the
+// caller's (the register workload's generator is the fake's). Only "register" exists: per-key
+// cas-registers starting at nil, checked against {"cas-register", nil}.
+Result<Test> BuildEtcdTest(const TestOptions& options, EtcdOptions etcd,
+                           const std::string& workload);
+
+}  // namespace faultline::etcd

@@ -1,0 +1,221 @@
+// The etcd client's pure parts: base64, gateway requests for each op, responses and errors as
+// completions, options. No network.
+#include <gtest/gtest.h>
+
+#include "clients/etcd/etcd.h"
+#include "clients/etcd/gateway.h"
+
+namespace faultline::etcd {
+namespace {
+
+Op Invoke(const std::string& f, Json value) {
+  Op op;
+  op.process = 3;
+  op.f = f;
+  op.value = std::move(value);
+  return op;
+}
+
+RegisterOp Parsed(const Op& invoke) {
+  Result<RegisterOp> op = ParseRegisterOp(invoke, "p/");
+  EXPECT_TRUE(op.ok()) << op.status().message();
+  return op.ok() ? *op : RegisterOp();
+}
+
+HttpExchange Response(long status, std::string body) {
+  HttpExchange exchange;
+  exchange.stage = HttpExchange::Stage::kResponded;
+  exchange.status = status;
+  exchange.body = std::move(body);
+  return exchange;
+}
+
+constexpr char kHeader[] = R"("header":{"cluster_id":"1","member_id":"2","revision":"7"})";
+
+TEST(EtcdGatewayTest, Base64RoundTripsEveryLengthAndMatchesKnownVectors) {
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("f"), "Zg==");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(Base64Encode("foob"), "Zm9vYg==");
+  std::string bytes;
+  for (int i = 0; i < 300; ++i) {
+    bytes += static_cast<char>(i * 37 % 256);
+    EXPECT_EQ(Base64Decode(Base64Encode(bytes)), bytes) << "length " << bytes.size();
+  }
+  EXPECT_EQ(Base64Decode("Zm9vYg"), "foob");  // padding is optional
+  EXPECT_FALSE(Base64Decode("Zm9v!").has_value());
+  EXPECT_FALSE(Base64Decode("Z").has_value());
+}
+
+TEST(EtcdGatewayTest, ParsesKeyedAndBareOpsLikeTheFakeClient) {
+  RegisterOp read = Parsed(Invoke("read", Json::array({4, nullptr})));
+  EXPECT_TRUE(read.keyed);
+  EXPECT_EQ(read.key, 4);
+  EXPECT_EQ(read.etcd_key, "p/4");
+  RegisterOp cas = Parsed(Invoke("cas", Json::array({"k", Json::array({1, 2})})));
+  EXPECT_TRUE(cas.keyed);
+  EXPECT_EQ(cas.etcd_key, "p/k");
+  EXPECT_EQ(cas.argument, Json::array({1, 2}));
+  RegisterOp bare_cas = Parsed(Invoke("cas", Json::array({1, 2})));
+  EXPECT_FALSE(bare_cas.keyed);
+  EXPECT_EQ(bare_cas.etcd_key, "p/register");
+  EXPECT_EQ(ParseRegisterOp(Invoke("append", 1), "").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseRegisterOp(Invoke("cas", Json::array({1, 2, 3})), "").status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(EtcdGatewayTest, ReadsAreRangesSerializableOnlyWhenAsked) {
+  RegisterOp read = Parsed(Invoke("read", Json::array({4, nullptr})));
+  GatewayRequest linearizable = BuildRequest(read, ReadConsistency::kLinearizable);
+  EXPECT_EQ(linearizable.path, "/v3/kv/range");
+  EXPECT_EQ(linearizable.body, Json({{"key", Base64Encode("p/4")}}));
+  GatewayRequest serializable = BuildRequest(read, ReadConsistency::kSerializable);
+  EXPECT_EQ(serializable.body, Json({{"key", Base64Encode("p/4")}, {"serializable", true}}));
+}
+
+TEST(EtcdGatewayTest, WritesPutTheValuesJsonText) {
+  GatewayRequest put =
+      BuildRequest(Parsed(Invoke("write", Json::array({4, "x"}))), ReadConsistency::kLinearizable);
+  EXPECT_EQ(put.path, "/v3/kv/put");
+  EXPECT_EQ(put.body, Json({{"key", Base64Encode("p/4")}, {"value", Base64Encode("\"x\"")}}));
+}
+
+TEST(EtcdGatewayTest, CasIsATxnComparingTheValueThenPutting) {
+  GatewayRequest txn = BuildRequest(Parsed(Invoke("cas", Json::array({4, Json::array({1, 2})}))),
+                                    ReadConsistency::kLinearizable);
+  EXPECT_EQ(txn.path, "/v3/kv/txn");
+  Json key = Base64Encode("p/4");
+  Json expected = Json::parse(R"({
+    "compare": [{"key": )" + key.dump() +
+                              R"(, "target": "VALUE", "result": "EQUAL",
+                 "value": "MQ=="}],
+    "success": [{"request_put": {"key": )" +
+                              key.dump() + R"(, "value": "Mg=="}}]})");
+  EXPECT_EQ(txn.body, expected);
+  EXPECT_FALSE(txn.body.contains("failure"));
+}
+
+TEST(EtcdGatewayTest, ReadCompletionsCarryTheDecodedValueOrNil) {
+  Op invoke = Invoke("read", Json::array({4, nullptr}));
+  RegisterOp op = Parsed(invoke);
+  std::string found = std::string("{") + kHeader + R"(,"kvs":[{"key":"cC80","value":")" +
+                      Base64Encode("3") + R"(","mod_revision":"5"}],"count":"1"})";
+  Op ok = Complete(invoke, op, Response(200, found));
+  EXPECT_EQ(ok.type, OpType::kOk);
+  EXPECT_EQ(ok.value, Json::array({4, 3}));
+  EXPECT_TRUE(ok.error.is_null());
+  Op missing = Complete(invoke, op, Response(200, std::string("{") + kHeader + "}"));
+  EXPECT_EQ(missing.type, OpType::kOk);
+  EXPECT_EQ(missing.value, Json::array({4, nullptr}));
+  Op bare =
+      Complete(Invoke("read", nullptr), Parsed(Invoke("read", nullptr)), Response(200, found));
+  EXPECT_EQ(bare.value, 3);
+}
+
+TEST(EtcdGatewayTest, CasSucceedsOnlyWhenTheTxnSays) {
+  Op invoke = Invoke("cas", Json::array({4, Json::array({1, 2})}));
+  RegisterOp op = Parsed(invoke);
+  std::string won = std::string("{") + kHeader + R"(,"succeeded":true,"responses":[]})";
+  EXPECT_EQ(Complete(invoke, op, Response(200, won)).type, OpType::kOk);
+  Op lost = Complete(invoke, op, Response(200, std::string("{") + kHeader + "}"));
+  EXPECT_EQ(lost.type, OpType::kFail);
+  EXPECT_EQ(lost.error, "compare failed");
+  EXPECT_EQ(lost.value, invoke.value);
+}
+
+TEST(EtcdGatewayTest, TransportFailuresAreFailBeforeSendingAndInfoAfter) {
+  Op write = Invoke("write", Json::array({1, 2}));
+  Op read = Invoke("read", Json::array({1, nullptr}));
+  HttpExchange refused;
+  refused.stage = HttpExchange::Stage::kNotSent;
+  refused.error = "Couldn't connect to server";
+  EXPECT_EQ(Complete(write, Parsed(write), refused).type, OpType::kFail);
+  EXPECT_EQ(Complete(write, Parsed(write), refused).error, "Couldn't connect to server");
+  HttpExchange timeout;
+  timeout.stage = HttpExchange::Stage::kNoResponse;
+  timeout.timed_out = true;
+  Op unsure = Complete(write, Parsed(write), timeout);
+  EXPECT_EQ(unsure.type, OpType::kInfo);
+  EXPECT_EQ(unsure.error, "timeout");
+  EXPECT_EQ(Complete(read, Parsed(read), timeout).type, OpType::kFail);  // a read changes nothing
+}
+
+TEST(EtcdGatewayTest, ErrorResponsesAreFailOnlyWhenEtcdRefusedBeforeProposing) {
+  Op cas = Invoke("cas", Json::array({1, Json::array({1, 2})}));
+  auto error = [](int code, const std::string& message) {
+    return Json({{"error", message}, {"message", message}, {"code", code}}).dump();
+  };
+  Op no_leader = Complete(cas, Parsed(cas), Response(503, error(14, "etcdserver: no leader")));
+  EXPECT_EQ(no_leader.type, OpType::kFail);
+  EXPECT_EQ(no_leader.error, "etcdserver: no leader");
+  EXPECT_EQ(Complete(cas, Parsed(cas), Response(400, error(3, "key is not provided"))).type,
+            OpType::kFail);
+  Op timed_out =
+      Complete(cas, Parsed(cas), Response(503, error(14, "etcdserver: request timed out")));
+  EXPECT_EQ(timed_out.type, OpType::kInfo);
+  EXPECT_EQ(timed_out.error, "etcdserver: request timed out");
+  EXPECT_EQ(Complete(cas, Parsed(cas), Response(503, error(14, "etcdserver: leader changed"))).type,
+            OpType::kInfo);
+  Op garbage = Complete(cas, Parsed(cas), Response(502, "<html>bad gateway</html>"));
+  EXPECT_EQ(garbage.type, OpType::kInfo);
+  EXPECT_EQ(garbage.error, "HTTP 502");
+  Op read = Invoke("read", Json::array({1, nullptr}));
+  EXPECT_EQ(Complete(read, Parsed(read), Response(503, error(4, "timed out"))).type, OpType::kFail);
+}
+
+TEST(EtcdGatewayTest, AnUnreadableSuccessIsInfoForWritesAndFailForReads) {
+  Op write = Invoke("write", Json::array({1, 2}));
+  EXPECT_EQ(Complete(write, Parsed(write), Response(200, "{not json")).type, OpType::kInfo);
+  Op read = Invoke("read", Json::array({1, nullptr}));
+  EXPECT_EQ(Complete(read, Parsed(read), Response(200, "{}")).type, OpType::kFail);
+}
+
+TEST(EtcdOptionsTest, ReadConsistencyParsesBothNamesAndRejectsOthers) {
+  EXPECT_EQ(*ParseReadConsistency("linearizable"), ReadConsistency::kLinearizable);
+  EXPECT_EQ(*ParseReadConsistency("serializable"), ReadConsistency::kSerializable);
+  EXPECT_EQ(ToString(ReadConsistency::kSerializable), "serializable");
+  Result<ReadConsistency> bad = ParseReadConsistency("sequential");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("sequential"), std::string::npos);
+}
+
+TEST(EtcdOptionsTest, RejectsDirectoriesTeardownMustNotRemoveAndBadTimings) {
+  EtcdOptions options;
+  EXPECT_TRUE(ValidateOptions(options).ok());
+  for (std::string directory : {"", "/", ".", "./", "a/../..", "//"}) {
+    options.directory = directory;
+    EXPECT_EQ(ValidateOptions(options).code(), StatusCode::kInvalidArgument) << directory;
+  }
+  options = EtcdOptions();
+  options.election_timeout_ms = 400;  // < 5 heartbeats of 100 ms
+  EXPECT_FALSE(ValidateOptions(options).ok());
+  options = EtcdOptions();
+  options.peer_port = options.client_port;
+  EXPECT_FALSE(ValidateOptions(options).ok());
+}
+
+TEST(EtcdOptionsTest, BuildsARegisterTestWithACasRegisterModelAndAFreshKeyPrefix) {
+  TestOptions options;
+  options.nodes = {"n1", "n2", "n3"};
+  options.node_addresses = {{"n1", "10.213.0.11"}};
+  Result<faultline::Test> test = BuildEtcdTest(options, EtcdOptions(), "register");
+  ASSERT_TRUE(test.ok()) << test.status().message();
+  EXPECT_EQ(test->model.name, "cas-register");
+  EXPECT_TRUE(test->model.initial_value.is_null());
+  ASSERT_NE(test->db, nullptr);
+  ASSERT_TRUE(test->new_client);
+  EXPECT_NE(test->new_client(), nullptr);
+  auto* db = dynamic_cast<EtcdDb*>(test->db.get());
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->options().key_prefix.rfind("faultline/", 0), 0u);
+  EXPECT_EQ(BuildEtcdTest(options, EtcdOptions(), "bank").status().code(),
+            StatusCode::kInvalidArgument);
+  options.nodes.clear();
+  EXPECT_FALSE(BuildEtcdTest(options, EtcdOptions(), "register").ok());
+  EXPECT_EQ(ClientUrl(test->options, "n1", 2379), "http://10.213.0.11:2379");
+  EXPECT_EQ(ClientUrl(test->options, "n2", 2379), "http://n2:2379");
+}
+
+}  // namespace
+}  // namespace faultline::etcd
