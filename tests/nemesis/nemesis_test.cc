@@ -1,0 +1,314 @@
+// The package: options, the schedule under the simulator, the composed nemesis on fake nodes
+// driven by that schedule, teardown after failures, and DescribeFault.
+#include "nemesis/nemesis.h"
+
+#include <gtest/gtest.h>
+
+#include "generators/combinators.h"
+#include "generators/simulator.h"
+#include "nemesis/fake_nodes.h"
+#include "nemesis/partition.h"
+#include "nemesis/process.h"
+
+namespace faultline::nemesis {
+namespace {
+
+using fakes::FakeCluster;
+using fakes::RecordingDb;
+
+constexpr int64_t kSecond = 1'000'000'000;
+
+NemesisOptions Options(std::vector<std::string> faults, size_t nodes = 5) {
+  NemesisOptions options;
+  options.faults = std::move(faults);
+  options.interval_s = 10;
+  for (size_t i = 1; i <= nodes; ++i) options.nodes.push_back("n" + std::to_string(i));
+  return options;
+}
+
+NemesisPackage Build(const NemesisOptions& options) {
+  Result<NemesisPackage> package = BuildNemesis(options);
+  EXPECT_TRUE(package.ok()) << package.status().message();
+  return package.ok() ? *package : NemesisPackage{};
+}
+
+gen::SimulationOptions Simulation(uint64_t seed, int64_t max_time_ns) {
+  gen::SimulationOptions options;
+  options.concurrency = 2;
+  options.nemesis = true;
+  options.seed = seed;
+  options.max_time_ns = max_time_ns;
+  return options;
+}
+
+TEST(BuildNemesis, NoFaultsMeansNoNemesis) {
+  for (const auto& faults : {std::vector<std::string>{}, std::vector<std::string>{"none"}}) {
+    NemesisPackage package = Build(Options(faults));
+    EXPECT_EQ(package.nemesis, nullptr);
+    EXPECT_EQ(package.generator, nullptr);
+    EXPECT_EQ(package.final_generator, nullptr);
+  }
+}
+
+TEST(BuildNemesis, ParsesListsInCanonicalOrder) {
+  EXPECT_EQ(Build(Options({"pause,partition", "kill+pause"})).faults,
+            (std::vector<std::string>{"partition", "kill", "pause"}));
+  EXPECT_EQ(FaultNames(), (std::vector<std::string>{"partition", "kill", "pause"}));
+}
+
+TEST(BuildNemesis, RejectsBadOptionsClearly) {
+  Result<NemesisPackage> unknown = BuildNemesis(Options({"partition,clock"}));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("unknown fault \"clock\""), std::string::npos);
+  NemesisOptions zero = Options({"kill"});
+  zero.interval_s = 0;
+  EXPECT_EQ(BuildNemesis(zero).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(BuildNemesis(Options({"kill"}, 0)).ok());
+  EXPECT_FALSE(BuildNemesis(Options({"partition"}, 1)).ok());
+  EXPECT_TRUE(BuildNemesis(Options({"kill"}, 1)).ok());
+}
+
+TEST(NemesisSchedule, StartsAndStopsOneFaultEveryIntervalAfterTheLastCompletion) {
+  NemesisPackage package = Build(Options({"partition", "kill", "pause"}));
+  const int64_t latency = kSecond / 2;
+  History history =
+      gen::Simulate(package.generator, Simulation(7, 600 * kSecond), gen::AlwaysOk(latency));
+  std::vector<Op> invokes = gen::Invocations(history);
+  ASSERT_EQ(invokes.size(), 57u);  // one op per 10.5 s over 600 s
+  std::set<std::string> started;
+  for (size_t i = 0; i < invokes.size(); ++i) {
+    const Op& op = invokes[i];
+    EXPECT_TRUE(op.is_nemesis());
+    EXPECT_EQ(op.time_ns,
+              static_cast<int64_t>(i + 1) * 10 * kSecond + static_cast<int64_t>(i) * latency);
+    if (i % 2 == 0) {
+      ASSERT_EQ(op.f.rfind("start-", 0), 0u) << op.f;
+      started.insert(op.f.substr(6));
+    } else {
+      EXPECT_EQ(op.f, "stop-" + invokes[i - 1].f.substr(6));  // stops the fault it started
+      EXPECT_TRUE(op.value.is_null());
+    }
+  }
+  EXPECT_EQ(started.size(), 3u);  // every enabled fault comes up
+}
+
+TEST(NemesisSchedule, StartValuesSayExactlyWhatToDo) {
+  NemesisPackage package = Build(Options({"partition", "kill"}));
+  History history =
+      gen::Simulate(package.generator, Simulation(3, 2000 * kSecond), gen::AlwaysOk(0));
+  std::set<std::string> kinds, targets;
+  for (const Op& op : gen::Invocations(history)) {
+    if (op.f == "start-partition") {
+      kinds.insert(op.value.at("kind").get<std::string>());
+      Result<Grudge> grudge = GrudgeFromJson(op.value.at("drops"), Options({}).nodes);
+      ASSERT_TRUE(grudge.ok()) << op.value.dump();
+      EXPECT_FALSE(grudge->empty());
+    } else if (op.f == "start-kill") {
+      const std::string target = op.value.at("target");
+      targets.insert(target);
+      EXPECT_EQ(op.value.at("nodes").size(), TargetSize(*ParseTarget(target), 5)) << target;
+    }
+  }
+  EXPECT_EQ(kinds,
+            (std::set<std::string>{"bridge", "isolate-one", "majorities-ring", "random-halves"}));
+  EXPECT_EQ(targets, (std::set<std::string>{"all", "majority", "minority", "one"}));
+}
+
+TEST(NemesisSchedule, SeedReplaysTheSameFaults) {
+  NemesisPackage package = Build(Options({"partition", "kill", "pause"}));
+  auto values = [&](uint64_t seed) {
+    std::vector<Json> ops;
+    for (const Op& op : gen::Invocations(gen::Simulate(
+             package.generator, Simulation(seed, 300 * kSecond), gen::AlwaysOk(kSecond))))
+      ops.push_back({op.f, op.value});
+    return ops;
+  };
+  EXPECT_EQ(values(5), values(5));
+  EXPECT_NE(values(5), values(6));
+}
+
+TEST(NemesisSchedule, RunsAlongsideClientsOnTheNemesisThreadOnly) {
+  NemesisPackage package = Build(Options({"kill"}));
+  gen::GenPtr generator = gen::TimeLimit(
+      35 * kSecond,
+      gen::Any({gen::Clients(gen::Delay(kSecond, gen::Repeat("read"))), package.generator}));
+  History history = gen::Simulate(generator, Simulation(1, 3600 * kSecond), gen::AlwaysOk(0));
+  std::vector<std::string> nemesis_ops;
+  size_t client_ops = 0;
+  for (const Op& op : gen::Invocations(history)) {
+    if (op.is_nemesis()) {
+      nemesis_ops.push_back(op.f);
+    } else {
+      ++client_ops;
+    }
+  }
+  EXPECT_EQ(nemesis_ops, (std::vector<std::string>{"start-kill", "stop-kill", "start-kill"}));
+  EXPECT_GT(client_ops, 30u);
+}
+
+TEST(NemesisSchedule, FinalGeneratorStopsEveryEnabledFault) {
+  NemesisPackage package = Build(Options({"pause", "partition"}));
+  History history =
+      gen::Simulate(package.final_generator, Simulation(1, 10 * kSecond), gen::AlwaysOk(0));
+  std::vector<std::string> fs;
+  for (const Op& op : gen::Invocations(history)) {
+    EXPECT_TRUE(op.is_nemesis());
+    fs.push_back(op.f);
+  }
+  EXPECT_EQ(fs, (std::vector<std::string>{"stop-partition", "stop-pause"}));
+}
+
+// --- the composed nemesis on fake nodes ---
+
+class ComposedNemesis : public ::testing::Test {
+ protected:
+  ComposedNemesis() : cluster_(5), db_(std::make_shared<RecordingDb>()) {
+    test_.options.nodes = cluster_.names();
+    test_.db = db_;
+  }
+
+  // Every fault's rules or calls, checked right after each completion the simulator gets.
+  void CheckPartitionRules(const Op& completion) {
+    Result<Grudge> grudge = GrudgeFromJson(completion.value.at("drops"), cluster_.names());
+    ASSERT_TRUE(grudge.ok());
+    for (size_t i = 0; i < 5; ++i) {
+      std::vector<std::string> expected;
+      for (const std::string& peer : (*grudge)[cluster_.names()[i]]) {
+        expected.push_back("-A FAULTLINE -s " + FakeCluster::Address(peer[1] - '0') +
+                           "/32 -j DROP");
+      }
+      EXPECT_EQ(cluster_.node(i).iptables().Rules("FAULTLINE"), expected) << completion.ToJson();
+    }
+  }
+
+  FakeCluster cluster_;
+  std::shared_ptr<RecordingDb> db_;
+  faultline::Test test_;
+};
+
+TEST_F(ComposedNemesis, AppliesWhatTheScheduleDrawsAndTeardownHealsEverything) {
+  NemesisPackage package = Build(Options({"partition", "kill", "pause"}));
+  Nemesis& nemesis = *package.nemesis;
+  ASSERT_TRUE(nemesis.Setup(test_, cluster_.remotes()).ok());
+  db_->Clear();
+  std::map<std::string, int> completed;
+  gen::CompletionFunction apply = [&](const Op& invoke, gen::Rng&) {
+    Op completion = nemesis.Invoke(test_, invoke);
+    EXPECT_EQ(completion.type, OpType::kOk) << completion.ToJson();
+    ++completed[completion.f];
+    if (completion.f == "start-partition") {
+      CheckPartitionRules(completion);
+      EXPECT_EQ(completion.value, invoke.value);
+    } else if (completion.f == "stop-partition") {
+      for (size_t i = 0; i < 5; ++i)
+        EXPECT_FALSE(cluster_.node(i).iptables().HasChain("FAULTLINE"));
+    } else if (completion.f == "start-kill" || completion.f == "start-pause") {
+      EXPECT_EQ(completion.value, invoke.value);
+    }
+    return gen::Completion{completion, kSecond};
+  };
+  gen::Simulate(package.generator, Simulation(11, 400 * kSecond), apply);
+  EXPECT_GE(completed["start-partition"], 2);
+  EXPECT_GE(completed["start-kill"], 2);
+  EXPECT_GE(completed["start-pause"], 2);
+  // The run may end with a fault active; teardown heals it. Afterwards every node's last
+  // process call of each kind is the healing one.
+  ASSERT_TRUE(nemesis.Teardown(test_).ok());
+  std::map<std::string, std::string> last_kill_call, last_pause_call;
+  for (const std::string& call : db_->calls()) {
+    const std::string action = call.substr(0, call.find(' '));
+    const std::string node = call.substr(call.find(' ') + 1);
+    (action == "kill" || action == "start" ? last_kill_call : last_pause_call)[node] = action;
+  }
+  EXPECT_EQ(last_kill_call.size(), 5u);
+  for (const auto& [node, action] : last_kill_call) EXPECT_EQ(action, "start") << node;
+  for (const auto& [node, action] : last_pause_call) EXPECT_EQ(action, "resume") << node;
+  for (size_t i = 0; i < 5; ++i) EXPECT_FALSE(cluster_.node(i).iptables().HasChain("FAULTLINE"));
+}
+
+TEST_F(ComposedNemesis, AFailedFaultCompletesInfoAndTeardownStillHeals) {
+  NemesisPackage package = Build(Options({"partition", "kill"}));
+  Nemesis& nemesis = *package.nemesis;
+  ASSERT_TRUE(nemesis.Setup(test_, cluster_.remotes()).ok());
+  cluster_.node(1).FailIptablesWith("-A FAULTLINE");
+  Op start =
+      gen::MakeOp("start-partition",
+                  {{"kind", "isolate-one"},
+                   {"drops", GrudgeToJson(CompleteGrudge({{"n1"}, {"n2", "n3", "n4", "n5"}}))}});
+  start.process = kNemesisProcess;
+  Op completion = nemesis.Invoke(test_, start);
+  EXPECT_EQ(completion.type, OpType::kInfo);
+  const std::string error = completion.error.get<std::string>();
+  EXPECT_NE(error.find("n2"), std::string::npos) << error;
+  EXPECT_NE(error.find("iptables -w -A FAULTLINE -s 10.0.0.1 -j DROP"), std::string::npos);
+  EXPECT_FALSE(completion.value["drops"].contains("n2"));  // what was done, without n2
+  EXPECT_TRUE(completion.value["drops"].contains("n3"));
+
+  db_->Fail("kill n4");
+  Op kill = gen::MakeOp("start-kill", {{"target", "majority"}, {"nodes", {"n3", "n4", "n5"}}});
+  kill.process = kNemesisProcess;
+  Op killed = nemesis.Invoke(test_, kill);
+  EXPECT_EQ(killed.type, OpType::kInfo);
+  EXPECT_EQ(killed.value["nodes"], Json({"n3", "n5"}));
+  db_->Clear();
+  ASSERT_TRUE(nemesis.Teardown(test_).ok());
+  for (size_t i = 0; i < 5; ++i) EXPECT_FALSE(cluster_.node(i).iptables().HasChain("FAULTLINE"));
+  EXPECT_EQ(db_->SortedCalls(),
+            (std::vector<std::string>{"start n1", "start n2", "start n3", "start n4", "start n5"}));
+}
+
+TEST_F(ComposedNemesis, RefusesOpsOfFaultsItDoesNotHaveAndBadValues) {
+  NemesisPackage package = Build(Options({"kill"}));
+  ASSERT_TRUE(package.nemesis->Setup(test_, cluster_.remotes()).ok());
+  Op pause = gen::MakeOp("start-pause", {{"nodes", {"n1"}}});
+  EXPECT_EQ(package.nemesis->Invoke(test_, pause).type, OpType::kInfo);
+  Op bad = gen::MakeOp("start-kill", "n1");
+  Op refused = package.nemesis->Invoke(test_, bad);
+  EXPECT_EQ(refused.type, OpType::kInfo);
+  EXPECT_NE(refused.error.get<std::string>().find("\"nodes\""), std::string::npos);
+}
+
+TEST_F(ComposedNemesis, SetupRefusesOtherNodesAndTeardownAfterAFailedSetupIsHarmless) {
+  NemesisPackage package = Build(Options({"partition", "kill"}, 3));
+  EXPECT_FALSE(package.nemesis->Setup(test_, cluster_.remotes()).ok());
+  db_->Clear();
+  EXPECT_TRUE(package.nemesis->Teardown(test_).ok());
+  EXPECT_TRUE(db_->calls().empty());
+}
+
+TEST(DescribeFault, NamesTheFaultItsNodesAndWhetherItIsActive) {
+  Op start = gen::MakeOp(
+      "start-partition",
+      {{"kind", "isolate-one"}, {"drops", GrudgeToJson(CompleteGrudge({{"n1"}, {"n2", "n3"}}))}});
+  start.type = OpType::kOk;
+  start.process = kNemesisProcess;
+  std::optional<FaultChange> change = DescribeFault(start);
+  ASSERT_TRUE(change.has_value());
+  EXPECT_EQ(change->fault, "partition");
+  EXPECT_TRUE(change->active);
+  EXPECT_EQ(change->detail, "isolate-one");
+  EXPECT_EQ(change->nodes, (std::vector<std::string>{"n1", "n2", "n3"}));
+  EXPECT_EQ(change->Summary(), "partition isolate-one on n1 n2 n3");
+
+  Op kill = gen::MakeOp("start-kill", {{"target", "one"}, {"nodes", {"n2"}}});
+  kill.type = OpType::kInfo;
+  kill.process = kNemesisProcess;
+  kill.error = "n2: `kill` failed";
+  EXPECT_EQ(DescribeFault(kill)->Summary(), "kill one on n2 (failed: n2: `kill` failed)");
+
+  Op stop = gen::MakeOp("stop-kill", {{"nodes", {"n2"}}});
+  stop.type = OpType::kOk;
+  stop.process = kNemesisProcess;
+  EXPECT_FALSE(DescribeFault(stop)->active);
+  EXPECT_EQ(DescribeFault(stop)->Summary(), "kill healed");
+
+  stop.type = OpType::kInvoke;
+  EXPECT_FALSE(DescribeFault(stop).has_value());
+  Op client = gen::MakeOp("start-kill");
+  client.type = OpType::kOk;
+  client.process = 3;
+  EXPECT_FALSE(DescribeFault(client).has_value());
+}
+
+}  // namespace
+}  // namespace faultline::nemesis
