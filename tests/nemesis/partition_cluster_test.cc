@@ -1,0 +1,219 @@
+// Partitions on the real local cluster (5 network namespaces, one sshd each): the grudged pairs,
+// and only those, lose TCP between them while the controller keeps reaching every node; healing
+// restores everything and leaves no FAULTLINE chain. Needs root; takes the machine-wide cluster
+// lock and tears the cluster down at the end.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "generators/combinators.h"
+#include "nemesis/heal.h"
+#include "nemesis/nemesis.h"
+#include "nemesis/partition.h"
+#include "runner/cluster/cluster.h"
+#include "runner/control/local_remote.h"
+#include "runner/control/ssh_remote.h"
+#include "support/cluster_lock.h"
+
+namespace faultline::nemesis {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Tries a TCP connection from the node to port 22 (every node's sshd) of each address, all at
+// once, 1 s each; prints "<address> open" or "<address> cut" per address.
+constexpr char kProbeScript[] = R"sh(for ip in "$@"; do
+  (if timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null; then echo "$ip open";
+   else echo "$ip cut"; fi) &
+done
+wait)sh";
+
+std::string Host(const std::vector<std::string>& argv) {
+  control::LocalRemote local;
+  control::Command command;
+  command.argv = argv;
+  Result<control::CommandResult> result = control::Run(local, command);
+  return result.ok() ? result->out : "ERROR: " + result.status().message();
+}
+
+class NemesisClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, bridge, sshd, iptables)";
+    for (const char* program : {"/usr/sbin/ip", "/usr/sbin/sshd", "/usr/sbin/iptables"}) {
+      if (!fs::exists(program)) GTEST_SKIP() << program << " is missing";
+    }
+    lock_ = std::make_unique<faultline::testing::ClusterLock>();
+    ASSERT_TRUE(lock_->held());
+    if (fs::exists(std::string("/sys/class/net/") + cluster::kBridge)) {
+      GTEST_SKIP() << cluster::kBridge << " exists: another local cluster is up on this machine";
+    }
+    host_iptables_before_ = Host({"iptables", "-S"});
+    char pattern[] = "/tmp/faultline_nemesis_cluster_XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    options_.state_directory = pattern;
+    options_.nodes = 5;
+    set_up_ = true;
+    auto start = std::chrono::steady_clock::now();
+    Result<cluster::ClusterInfo> info = cluster::ClusterUp(options_);
+    ASSERT_TRUE(info.ok()) << info.status().message();
+    info_ = *info;
+    std::cout << "cluster up in "
+              << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+              << " s\n";
+    for (const cluster::NodeInfo& node : info_.nodes) {
+      test_.options.nodes.push_back(node.name);
+      Result<std::unique_ptr<control::Remote>> remote =
+          control::ConnectSsh(node.name, cluster::NodeSshOptions(info_, node));
+      ASSERT_TRUE(remote.ok()) << remote.status().message();
+      remotes_.push_back(std::move(*remote));
+      node_remotes_.push_back(remotes_.back().get());
+    }
+  }
+
+  void TearDown() override {
+    if (!set_up_) return;
+    remotes_.clear();  // sessions close before their sshd goes
+    Status down = cluster::ClusterDown(options_);
+    EXPECT_TRUE(down.ok()) << down.message();
+    std::error_code ignored;
+    fs::remove_all(options_.state_directory, ignored);
+    EXPECT_EQ(Host({"iptables", "-S"}), host_iptables_before_) << "the host's rules changed";
+    lock_.reset();
+  }
+
+  // (from, to) -> whether a TCP connection from `from` to `to` got through.
+  std::map<std::pair<std::string, std::string>, bool> Reachability() {
+    std::map<std::string, std::string> name_of;
+    for (const cluster::NodeInfo& node : info_.nodes) name_of[node.address] = node.name;
+    std::map<std::pair<std::string, std::string>, bool> open;
+    for (size_t i = 0; i < info_.nodes.size(); ++i) {
+      control::Command command;
+      command.argv = {"bash", "-c", kProbeScript, "probe"};
+      for (const cluster::NodeInfo& peer : info_.nodes) {
+        if (peer.name != info_.nodes[i].name) command.argv.push_back(peer.address);
+      }
+      Result<control::CommandResult> result = control::Run(*remotes_[i], command);
+      EXPECT_TRUE(result.ok()) << result.status().message();
+      if (!result.ok()) continue;
+      std::istringstream lines(result->out);
+      for (std::string address, state; lines >> address >> state;) {
+        open[{info_.nodes[i].name, name_of[address]}] = state == "open";
+      }
+    }
+    return open;
+  }
+
+  // Every pair is open except those the grudge cuts in either direction (a dropped SYN or a
+  // dropped SYN-ACK both stop the connection).
+  void ExpectExactlyCut(const Grudge& grudge) {
+    auto drops = [&](const std::string& a, const std::string& b) {
+      auto found = grudge.find(a);
+      return found != grudge.end() && found->second.count(b) > 0;
+    };
+    std::map<std::pair<std::string, std::string>, bool> open = Reachability();
+    EXPECT_EQ(open.size(), 20u);
+    for (const auto& [pair, is_open] : open) {
+      const bool cut = drops(pair.first, pair.second) || drops(pair.second, pair.first);
+      EXPECT_EQ(is_open, !cut) << pair.first << " -> " << pair.second << " in "
+                               << GrudgeToJson(grudge).dump();
+    }
+  }
+
+  // A fresh ssh connection to every node succeeds: the controller's traffic is never dropped.
+  void ExpectControllerReachesEveryNode() {
+    for (const cluster::NodeInfo& node : info_.nodes) {
+      Result<std::unique_ptr<control::Remote>> remote =
+          control::ConnectSsh(node.name, cluster::NodeSshOptions(info_, node));
+      ASSERT_TRUE(remote.ok()) << node.name << ": " << remote.status().message();
+      control::Command hostname;
+      hostname.argv = {"hostname"};
+      Result<control::CommandResult> result = control::Run(**remote, hostname);
+      ASSERT_TRUE(result.ok()) << result.status().message();
+      EXPECT_EQ(result->out, node.name + "\n");
+    }
+  }
+
+  void ExpectNoChainLeft() {
+    for (size_t i = 0; i < remotes_.size(); ++i) {
+      control::Command listing = IptablesCommand({"-S"}, false);
+      Result<control::CommandResult> result = control::Run(*remotes_[i], listing);
+      ASSERT_TRUE(result.ok()) << result.status().message();
+      EXPECT_EQ(result->out.find(kChain), std::string::npos) << info_.nodes[i].name << ":\n"
+                                                             << result->out;
+    }
+  }
+
+  Op PartitionOp(PartitionKind kind, uint64_t seed, Grudge* grudge) {
+    gen::Rng rng(seed);
+    Result<Grudge> made = MakeGrudge(kind, test_.options.nodes, rng);
+    EXPECT_TRUE(made.ok());
+    *grudge = *made;
+    Op op = gen::MakeOp("start-partition",
+                        {{"kind", ToString(kind)}, {"drops", GrudgeToJson(*grudge)}});
+    op.process = kNemesisProcess;
+    return op;
+  }
+
+  cluster::ClusterOptions options_;
+  cluster::ClusterInfo info_;
+  faultline::Test test_;
+  std::vector<std::unique_ptr<control::Remote>> remotes_;
+  NodeRemotes node_remotes_;
+  std::unique_ptr<faultline::testing::ClusterLock> lock_;
+  bool set_up_ = false;
+  std::string host_iptables_before_;
+};
+
+TEST_F(NemesisClusterTest, IsolateOneAndMajoritiesRingCutExactlyTheGrudgedPairs) {
+  NemesisOptions options;
+  options.faults = {"partition"};
+  options.nodes = test_.options.nodes;
+  options.protected_addresses = {cluster::kControllerAddress};
+  Result<NemesisPackage> package = BuildNemesis(options);
+  ASSERT_TRUE(package.ok());
+  Nemesis& nemesis = *package->nemesis;
+  ASSERT_TRUE(nemesis.Setup(test_, node_remotes_).ok());
+  ExpectExactlyCut({});  // everything flows before
+
+  for (PartitionKind kind : {PartitionKind::kIsolateOne, PartitionKind::kMajoritiesRing}) {
+    SCOPED_TRACE(std::string(ToString(kind)));
+    Grudge grudge;
+    Op completion = nemesis.Invoke(test_, PartitionOp(kind, 17, &grudge));
+    ASSERT_EQ(completion.type, OpType::kOk) << completion.ToJson().dump();
+    ExpectExactlyCut(grudge);
+    ExpectControllerReachesEveryNode();
+    Op heal = gen::MakeOp("stop-partition");
+    heal.process = kNemesisProcess;
+    ASSERT_EQ(nemesis.Invoke(test_, heal).type, OpType::kOk);
+    ExpectExactlyCut({});
+    ExpectNoChainLeft();
+  }
+  ASSERT_TRUE(nemesis.Teardown(test_).ok());
+}
+
+TEST_F(NemesisClusterTest, HealNodeRemovesLeftoversOfAKilledController) {
+  PartitionFault fault(PartitionOptions{false, {cluster::kControllerAddress}});
+  ASSERT_TRUE(fault.Setup(test_, node_remotes_).ok());
+  gen::Rng rng(3);
+  Result<Grudge> grudge = MakeGrudge(PartitionKind::kRandomHalves, test_.options.nodes, rng);
+  ASSERT_TRUE(fault.Apply(*grudge, nullptr).ok());
+  ExpectExactlyCut(*grudge);
+  // The controller dies here without healing; `faultline cluster heal` runs HealNode.
+  for (const std::unique_ptr<control::Remote>& remote : remotes_) {
+    Result<NodeHealReport> report = HealNode(*remote, HealOptions{});
+    ASSERT_TRUE(report.ok()) << report.status().message();
+    EXPECT_TRUE(report->removed_rules);
+  }
+  ExpectExactlyCut({});
+  ExpectNoChainLeft();
+}
+
+}  // namespace
+}  // namespace faultline::nemesis
