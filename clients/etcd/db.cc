@@ -27,9 +27,8 @@ constexpr char kLive[] = R"sh(live() {
   [ "$(cat /proc/$pid/comm 2>/dev/null)" = etcd ] || return 1
   tr '\0' '\n' 2>/dev/null </proc/$pid/cmdline | grep -qxF -- "--data-dir=$1/data" || return 1
   state=$(sed 's/.*) //' /proc/$pid/stat 2>/dev/null | cut -c1)
-  case "$state" in ''|Z|X) return 1;
-;
-esac echo "$pid"
+  case "$state" in ''|Z|X) return 1;; esac
+  echo "$pid"
 }
 )sh";
 

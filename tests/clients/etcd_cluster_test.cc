@@ -1,0 +1,256 @@
+// EtcdDb and EtcdClient against real etcd members on the local cluster (3 namespaces, one sshd
+// each, real SSH): setup, reads/writes/cas through the gateway, kill + start, pause + resume,
+// teardown. Skipped unless root with etcd installed and no other cluster up. Takes the machine's
+// cluster lock (tests/support/cluster_lock.h) and brings its cluster down in TearDown.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "clients/etcd/etcd.h"
+#include "runner/cluster/cluster.h"
+#include "runner/control/remote.h"
+#include "runner/control/ssh_remote.h"
+#include "support/cluster_lock.h"
+
+namespace faultline::etcd {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The process state letter from /proc/<pid>/stat ('R', 'S', 'T', 'Z'...), or 0 when gone.
+char ProcessState(int pid) {
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = stat.rfind(')');
+  return close == std::string::npos || close + 2 >= stat.size() ? 0 : stat[close + 2];
+}
+
+bool Gone(int pid) {
+  char state = ProcessState(pid);
+  return state == 0 || state == 'Z' || state == 'X';
+}
+
+Op Invoke(const std::string& f, Json value) {
+  Op op;
+  op.f = f;
+  op.value = std::move(value);
+  return op;
+}
+
+class EtcdClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, bridge, sshd)";
+    if (!fs::exists("/usr/bin/etcd")) GTEST_SKIP() << "etcd is not installed (scripts/setup.sh)";
+    lock_ = std::make_unique<faultline::testing::ClusterLock>();
+    ASSERT_TRUE(lock_->held());
+    for (const char* program : {"/usr/sbin/ip", "/usr/sbin/sshd", "/usr/sbin/start-stop-daemon"}) {
+      if (!fs::exists(program)) GTEST_SKIP() << program << " is missing";
+    }
+    if (fs::exists(std::string("/sys/class/net/") + cluster::kBridge)) {
+      GTEST_SKIP() << cluster::kBridge << " exists: another local cluster is up on this machine";
+    }
+    char pattern[] = "/tmp/faultline_etcd_cluster_XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    cluster_options_.state_directory = pattern;
+    cluster_options_.nodes = 3;
+    set_up_ = true;
+    Result<cluster::ClusterInfo> cluster = cluster::ClusterUp(cluster_options_);
+    ASSERT_TRUE(cluster.ok()) << cluster.status().message();
+    cluster_ = *cluster;
+    for (const cluster::NodeInfo& node : cluster_.nodes) {
+      test_.options.nodes.push_back(node.name);
+      test_.options.node_addresses[node.name] = node.address;
+      auto remote = control::ConnectSsh(node.name, cluster::NodeSshOptions(cluster_, node));
+      ASSERT_TRUE(remote.ok()) << remote.status().message();
+      remotes_.push_back(std::move(*remote));
+    }
+    test_.options.name = "etcd-cluster-test";
+    test_.options.operation_timeout_s = 1;
+    EtcdOptions etcd;
+    etcd.key_prefix = "etcd-cluster-test/";
+    etcd_ = etcd;
+    db_ = std::make_unique<EtcdDb>(etcd);
+  }
+
+  void TearDown() override {
+    if (set_up_) {
+      if (db_ && !torn_down_) {
+        for (size_t i = 0; i < remotes_.size(); ++i) {
+          (void)db_->Teardown(test_, test_.options.nodes[i], *remotes_[i]);
+        }
+      }
+      remotes_.clear();
+      Status down = cluster::ClusterDown(cluster_options_);
+      EXPECT_TRUE(down.ok()) << down.message();
+      std::error_code ignored;
+      fs::remove_all(cluster_options_.state_directory, ignored);
+    }
+    lock_.reset();
+  }
+
+  // Setup on every node at once, as the lifecycle does (a member is healthy only with a quorum).
+  Status SetupAll() {
+    std::vector<Status> statuses(remotes_.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < remotes_.size(); ++i) {
+      threads.emplace_back(
+          [&, i] { statuses[i] = db_->Setup(test_, test_.options.nodes[i], *remotes_[i]); });
+    }
+    for (std::thread& thread : threads) thread.join();
+    for (const Status& status : statuses) {
+      if (!status.ok()) return status;
+    }
+    return Status::Ok();
+  }
+
+  // The node's etcd directory as the host sees it (the node's /root is state/n<i>/root).
+  fs::path HostDirectory(size_t node) const {
+    return cluster_.nodes[node].directory / "root" / "faultline-etcd";
+  }
+
+  int Pid(size_t node) const {
+    std::string text = ReadFile(HostDirectory(node) / "etcd.pid");
+    return text.empty() ? 0 : std::stoi(text);
+  }
+
+  std::unique_ptr<EtcdClient> OpenClient(
+      size_t node, ReadConsistency consistency = ReadConsistency::kLinearizable) {
+    EtcdOptions options = etcd_;
+    options.read_consistency = consistency;
+    auto client = std::make_unique<EtcdClient>(options);
+    EXPECT_TRUE(client->Open(test_, test_.options.nodes[node]).ok());
+    return client;
+  }
+
+  // Invokes until the completion is ok or `timeout_s` passes; returns the last completion.
+  Op InvokeUntilOk(EtcdClient& client, const Op& invoke, double timeout_s) {
+    auto start = Clock::now();
+    Op completion = client.Invoke(test_, invoke);
+    while (completion.type != OpType::kOk && SecondsSince(start) < timeout_s) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      completion = client.Invoke(test_, invoke);
+    }
+    return completion;
+  }
+
+  cluster::ClusterOptions cluster_options_;
+  cluster::ClusterInfo cluster_;
+  std::unique_ptr<faultline::testing::ClusterLock> lock_;
+  std::vector<std::unique_ptr<control::Remote>> remotes_;
+  faultline::Test test_;
+  EtcdOptions etcd_;
+  std::unique_ptr<EtcdDb> db_;
+  bool set_up_ = false;
+  bool torn_down_ = false;
+};
+
+TEST_F(EtcdClusterTest, MembersServeRegistersSurviveKillAndPauseAndLeaveNothingBehind) {
+  auto start = Clock::now();
+  Status setup = SetupAll();
+  ASSERT_TRUE(setup.ok()) << setup.message();
+  std::cout << "[ etcd     ] 3 members healthy in " << SecondsSince(start) << " s\n";
+  std::vector<int> pids;
+  for (size_t i = 0; i < 3; ++i) {
+    pids.push_back(Pid(i));
+    ASSERT_GT(pids[i], 0);
+    EXPECT_EQ(ReadFile("/proc/" + std::to_string(pids[i]) + "/comm"), "etcd\n");
+    EXPECT_TRUE(fs::exists(HostDirectory(i) / "data" / "member"));
+  }
+  EXPECT_NE(pids[0], pids[1]);
+  EXPECT_NE(pids[1], pids[2]);
+  setup = SetupAll();
+  ASSERT_TRUE(setup.ok()) << setup.message();  // idempotent: the same members keep running
+  EXPECT_EQ(Pid(0), pids[0]);
+
+  std::vector<std::unique_ptr<EtcdClient>> clients;
+  for (size_t i = 0; i < 3; ++i) clients.push_back(OpenClient(i));
+  Op missing = clients[0]->Invoke(test_, Invoke("read", Json::array({"a", nullptr})));
+  EXPECT_EQ(missing.type, OpType::kOk);
+  EXPECT_EQ(missing.value, Json::array({"a", nullptr}));
+  EXPECT_EQ(clients[0]->Invoke(test_, Invoke("write", Json::array({"a", 1}))).type, OpType::kOk);
+  Op read = clients[1]->Invoke(test_, Invoke("read", Json::array({"a", nullptr})));
+  EXPECT_EQ(read.value, Json::array({"a", 1}));  // linearizable: another member sees the write
+  EXPECT_EQ(clients[2]->Invoke(test_, Invoke("cas", Json::array({"a", Json::array({1, 2})}))).type,
+            OpType::kOk);
+  Op lost = clients[0]->Invoke(test_, Invoke("cas", Json::array({"a", Json::array({1, 3})})));
+  EXPECT_EQ(lost.type, OpType::kFail);
+  EXPECT_EQ(lost.error, "compare failed");
+  auto serializable = OpenClient(1, ReadConsistency::kSerializable);
+  Op local_read = InvokeUntilOk(*serializable, Invoke("read", Json::array({"a", nullptr})), 5);
+  EXPECT_EQ(local_read.type, OpType::kOk);
+
+  // Kill n1: its client is refused (fail), the others go on, Start brings it back with its data.
+  auto kill_start = Clock::now();
+  ASSERT_TRUE(db_->Kill(test_, "n1", *remotes_[0]).ok());
+  std::cout << "[ etcd     ] kill took " << SecondsSince(kill_start) << " s\n";
+  EXPECT_TRUE(Gone(pids[0]));
+  EXPECT_FALSE(fs::exists(HostDirectory(0) / "etcd.pid"));
+  EXPECT_FALSE(Gone(pids[1]));
+  EXPECT_TRUE(db_->Kill(test_, "n1", *remotes_[0]).ok());   // killing a dead member is ok
+  EXPECT_TRUE(db_->Pause(test_, "n1", *remotes_[0]).ok());  // nothing to pause
+  Op refused = clients[0]->Invoke(test_, Invoke("write", Json::array({"a", 4})));
+  EXPECT_EQ(refused.type, OpType::kFail) << refused.error;
+  EXPECT_EQ(InvokeUntilOk(*clients[1], Invoke("write", Json::array({"b", 7})), 5).type,
+            OpType::kOk);
+  ASSERT_TRUE(db_->Start(test_, "n1", *remotes_[0]).ok());
+  EXPECT_NE(Pid(0), pids[0]);
+  ASSERT_TRUE(db_->Start(test_, "n1", *remotes_[0]).ok());  // already running: ok
+  Op caught_up = InvokeUntilOk(*clients[0], Invoke("read", Json::array({"b", nullptr})), 10);
+  EXPECT_EQ(caught_up.value, Json::array({"b", 7}));
+
+  // Pause n2: a write sent to it times out (info); after Resume it serves again.
+  int paused = Pid(1);
+  ASSERT_TRUE(db_->Pause(test_, "n2", *remotes_[1]).ok());
+  EXPECT_EQ(ProcessState(paused), 'T');
+  Op unsure = clients[1]->Invoke(test_, Invoke("write", Json::array({"c", 1})));
+  EXPECT_EQ(unsure.type, OpType::kInfo);
+  EXPECT_EQ(unsure.error, "timeout");
+  EXPECT_EQ(clients[1]->Invoke(test_, Invoke("read", Json::array({"c", nullptr}))).type,
+            OpType::kFail);
+  ASSERT_TRUE(db_->Resume(test_, "n2", *remotes_[1]).ok());
+  EXPECT_NE(ProcessState(paused), 'T');
+  EXPECT_EQ(InvokeUntilOk(*clients[1], Invoke("write", Json::array({"c", 2})), 10).type,
+            OpType::kOk);
+
+  // The log comes back over SFTP and holds the member's startup.
+  fs::path local = cluster_options_.state_directory / "n1-etcd.log";
+  ASSERT_EQ(db_->LogFiles(test_, "n1").size(), 1u);
+  ASSERT_TRUE(remotes_[0]->Download(db_->LogFiles(test_, "n1")[0], local).ok());
+  EXPECT_NE(ReadFile(local).find("starting an etcd server"), std::string::npos);
+
+  auto teardown_start = Clock::now();
+  for (size_t i = 0; i < 3; ++i) {
+    int pid = Pid(i);
+    Status status = db_->Teardown(test_, test_.options.nodes[i], *remotes_[i]);
+    ASSERT_TRUE(status.ok()) << status.message();
+    EXPECT_TRUE(Gone(pid));
+    EXPECT_FALSE(fs::exists(HostDirectory(i)));
+  }
+  torn_down_ = true;
+  std::cout << "[ etcd     ] teardown took " << SecondsSince(teardown_start) << " s, the test "
+            << SecondsSince(start) << " s after cluster up\n";
+}
+
+}  // namespace
+}  // namespace faultline::etcd
