@@ -1,0 +1,141 @@
+// HealNode: the exact commands through a fake node, and the resume rules against real processes
+// of this machine (stopped children of the test) through LocalRemote.
+#include "nemesis/heal.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "nemesis/fake_nodes.h"
+#include "nemesis/partition.h"
+#include "runner/control/local_remote.h"
+
+namespace faultline::nemesis {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(HealNode, RemovesOnlyFaultlinesRulesAndSucceedsOnAHealthyNode) {
+  fakes::FakeNode node("n1", {{"n1", "10.0.0.1"}}, "");
+  node.iptables().AddForeign("INPUT", "-A INPUT -s 192.0.2.1/32 -j DROP");
+  ASSERT_TRUE(ApplyRules(node.remote(), {"10.0.0.2", "10.0.0.3"}, false).ok());
+  Result<NodeHealReport> report = HealNode(node.remote(), HealOptions{});
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_TRUE(report->removed_rules);
+  EXPECT_TRUE(report->resumed_pids.empty());
+  EXPECT_FALSE(node.iptables().HasChain(kChain));
+  EXPECT_EQ(node.iptables().Rules("INPUT"),
+            (std::vector<std::string>{"-A INPUT -s 192.0.2.1/32 -j DROP"}));
+
+  node.remote().ClearRecords();
+  Result<NodeHealReport> again = HealNode(node.remote(), HealOptions{});
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->removed_rules);
+  EXPECT_EQ(node.IptablesCalls(), (std::vector<std::string>{"-S"}));
+  EXPECT_EQ(node.remote().command_count(), 1u);  // no process listed: no resume script
+}
+
+TEST(HealNode, PassesEachPidFileAndCommandNameToTheNodeWithSudo) {
+  fakes::FakeNode node("n1", {}, "");
+  node.remote().When("faultline-heal", control::CommandResult{0, "1234\n", ""});
+  HealOptions options;
+  options.sudo = true;
+  options.processes = {{"/var/lib/etcd/n1/etcd.pid", "etcd"}, {"/tmp/a b.pid", "redis-server"}};
+  Result<NodeHealReport> report = HealNode(node.remote(), options);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_EQ(report->resumed_pids, std::vector<int>{1234});
+  std::vector<control::FakeRemote::Record> records = node.remote().records();
+  const control::Command& resume = records.back().command;
+  EXPECT_TRUE(resume.sudo);
+  ASSERT_EQ(resume.argv.size(), 8u);
+  EXPECT_EQ(std::vector<std::string>(resume.argv.begin() + 3, resume.argv.end()),
+            (std::vector<std::string>{"faultline-heal", "/var/lib/etcd/n1/etcd.pid", "etcd",
+                                      "/tmp/a b.pid", "redis-server"}));
+  EXPECT_TRUE(records.front().command.sudo);  // iptables too
+}
+
+TEST(HealNode, AnIptablesErrorNamesTheNodeAndStops) {
+  fakes::FakeNode node("n7", {}, "");
+  node.FailIptablesWith("-S");
+  Result<NodeHealReport> report = HealNode(node.remote(), HealOptions{});
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.status().message().find("n7"), std::string::npos);
+  EXPECT_NE(report.status().message().find("iptables -w -S"), std::string::npos);
+}
+
+// A child running `sleep`, stopped (SIGSTOP) or running, killed and reaped at the end.
+class Child {
+ public:
+  explicit Child(bool stopped) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execl("/bin/sleep", "sleep", "300", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    if (stopped) {
+      ::kill(pid_, SIGSTOP);
+      int status = 0;
+      ::waitpid(pid_, &status, WUNTRACED);  // returns once it is really stopped
+    }
+  }
+  ~Child() {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  int pid() const { return pid_; }
+  char State() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t close = stat.rfind(')');
+    return close == std::string::npos ? '?' : stat[close + 2];
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+TEST(ResumeOwnedProcesses, ContinuesOnlyStoppedProcessesWithTheirPidFileAndName) {
+  if (!fs::exists("/bin/sleep")) GTEST_SKIP() << "/bin/sleep is missing";
+  char pattern[] = "/tmp/faultline_heal_XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const fs::path directory = pattern;
+  Child owned(true), other_name(true), running(false), unlisted(true);
+  auto pid_file = [&](const std::string& name, int pid) {
+    std::ofstream(directory / name) << pid << "\n";
+    return (directory / name).string();
+  };
+  std::vector<OwnedProcess> processes = {
+      {pid_file("owned.pid", owned.pid()), "sleep"},
+      {pid_file("other.pid", other_name.pid()), "etcd"},  // pid reused by another program
+      {pid_file("running.pid", running.pid()), "sleep"},
+      {(directory / "missing.pid").string(), "sleep"},
+  };
+  ASSERT_EQ(owned.State(), 'T');
+  control::LocalRemote local("local");
+  Result<std::vector<int>> resumed = ResumeOwnedProcesses(local, processes, false);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().message();
+  EXPECT_EQ(*resumed, std::vector<int>{owned.pid()});
+  EXPECT_NE(owned.State(), 'T');
+  EXPECT_EQ(other_name.State(), 'T');
+  EXPECT_EQ(unlisted.State(), 'T');
+  EXPECT_NE(running.State(), 'T');
+  // Again: nothing is stopped any more among the owned ones.
+  Result<std::vector<int>> again = ResumeOwnedProcesses(local, processes, false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->empty());
+  fs::remove_all(directory);
+}
+
+TEST(ResumeOwnedProcesses, RefusesAnEntryWithoutFileOrName) {
+  fakes::FakeNode node("n1", {}, "");
+  EXPECT_EQ(ResumeOwnedProcesses(node.remote(), {{"", "etcd"}}, false).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(node.remote().command_count(), 0u);
+}
+
+}  // namespace
+}  // namespace faultline::nemesis
