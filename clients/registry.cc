@@ -2,8 +2,11 @@
 
 #include <algorithm>
 
+#include "clients/etcd/etcd.h"
 #include "clients/fake/fake.h"
 #include "generators/combinators.h"
+#include "nemesis/nemesis.h"
+#include "runner/cluster/cluster.h"
 #include "runner/control/fake_remote.h"
 
 namespace faultline::clients {
@@ -34,6 +37,7 @@ Op RegisterOp(const gen::Context&, gen::Rng& rng) {
   }
 }
 
+// The clients' part of the workload, unbounded: the caller adds the nemesis and the time limit.
 gen::GenPtr RegisterWorkload(const TestOptions& options) {
   gen::KeyFunction keys = [](int64_t position) -> std::optional<Json> { return Json(position); };
   gen::GenPtr generator =
@@ -41,14 +45,69 @@ gen::GenPtr RegisterWorkload(const TestOptions& options) {
                        [](const Json&) { return gen::Repeat(gen::OpFunction(RegisterOp)); });
   generator = gen::Clients(generator);
   if (options.rate > 0) generator = gen::Rate(options.rate, generator);
-  return gen::TimeLimit(static_cast<int64_t>(options.time_limit_s * 1e9), generator);
+  return generator;
+}
+
+Result<Test> BuildFakeTest(const TestOptions& options, const WorkloadOptions& workload) {
+  std::optional<fake::Bug> bug = fake::ParseBug(workload.fake_bug);
+  if (!bug) return Status::InvalidArgument("unknown fake bug " + workload.fake_bug);
+  Test test;
+  test.options = options;
+  auto store = std::make_shared<fake::FakeStore>(*bug, options.seed);
+  test.db = std::make_shared<fake::FakeDb>();
+  test.new_client = [store] { return std::make_unique<fake::FakeClient>(store); };
+  test.model = {"cas-register", Json()};  // fake registers start at nil
+  return test;
+}
+
+Result<Test> BuildDbTest(const TestOptions& options, const WorkloadOptions& workload) {
+  if (workload.db == "fake") return BuildFakeTest(options, workload);
+  if (workload.db != "etcd") return Status::InvalidArgument("unknown db " + workload.db);
+  etcd::EtcdOptions etcd_options;
+  Result<etcd::ReadConsistency> consistency =
+      etcd::ParseReadConsistency(workload.read_consistency);
+  if (!consistency.ok()) return consistency.status();
+  etcd_options.read_consistency = *consistency;
+  return etcd::BuildEtcdTest(options, etcd_options, workload.workload);
+}
+
+// Puts the workload's client generator beside the nemesis schedule under the time limit, then
+// the final heal.
+Status AddGenerators(const WorkloadOptions& workload, Test* test) {
+  gen::GenPtr clients = RegisterWorkload(test->options);
+  auto limit = static_cast<int64_t>(test->options.time_limit_s * 1e9);
+  nemesis::NemesisOptions nemesis_options;
+  nemesis_options.faults = {workload.nemesis};
+  nemesis_options.interval_s = workload.nemesis_interval_s;
+  nemesis_options.nodes = test->options.nodes;
+  // The local cluster's controller; never a node's address on real machines.
+  nemesis_options.protected_addresses = {cluster::kControllerAddress};
+  Result<nemesis::NemesisPackage> package = nemesis::BuildNemesis(nemesis_options);
+  if (!package.ok()) return package.status();
+  if (!package->nemesis) {
+    test->generator = gen::TimeLimit(limit, clients);
+    return Status::Ok();
+  }
+  if (workload.db == "fake") {
+    return Status::InvalidArgument(
+        "the fake db runs inside faultline: it has no nodes to partition, kill or pause "
+        "(use --db etcd, or --nemesis none)");
+  }
+  test->nemesis = package->nemesis;
+  test->generator = gen::Then(gen::TimeLimit(limit, gen::Any({clients, package->generator})),
+                              package->final_generator);
+  return Status::Ok();
 }
 
 }  // namespace
 
-std::vector<std::string> DbNames() { return {"fake"}; }
+std::vector<std::string> DbNames() { return {"fake", "etcd"}; }
 std::vector<std::string> WorkloadNames() { return {"register"}; }
-std::vector<std::string> NemesisNames() { return {"none"}; }
+std::vector<std::string> NemesisNames() {
+  std::vector<std::string> names = {"none"};
+  for (const std::string& fault : nemesis::FaultNames()) names.push_back(fault);
+  return names;
+}
 
 bool IsWorkload(const std::string& name) {
   auto names = WorkloadNames();
@@ -70,23 +129,17 @@ bool IsNemesisSet(const std::string& set) {
 }
 
 Result<Test> BuildTest(const TestOptions& options, const WorkloadOptions& workload) {
-  Test test;
-  test.options = options;
-  test.workload = workload.workload;
-  if (workload.db != "fake") return Status::InvalidArgument("unknown db " + workload.db);
+  if (!IsWorkload(workload.workload)) {
+    return Status::InvalidArgument("unknown workload " + workload.workload);
+  }
   if (!IsNemesisSet(workload.nemesis)) {
     return Status::InvalidArgument("unknown nemesis set " + workload.nemesis);
   }
-  std::optional<fake::Bug> bug = fake::ParseBug(workload.fake_bug);
-  if (!bug) return Status::InvalidArgument("unknown fake bug " + workload.fake_bug);
-  auto store = std::make_shared<fake::FakeStore>(*bug, options.seed);
-  test.db = std::make_shared<fake::FakeDb>();
-  test.new_client = [store] { return std::make_unique<fake::FakeClient>(store); };
-  if (workload.workload != "register") {
-    return Status::InvalidArgument("unknown workload " + workload.workload);
-  }
-  test.generator = RegisterWorkload(options);
-  test.model = {"cas-register", Json()};  // fake registers start at nil
+  Result<Test> test = BuildDbTest(options, workload);
+  if (!test.ok()) return test.status();
+  test->workload = workload.workload;
+  Status generators = AddGenerators(workload, &*test);
+  if (!generators.ok()) return generators;
   return test;
 }
 

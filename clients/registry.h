@@ -14,8 +14,10 @@ namespace faultline::clients {
 struct WorkloadOptions {
   std::string db = "fake";
   std::string workload = "register";
-  std::string nemesis = "none";   // a nemesis set: "none" (faults arrive with issue 4)
+  std::string nemesis = "none";   // a nemesis set: "none", or fault names joined by ',' or '+'
+  double nemesis_interval_s = 10;  // between a fault's start and its heal, and between faults
   std::string fake_bug = "none";  // fake db only: none, stale-reads, lost-writes, non-atomic-cas
+  std::string read_consistency = "linearizable";  // etcd only: linearizable, serializable
   int keys_per_thread_group = 0;  // 0 = default
 };
 
@@ -26,7 +28,9 @@ bool IsWorkload(const std::string& name);
 // A nemesis set: fault names joined by '+' (or ","), each one of NemesisNames().
 bool IsNemesisSet(const std::string& set);
 
-// A complete test value from the options: db, client factory, generators, model.
+// A complete test value from the options: db, client factory, generators, model. With faults,
+// the generator is the clients' workload beside the nemesis schedule, bounded by the time limit,
+// then the nemesis's final heal (so the heal is in the history).
 Result<Test> BuildTest(const TestOptions& options, const WorkloadOptions& workload);
 
 // How the lifecycle reaches the nodes of this db: SSH with `ssh`, or for the fake db a no-op

@@ -11,6 +11,11 @@ namespace faultline::cli {
 
 struct CheckArguments {
   std::vector<std::string> files;
+  // linearizable (the default), list-append, rw-register; "session" is wired by the session
+  // checker's owner (see RunCheck).
+  std::string checker = "linearizable";
+  std::string consistency_model = "strict-serializable";  // list-append, rw-register
+  std::string cycles_dir;  // where to write one Graphviz file per anomaly cycle; "" = none
   std::string model = "cas-register";
   std::string initial_value;  // text as given; parsed as JSON, "nil" or a bare string
   std::string format = "auto";

@@ -6,30 +6,14 @@
 #include <ostream>
 #include <sstream>
 
+#include "nemesis/nemesis.h"
+
 namespace faultline::cli {
 namespace {
 
 constexpr auto kTerminalPeriod = std::chrono::milliseconds(250);
 constexpr auto kPlainPeriod = std::chrono::seconds(5);
 constexpr const char* kClearLine = "\r\033[K";
-
-// "start-partition" -> "partition": the fault a nemesis op starts or stops.
-std::string FaultName(const std::string& f, bool* starts) {
-  for (const char* prefix : {"start-", "start"}) {
-    if (f.rfind(prefix, 0) == 0) {
-      *starts = true;
-      return f.substr(std::string(prefix).size());
-    }
-  }
-  for (const char* prefix : {"stop-", "heal-", "stop", "heal"}) {
-    if (f.rfind(prefix, 0) == 0) {
-      *starts = false;
-      return f.substr(std::string(prefix).size());
-    }
-  }
-  *starts = true;
-  return f;
-}
 
 }  // namespace
 
@@ -42,14 +26,13 @@ Progress::Progress(double time_limit_s)
 
 void Progress::Count(const Op& op) {
   if (op.is_nemesis()) {
-    if (op.is_completion()) {
-      bool starts = false;
-      std::string fault = FaultName(op.f, &starts);
+    std::optional<nemesis::FaultChange> change = nemesis::DescribeFault(op);
+    if (change) {
       std::lock_guard lock(mutex_);
-      if (starts) {
-        faults_.insert(fault);
+      if (change->active) {
+        faults_[change->fault] = change->Summary();
       } else {
-        faults_.erase(fault);
+        faults_.erase(change->fault);
       }
     }
     return;
@@ -81,7 +64,7 @@ std::string Progress::StatusLine() const {
        << ok_.load() << "  fail " << failed_.load() << "  info " << info_.load() << "  faults: ";
   std::lock_guard lock(mutex_);
   if (faults_.empty()) line << "none";
-  for (const std::string& fault : faults_) line << fault << " ";
+  for (const auto& [fault, summary] : faults_) line << "[" << summary << "] ";
   return line.str();
 }
 

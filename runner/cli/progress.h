@@ -9,7 +9,7 @@
 #include <condition_variable>
 #include <iosfwd>
 #include <mutex>
-#include <set>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -34,7 +34,7 @@ class Progress {
   std::chrono::steady_clock::time_point start_;
   std::atomic<int64_t> invoked_{0}, ok_{0}, failed_{0}, info_{0};
   mutable std::mutex mutex_;  // guards faults_, out_, stopping_ and the terminal
-  std::set<std::string> faults_;
+  std::map<std::string, std::string> faults_;  // active fault -> what it did to which nodes
   std::ostream* out_ = nullptr;
   bool stopping_ = false;
   std::condition_variable wake_;

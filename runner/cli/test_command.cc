@@ -110,7 +110,7 @@ namespace {
 // The flags `test` and `test-all` share.
 void AddTestFlags(CLI::App* test, TestArguments& arguments) {
   TestOptions& options = arguments.options;
-  test->add_option("--db", arguments.workload.db, "Database: fake")
+  test->add_option("--db", arguments.workload.db, "Database: fake, etcd")
       ->capture_default_str()
       ->check(CLI::IsMember(clients::DbNames()));
   test->add_option("--workload", arguments.workload.workload, "Workload: register")
@@ -120,6 +120,14 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
                    "Fake db bug: none, stale-reads, lost-writes, non-atomic-cas")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "stale-reads", "lost-writes", "non-atomic-cas"}));
+  test->add_option("--nemesis-interval", arguments.workload.nemesis_interval_s,
+                   "Seconds between a fault's start and its heal, and between faults")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  test->add_option("--read-consistency", arguments.workload.read_consistency,
+                   "etcd reads: linearizable or serializable")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"linearizable", "serializable"}));
   test->add_option("--nodes", arguments.nodes, "Comma-separated node names");
   test->add_option("-n,--node", arguments.nodes, "A node (repeatable)");
   test->add_option("--nodes-file", arguments.nodes_file, "File with one node per line");
@@ -161,9 +169,16 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
 CLI::App* AddTestCommand(CLI::App& app, TestArguments& arguments) {
   CLI::App* test = app.add_subcommand("test", "Run a test: workload under faults, then check it");
   AddTestFlags(test, arguments);
-  test->add_option("--nemesis", arguments.workload.nemesis, "Faults: none")
+  test->add_option("--nemesis", arguments.workload.nemesis,
+                   "Faults, comma-separated: none, partition, kill, pause")
       ->capture_default_str()
-      ->check(CLI::IsMember(clients::NemesisNames()));
+      ->check(CLI::Validator(
+          [](std::string& set) {
+            return clients::IsNemesisSet(set) ? std::string()
+                                              : "expected none or faults from partition, kill, "
+                                                "pause joined by ',' (e.g. partition,kill)";
+          },
+          "FAULTS"));
   return test;
 }
 
@@ -191,6 +206,7 @@ struct SingleRun {
   std::string explanation;
   Verdict verdict = Verdict::kUnknown;
   bool crashed = false;  // the harness itself failed; no trustworthy verdict
+  bool bad_arguments = false;  // the options do not make a test (exit 254, like bad input)
   bool interrupted = false;
   std::string directory;
   std::string error;
@@ -216,6 +232,7 @@ SingleRun RunOnce(const TestArguments& arguments, TestOptions options, std::ostr
     Result<Test> test = clients::BuildTest(options, arguments.workload);
     if (!test.ok()) {
       run.crashed = true;
+      run.bad_arguments = test.status().code() == StatusCode::kInvalidArgument;
       run.error = test.status().message();
       return run;
     }
@@ -256,6 +273,7 @@ void PrintFaultTimeline(const SingleRun& run, std::ostream& out) {
 }
 
 std::string Describe(const SingleRun& run) {
+  if (run.bad_arguments) return "not run: " + run.error;
   if (run.crashed) return "crashed (" + run.error + ")";
   std::string text(ToString(run.verdict));
   if (run.interrupted) text += " (interrupted)";
@@ -266,6 +284,7 @@ std::string Describe(const SingleRun& run) {
 int WorstExitCode(const std::vector<SingleRun>& runs) {
   Verdict worst = Verdict::kValid;
   for (const SingleRun& run : runs) {
+    if (run.bad_arguments) return kExitBadInput;
     if (run.crashed) return kExitInternalError;
     worst = Merge(worst, run.verdict);
   }
