@@ -3,8 +3,11 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -42,6 +45,25 @@ inline std::vector<std::string> Shuffled(std::vector<std::string> nodes, gen::Rn
     std::swap(nodes[i - 1], nodes[gen::UniformBelow(rng, i)]);
   }
   return nodes;
+}
+
+// The name of `value` in a table of (value, name) pairs, or "unknown".
+template <class Enum, size_t N>
+std::string_view NameIn(const std::pair<Enum, std::string_view> (&table)[N], Enum value) {
+  for (const auto& [known, name] : table) {
+    if (known == value) return name;
+  }
+  return "unknown";
+}
+
+// The value named `name` in such a table, or nullopt.
+template <class Enum, size_t N>
+std::optional<Enum> ValueIn(const std::pair<Enum, std::string_view> (&table)[N],
+                            std::string_view name) {
+  for (const auto& [value, known] : table) {
+    if (known == name) return value;
+  }
+  return std::nullopt;
 }
 
 }  // namespace faultline::nemesis

@@ -125,18 +125,10 @@ std::string ControllerAddress(control::Remote& remote) {
 
 }  // namespace
 
-std::string_view ToString(PartitionKind kind) {
-  for (const auto& [value, name] : kKindNames) {
-    if (value == kind) return name;
-  }
-  return "unknown";
-}
+std::string_view ToString(PartitionKind kind) { return NameIn(kKindNames, kind); }
 
 std::optional<PartitionKind> ParsePartitionKind(std::string_view name) {
-  for (const auto& [value, known] : kKindNames) {
-    if (known == name) return value;
-  }
-  return std::nullopt;
+  return ValueIn(kKindNames, name);
 }
 
 std::vector<PartitionKind> PartitionKindsFor(size_t node_count) {

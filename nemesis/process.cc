@@ -16,19 +16,9 @@ constexpr std::pair<Target, std::string_view> kTargetNames[] = {
 
 }  // namespace
 
-std::string_view ToString(Target target) {
-  for (const auto& [value, name] : kTargetNames) {
-    if (value == target) return name;
-  }
-  return "unknown";
-}
+std::string_view ToString(Target target) { return NameIn(kTargetNames, target); }
 
-std::optional<Target> ParseTarget(std::string_view name) {
-  for (const auto& [value, known] : kTargetNames) {
-    if (known == name) return value;
-  }
-  return std::nullopt;
-}
+std::optional<Target> ParseTarget(std::string_view name) { return ValueIn(kTargetNames, name); }
 
 size_t TargetSize(Target target, size_t node_count) {
   switch (target) {

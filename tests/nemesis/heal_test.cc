@@ -76,6 +76,8 @@ class Child {
       ::execl("/bin/sleep", "sleep", "300", static_cast<char*>(nullptr));
       ::_exit(127);
     }
+    // Stopped before its exec, the child would still carry the test's name.
+    for (int wait = 0; wait < 500 && Comm() != "sleep\n"; ++wait) ::usleep(10'000);
     if (stopped) {
       ::kill(pid_, SIGSTOP);
       int status = 0;
@@ -87,6 +89,10 @@ class Child {
     ::waitpid(pid_, nullptr, 0);
   }
   int pid() const { return pid_; }
+  std::string Comm() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/comm");
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
   char State() const {
     std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
     std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
