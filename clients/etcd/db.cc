@@ -49,6 +49,7 @@ $s env DEBIAN_FRONTEND=noninteractive apt-get install -y -q etcd-server
 // $1 the directory, then etcd's flags. The stale pid file goes first: its pid may now belong to
 // another node's etcd, which start-stop-daemon would take for ours and not start.
 constexpr char kStartScript[] = R"sh(dir=$1; shift
+PATH="$PATH:/usr/sbin:/sbin"  # start-stop-daemon, for users whose PATH lacks them
 if pid=$(live "$dir"); then echo "running $pid"; exit 0; fi
 exe=$(command -v etcd) || { echo "etcd is not installed" >&2; exit 1; }
 rm -f "$dir/etcd.pid"

@@ -2,12 +2,15 @@
 // wait, kill, pause/resume and teardown, and how it reports failures.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "clients/etcd/etcd.h"
 #include "runner/control/fake_remote.h"
+#include "runner/control/local_remote.h"
 
 namespace faultline::etcd {
 namespace {
@@ -194,7 +197,7 @@ TEST(EtcdDbTest, StartIsIdempotentAndWaitsOnlyForTheProcess) {
   std::string script = Scripts(remote, "faultline-etcd-start")[0].argv[2];
   EXPECT_NE(script.find("if pid=$(live \"$dir\"); then echo \"running $pid\"; exit 0; fi"),
             std::string::npos);
-  EXPECT_LT(script.find("rm -f \"$dir/etcd.pid\""), script.find("start-stop-daemon"));
+  EXPECT_LT(script.find("rm -f \"$dir/etcd.pid\""), script.find("start-stop-daemon --start"));
 }
 
 TEST(EtcdDbTest, TeardownKillsThenRemovesTheNodesDirectory) {
@@ -243,6 +246,27 @@ TEST(EtcdDbTest, LogFilesAreTheMembersLogRelativeToHomeUntilResolved) {
   EXPECT_EQ(db.LogFiles(test, "n1"), std::vector<std::string>{"faultline-etcd/etcd.log"});
   ASSERT_TRUE(db.Pause(test, "n1", remote).ok());
   EXPECT_EQ(db.LogFiles(test, "n1"), std::vector<std::string>{"/root/faultline-etcd/etcd.log"});
+}
+
+TEST(EtcdDbTest, EveryScriptIsValidShell) {
+  FakeRemote remote("n1");
+  ScriptNode(remote);
+  EtcdDb db(EtcdOptions(), [](const std::string&, int64_t) { return false; });
+  faultline::Test test = ThreeNodes();
+  remote.When("faultline-etcd-alive", CommandResult{0, "stopped\n", ""});
+  (void)db.Setup(test, "n1", remote);
+  ASSERT_TRUE(db.Pause(test, "n1", remote).ok());
+  ASSERT_TRUE(db.Teardown(test, "n1", remote).ok());
+  std::set<std::string> names;
+  control::LocalRemote local;
+  for (const FakeRemote::Record& record : remote.records()) {
+    names.insert(record.command.argv[3]);
+    control::Command check = record.command;
+    check.argv.insert(check.argv.begin() + 1, "-n");  // parse only
+    Result<CommandResult> parsed = control::Run(local, check);
+    EXPECT_TRUE(parsed.ok()) << record.command.argv[3] << ": " << parsed.status().message();
+  }
+  EXPECT_EQ(names.size(), 7u);  // install, dir, start, alive, signal, kill, teardown
 }
 
 }  // namespace
