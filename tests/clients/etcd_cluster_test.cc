@@ -15,10 +15,13 @@
 #include <thread>
 #include <vector>
 
+#include "checker/verdict.h"
 #include "clients/etcd/etcd.h"
+#include "generators/combinators.h"
 #include "runner/cluster/cluster.h"
 #include "runner/control/remote.h"
 #include "runner/control/ssh_remote.h"
+#include "runner/lifecycle.h"
 #include "support/cluster_lock.h"
 
 namespace faultline::etcd {
@@ -250,6 +253,58 @@ TEST_F(EtcdClusterTest, MembersServeRegistersSurviveKillAndPauseAndLeaveNothingB
   torn_down_ = true;
   std::cout << "[ etcd     ] teardown took " << SecondsSince(teardown_start) << " s, the test "
             << SecondsSince(start) << " s after cluster up\n";
+}
+
+// Random reads, writes and cas of small values, so cas often wins and reads see contention.
+Op RandomRegisterOp(const gen::Context&, gen::Rng& rng) {
+  std::uniform_int_distribution<int> value(0, 4);
+  switch (std::uniform_int_distribution<int>(0, 2)(rng)) {
+    case 0:
+      return gen::MakeOp("read");
+    case 1:
+      return gen::MakeOp("write", value(rng));
+    default:
+      return gen::MakeOp("cas", Json::array({value(rng), value(rng)}));
+  }
+}
+
+// The whole chain through the lifecycle: setup over SSH, 6 clients on 3 members, per-key
+// histories checked against the cas-register model, logs downloaded, teardown.
+TEST_F(EtcdClusterTest, AShortRegisterRunIsLinearizable) {
+  TestOptions options = test_.options;
+  options.concurrency = 6;
+  options.time_limit_s = 4;
+  options.store_dir = (cluster_options_.state_directory / "store").string();
+  Result<faultline::Test> built = BuildEtcdTest(options, etcd_, "register");
+  ASSERT_TRUE(built.ok()) << built.status().message();
+  gen::KeyFunction keys = [](int64_t position) -> std::optional<Json> { return Json(position); };
+  built->generator =
+      gen::Clients(gen::TimeLimit(4'000'000'000, gen::Independent(keys, 3, 100, [](const Json&) {
+                                    return gen::Repeat(gen::OpFunction(RandomRegisterOp));
+                                  })));
+  Connector connect = [this](const std::string& node) {
+    for (const cluster::NodeInfo& info : cluster_.nodes) {
+      if (info.name == node)
+        return control::ConnectSsh(node, cluster::NodeSshOptions(cluster_, info));
+    }
+    return Result<std::unique_ptr<control::Remote>>(Status::InvalidArgument("no node " + node));
+  };
+  auto start = Clock::now();
+  RunOutcome outcome = RunTest(*built, connect, {});
+  std::cout << "[ etcd     ] register run of 4 s took " << SecondsSince(start) << " s\n";
+  EXPECT_TRUE(outcome.error.ok()) << outcome.error.message();
+  EXPECT_EQ(outcome.verdict, Verdict::kValid) << outcome.results.dump();
+  std::string history = ReadFile(outcome.directory.history());
+  size_t oks = 0;
+  for (size_t at = history.find("\"type\":\"ok\""); at != std::string::npos;
+       at = history.find("\"type\":\"ok\"", at + 1)) {
+    ++oks;
+  }
+  EXPECT_GT(oks, 100u);
+  std::cout << "[ etcd     ] " << oks << " ok ops\n";
+  EXPECT_NE(ReadFile(outcome.directory.node("n2") / "etcd.log").find("starting an etcd server"),
+            std::string::npos);
+  for (size_t i = 0; i < 3; ++i) EXPECT_FALSE(fs::exists(HostDirectory(i)));
 }
 
 }  // namespace
