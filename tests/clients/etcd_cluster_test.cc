@@ -17,6 +17,7 @@
 
 #include "checker/verdict.h"
 #include "clients/etcd/etcd.h"
+#include "clients/etcd_test_support.h"
 #include "generators/combinators.h"
 #include "runner/cluster/cluster.h"
 #include "runner/control/remote.h"
@@ -34,24 +35,9 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// The process state letter from /proc/<pid>/stat ('R', 'S', 'T', 'Z'...), or 0 when gone.
-char ProcessState(int pid) {
-  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  size_t close = stat.rfind(')');
-  return close == std::string::npos || close + 2 >= stat.size() ? 0 : stat[close + 2];
-}
-
-bool Gone(int pid) {
-  char state = ProcessState(pid);
-  return state == 0 || state == 'Z' || state == 'X';
-}
+using testing::Gone;
+using testing::ProcessState;
+using testing::ReadFile;
 
 Op Invoke(const std::string& f, Json value) {
   Op op;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "clients/etcd/etcd.h"
+#include "clients/etcd_test_support.h"
 #include "runner/control/local_remote.h"
 
 namespace faultline::etcd {
@@ -22,23 +23,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-char ProcessState(int pid) {
-  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  size_t close = stat.rfind(')');
-  return close == std::string::npos || close + 2 >= stat.size() ? 0 : stat[close + 2];
-}
-
-bool Gone(int pid) {
-  char state = ProcessState(pid);
-  return state == 0 || state == 'Z' || state == 'X';
-}
+using testing::Gone;
+using testing::ProcessState;
+using testing::ReadFile;
 
 class EtcdScriptsTest : public ::testing::Test {
  protected:
