@@ -6,6 +6,7 @@
 
 #include "checker/linearizable/linearizable.h"
 #include "core/history_io.h"
+#include "runner/check.h"
 #include "runner/control/locked_remote.h"
 #include "runner/control/remote.h"
 #include "runner/interpreter.h"
@@ -39,6 +40,14 @@ class SignalGuard {
   struct sigaction old_terminate_ {};
 };
 
+CheckerSpec SpecOf(const Test& test) {
+  CheckerSpec spec;
+  spec.name = test.checker;
+  spec.model = test.model;
+  spec.consistency_model = test.consistency_model;
+  return spec;
+}
+
 Json TestJson(const Test& test) {
   const TestOptions& options = test.options;
   return {{"name", options.name},
@@ -52,6 +61,7 @@ Json TestJson(const Test& test) {
           {"operation_timeout_s", options.operation_timeout_s},
           {"leave_db_running", options.leave_db_running},
           {"model", {{"name", test.model.name}, {"initial_value", test.model.initial_value}}},
+          {"checker", SpecOf(test).ToJson()},
           {"faultline_version", "0.1.0"}};
 }
 
@@ -93,11 +103,12 @@ class RunLog {
   const std::function<void(const std::string&)>& echo_;
 };
 
-Json Results(Verdict verdict, const Json& checker, bool interrupted, const Status& error) {
+Json Results(Verdict verdict, const std::string& checker_name, const Json& checker,
+             bool interrupted, const Status& error) {
   Json results = {
       {"valid", verdict == Verdict::kUnknown ? Json("unknown") : Json(verdict == Verdict::kValid)},
       {"verdict", ToString(verdict)},
-      {"checkers", {{"linearizable", checker}}}};
+      {"checkers", {{checker_name, checker}}}};
   if (interrupted) results["interrupted"] = true;
   if (!error.ok()) results["error"] = error.message();
   return results;
@@ -108,24 +119,16 @@ Json Results(Verdict verdict, const Json& checker, bool interrupted, const Statu
 // that would take longer is reported unknown; `faultline check --time-limit` can go further.
 constexpr double kCheckTimeLimitS = 600;
 
-void Check(const History& history, const ModelSpec& model, RunOutcome* outcome) {
-  LinearizableOptions options;
-  options.time_limit_s = kCheckTimeLimitS;
-  Result<LinearizableResult> checked = CheckLinearizable(history, model, options);
-  Json checker;
-  Verdict verdict = Verdict::kUnknown;
-  if (checked.ok()) {
-    checker = checked->ToJson();
-    verdict = checked->verdict;
-    outcome->explanation = checked->ToText();
-  } else {
-    checker = {{"valid", "unknown"}, {"error", checked.status().message()}};
-    if (outcome->error.ok()) outcome->error = checked.status();
-  }
+void Check(const History& history, const CheckerSpec& checker, RunOutcome* outcome) {
+  CheckOutcome checked = CheckHistory(history, checker, kCheckTimeLimitS);
+  if (!checked.error.ok() && outcome->error.ok()) outcome->error = checked.error;
+  outcome->explanation = checked.explanation;
+  Verdict verdict = checked.verdict;
   // A run cut short proves nothing about what it did not do; a violation found stays one.
   if (outcome->interrupted || !outcome->error.ok()) verdict = Merge(verdict, Verdict::kUnknown);
   outcome->verdict = verdict;
-  outcome->results = Results(verdict, checker, outcome->interrupted, outcome->error);
+  outcome->results =
+      Results(verdict, checker.name, checked.result, outcome->interrupted, outcome->error);
 }
 
 // Copies each node's log files into nodes/<node>/. A missing log is worth a line, not a failure.
@@ -232,7 +235,7 @@ RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& h
   }
   if (!outcome.error.ok()) log("error: " + outcome.error.message());
   log("checking " + std::to_string(history.ops.size()) + " ops");
-  Check(history, test.model, &outcome);
+  Check(history, SpecOf(test), &outcome);
   (void)WriteJsonFile(outcome.directory.results(), outcome.results);
   log("verdict: " + std::string(ToString(outcome.verdict)));
   return outcome;
@@ -243,8 +246,7 @@ Result<RunOutcome> AnalyzeRun(const std::string& run_directory) {
   outcome.directory.path = run_directory;
   Result<Json> test_json = ReadJsonFile(outcome.directory.test_json());
   if (!test_json.ok()) return test_json.status();
-  ModelSpec model{test_json->value("/model/name"_json_pointer, std::string("cas-register")),
-                  test_json->value("/model/initial_value"_json_pointer, Json())};
+  CheckerSpec checker = CheckerSpec::FromJson(*test_json);
   // A run killed mid-write may end in a torn line; everything before it is intact.
   std::ifstream in(outcome.directory.history(), std::ios::binary);
   if (!in) return Status::IoError(outcome.directory.history().string() + ": cannot open");
@@ -254,7 +256,7 @@ Result<RunOutcome> AnalyzeRun(const std::string& run_directory) {
   options.format = HistoryFormat::kJsonl;
   Result<History> history = ReadHistoryText(text, outcome.directory.history().string(), options);
   if (!history.ok()) return history.status();
-  Check(*history, model, &outcome);
+  Check(*history, checker, &outcome);
   Status written = WriteJsonFile(outcome.directory.results(), outcome.results);
   if (!written.ok()) return written;
   return outcome;

@@ -117,6 +117,10 @@ struct Test {
   gen::GenPtr generator;                                // workload (clients and nemesis)
   gen::GenPtr final_generator;                          // after heal and recovery; may be null
   ModelSpec model;                                      // what the checker checks against
+  // Which checker judges the history: linearizable (against `model`), list-append or
+  // rw-register (against `consistency_model`), session. See runner/check.h.
+  std::string checker = "linearizable";
+  std::string consistency_model = "strict-serializable";
   std::string workload;
 };
 

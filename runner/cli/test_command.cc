@@ -377,9 +377,7 @@ int RunAnalyzeCommand(const std::string& run_directory, std::ostream& out, std::
     err << "faultline: " << outcome.status().message() << "\n";
     return kExitBadInput;
   }
-  out << run_directory << ": " << ToString(outcome->verdict) << "\n";
-  const Json& checker = outcome->results["checkers"]["linearizable"];
-  if (checker.contains("reason")) out << "  " << checker["reason"].get<std::string>() << "\n";
+  out << run_directory << ": " << ToString(outcome->verdict) << "\n" << outcome->explanation;
   return ExitCode(outcome->verdict);
 }
 

@@ -1,0 +1,73 @@
+#include "runner/check.h"
+
+#include "checker/session/session.h"
+#include "checker/txn/txn.h"
+
+namespace faultline {
+namespace {
+
+CheckOutcome Failed(const Status& status) {
+  CheckOutcome outcome;
+  outcome.error = status;
+  outcome.result = {{"valid", "unknown"}, {"error", status.message()}};
+  outcome.explanation = "unknown: " + status.message() + "\n";
+  return outcome;
+}
+
+template <typename Checked>
+CheckOutcome Judged(const Checked& checked) {
+  CheckOutcome outcome;
+  outcome.verdict = checked.verdict;
+  outcome.result = checked.ToJson();
+  outcome.explanation = checked.ToText();
+  return outcome;
+}
+
+}  // namespace
+
+Json CheckerSpec::ToJson() const {
+  return {{"name", name}, {"consistency_model", consistency_model}};
+}
+
+CheckerSpec CheckerSpec::FromJson(const Json& test_json) {
+  CheckerSpec spec;
+  spec.model = {test_json.value("/model/name"_json_pointer, std::string("cas-register")),
+                test_json.value("/model/initial_value"_json_pointer, Json())};
+  spec.name = test_json.value("/checker/name"_json_pointer, std::string("linearizable"));
+  spec.consistency_model = test_json.value("/checker/consistency_model"_json_pointer,
+                                           std::string("strict-serializable"));
+  return spec;
+}
+
+std::vector<std::string> RunCheckerNames() {
+  return {"linearizable", "list-append", "rw-register", "session"};
+}
+
+CheckOutcome CheckHistory(const History& history, const CheckerSpec& checker,
+                          double time_limit_s) {
+  try {
+    if (checker.name == "linearizable") {
+      LinearizableOptions options;
+      options.time_limit_s = time_limit_s;
+      Result<LinearizableResult> checked = CheckLinearizable(history, checker.model, options);
+      return checked.ok() ? Judged(*checked) : Failed(checked.status());
+    }
+    if (checker.name == "list-append" || checker.name == "rw-register") {
+      TxnOptions options;
+      options.workload =
+          checker.name == "list-append" ? TxnWorkload::kListAppend : TxnWorkload::kRwRegister;
+      options.consistency_models = {checker.consistency_model};
+      Result<TxnResult> checked = CheckTransactions(history, options);
+      return checked.ok() ? Judged(*checked) : Failed(checked.status());
+    }
+    if (checker.name == "session") {
+      Result<SessionResult> checked = CheckSessions(history, SessionOptions{});
+      return checked.ok() ? Judged(*checked) : Failed(checked.status());
+    }
+    return Failed(Status::InvalidArgument("unknown checker " + checker.name));
+  } catch (const std::exception& error) {
+    return Failed(Status::Internal(std::string("checker threw: ") + error.what()));
+  }
+}
+
+}  // namespace faultline
