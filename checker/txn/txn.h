@@ -37,6 +37,9 @@ struct TxnOptions {
   // anomaly class not yet found counts as unknown. 0 = no limit.
   size_t search_budget = 200'000'000;
   size_t max_cycles_per_type = 4;  // example cycles kept (and explained) per anomaly type
+  // Threads for the per-key version orders and the per-component cycle searches; 0 = one per
+  // core. The result does not depend on it.
+  size_t threads = 0;
 };
 
 // One step of a cycle: `from` must precede `to` for the reason given.
