@@ -122,6 +122,11 @@ int main(int argc, char** argv) {
     return 255;
   }
   std::printf("%s", result->ToText().substr(0, 400).c_str());
+  std::printf("phases:");
+  for (const TxnPhase& phase : result->phases) {
+    std::printf(" %s=%.3f", phase.name.c_str(), phase.seconds);
+  }
+  std::printf("\n");
   std::printf(
       "RESULT txns=%zu generate_s=%.2f check_s=%.2f txn_per_s=%.0f edges=%zu "
       "rss_after_generate_mib=%.0f peak_rss_mib=%.0f verdict=%s\n",

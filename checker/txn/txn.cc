@@ -1,6 +1,7 @@
 #include "checker/txn/txn.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -76,8 +77,9 @@ struct CycleFound {
 };
 
 // Shortest cycles of each class in each strongly connected component.
-std::vector<CycleFound> FindCycles(const DependencyGraph& graph, const TxnOptions& options,
-                                   TxnResult* result) {
+std::vector<CycleFound> FindCycles(const DependencyGraph& graph,
+                                   const std::vector<std::vector<uint32_t>>& components,
+                                   const TxnOptions& options, TxnResult* result) {
   static const CycleShape kShapes[] = {CycleShape::kG0, CycleShape::kG1c, CycleShape::kGSingle,
                                        CycleShape::kGNonadjacent, CycleShape::kG2Item};
   static const CycleVariant kVariants[] = {CycleVariant::kPlain, CycleVariant::kProcess,
@@ -85,7 +87,7 @@ std::vector<CycleFound> FindCycles(const DependencyGraph& graph, const TxnOption
   std::vector<CycleFound> found;
   std::map<std::string, size_t> per_type;
   CycleSearcher searcher(graph, options.search_budget);
-  for (const std::vector<uint32_t>& component : graph.Components()) {
+  for (const std::vector<uint32_t>& component : components) {
     result->largest_component = std::max(result->largest_component, component.size());
     searcher.SetComponent(component);
     for (CycleVariant variant : kVariants) {
@@ -139,6 +141,21 @@ TxnAnomaly CycleAnomaly(const Transactions& t, const WorkloadAnalysis& analysis,
   anomaly.explanation = argument + "so " + Label(0) + " < " + Label(0) + ", a contradiction";
   return anomaly;
 }
+
+// Records the wall time since the previous mark as one phase.
+class PhaseClock {
+ public:
+  explicit PhaseClock(std::vector<TxnPhase>* phases) : phases_(phases) {}
+  void Mark(const char* name) {
+    auto now = std::chrono::steady_clock::now();
+    phases_->push_back({name, std::chrono::duration<double>(now - last_).count()});
+    last_ = now;
+  }
+
+ private:
+  std::vector<TxnPhase>* phases_;
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
 
 Op TxnOp(const History& history, const Transactions& t, uint32_t txn) {
   return history.ops[t.txns[txn].op];
@@ -202,24 +219,31 @@ Result<TxnResult> CheckTransactions(const History& history, const TxnOptions& op
   using namespace txn;
   Result<std::vector<std::string>> models = Models(options);
   if (!models.ok()) return models.status();
+  TxnResult result;
+  PhaseClock clock(&result.phases);
   Result<Transactions> extracted = ExtractTransactions(history, options.workload);
   if (!extracted.ok()) return extracted.status();
   const Transactions& t = *extracted;
+  clock.Mark("extract");
   std::unique_ptr<WorkloadAnalysis> analysis = options.workload == TxnWorkload::kListAppend
                                                    ? MakeListAppendAnalysis(t)
                                                    : MakeRwRegisterAnalysis(t, options);
   DependencyGraph graph(static_cast<uint32_t>(t.txns.size()));
   Findings findings(options.max_cycles_per_type);
   analysis->Analyze(&graph, &findings);
+  clock.Mark("versions");
   // Like Elle, when the models forbid realtime cycles, process order is just part of realtime
   // order (processes are sequential), so a cycle is never reported twice under both names.
   std::set<std::string> prohibited = ProhibitedAnomalies(*models, options.anomalies);
   bool process = prohibited.count("G0-process") > 0;
   bool realtime = prohibited.count("G0-realtime") > 0;
   AddOrderEdges(t, /*process_edges=*/!realtime, &graph);
+  clock.Mark("order-edges");
   graph.Finish();
+  clock.Mark("graph");
+  std::vector<std::vector<uint32_t>> components = graph.Components();
+  clock.Mark("components");
 
-  TxnResult result;
   result.warnings = t.warnings;
   result.transactions = static_cast<size_t>(std::count_if(
       t.txns.begin(), t.txns.end(), [](const Txn& txn) { return txn.status != TxnStatus::kFail; }));
@@ -232,7 +256,9 @@ Result<TxnResult> CheckTransactions(const History& history, const TxnOptions& op
     for (uint32_t txn : example.txns) anomaly.txns.push_back(TxnOp(history, t, txn));
     result.anomalies.push_back(std::move(anomaly));
   }
-  for (const CycleFound& cycle : FindCycles(graph, options, &result)) {
+  std::vector<CycleFound> cycles = FindCycles(graph, components, options, &result);
+  clock.Mark("cycles");
+  for (const CycleFound& cycle : cycles) {
     TxnAnomaly anomaly = CycleAnomaly(t, *analysis, cycle);
     std::vector<uint32_t> order;
     for (const CycleStepRef& step : cycle.steps) {
@@ -247,6 +273,7 @@ Result<TxnResult> CheckTransactions(const History& history, const TxnOptions& op
   bool empty = graph.data_edges() == 0 && (!process || graph.Count(kProcess) == 0) &&
                (!realtime || graph.Count(kRealtime) == 0);
   Conclude(options, *models, empty, &result);
+  clock.Mark("report");
   return result;
 }
 

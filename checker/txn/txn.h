@@ -61,6 +61,12 @@ struct TxnAnomaly {
   std::string ToDot() const;  // Graphviz, for cycles
 };
 
+// Wall time of one step of the check, for finding where a large history's time goes.
+struct TxnPhase {
+  std::string name;  // extract, versions, order-edges, graph, components, cycles, report
+  double seconds = 0;
+};
+
 struct TxnResult {
   Verdict verdict = Verdict::kValid;
   std::string reason;                         // why unknown, or a one-line summary
@@ -75,6 +81,7 @@ struct TxnResult {
   size_t largest_component = 0;               // transactions in the largest strongly connected one
   size_t search_steps = 0;                    // edges visited by the cycle searches
   std::vector<std::string> warnings;
+  std::vector<TxnPhase> phases;  // in order; not part of ToJson or ToText (they vary run to run)
 
   Json ToJson() const;
   std::string ToText() const;
