@@ -43,8 +43,7 @@ std::vector<std::string> RunCheckerNames() {
   return {"linearizable", "list-append", "rw-register", "session"};
 }
 
-CheckOutcome CheckHistory(const History& history, const CheckerSpec& checker,
-                          double time_limit_s) {
+CheckOutcome CheckHistory(const History& history, const CheckerSpec& checker, double time_limit_s) {
   try {
     if (checker.name == "linearizable") {
       LinearizableOptions options;

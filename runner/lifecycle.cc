@@ -195,7 +195,8 @@ RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& h
   }
   History history;
   NodeRemotes node_remotes;
-  for (const std::unique_ptr<control::Remote>& remote : remotes) node_remotes.push_back(remote.get());
+  for (const std::unique_ptr<control::Remote>& remote : remotes)
+    node_remotes.push_back(remote.get());
   if (outcome.error.ok() && test.nemesis) {
     log("setting up the nemesis");
     outcome.error = test.nemesis->Setup(test, node_remotes);

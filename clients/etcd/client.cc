@@ -21,6 +21,8 @@ std::string ToString(ReadConsistency consistency) {
   return consistency == ReadConsistency::kSerializable ? "serializable" : "linearizable";
 }
 
+std::string PidFile(const EtcdOptions& options) { return options.directory + "/etcd.pid"; }
+
 Status ValidateOptions(const EtcdOptions& options) {
   auto bad_port = [](int port) { return port <= 0 || port > 65535; };
   if (bad_port(options.client_port) || bad_port(options.peer_port) ||

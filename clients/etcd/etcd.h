@@ -58,6 +58,10 @@ struct EtcdOptions {
 // holds "..": Teardown removes it).
 Status ValidateOptions(const EtcdOptions& options);
 
+// The member's pid file on a node, relative to the SSH user's home unless options.directory is
+// absolute: what `faultline cluster heal` checks before it continues a paused member.
+std::string PidFile(const EtcdOptions& options);
+
 // The base URL of `node`'s client port as the controller reaches it: http://<address>:<port>.
 std::string ClientUrl(const TestOptions& test, const std::string& node, int port);
 

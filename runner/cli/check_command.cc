@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "checker/linearizable/linearizable.h"
+#include "checker/session/session.h"
 #include "checker/txn/models.h"
 #include "checker/txn/txn.h"
 #include "core/history_io.h"
@@ -40,6 +41,43 @@ struct FileOutcome {
   bool bad_input = false;
 };
 
+// Prints (or adds to the JSON report) one file's result; any checker's result type.
+template <typename CheckerResult>
+FileOutcome Report(const std::string& file, const Result<CheckerResult>& result,
+                   const CheckArguments& arguments, double seconds, Json* report, std::ostream& out,
+                   std::ostream& err) {
+  if (!result.ok()) {
+    err << "faultline: " << file << ": " << result.status().message() << "\n";
+    report->push_back({{"file", file}, {"error", result.status().message()}});
+    return {Verdict::kUnknown, true};
+  }
+  if (arguments.json) {
+    Json entry = result->ToJson();
+    entry["file"] = file;
+    entry["checker"] = arguments.checker;
+    entry["seconds"] = seconds;
+    report->push_back(std::move(entry));
+  } else {
+    out << file << ": " << result->ToText();
+  }
+  return {result->verdict, false};
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The session guarantees over one parsed history; sessions from the history's header.
+FileOutcome CheckSessionFile(const std::string& file, const History& history,
+                             const CheckArguments& arguments,
+                             std::chrono::steady_clock::time_point started, Json* report,
+                             std::ostream& out, std::ostream& err) {
+  SessionOptions options;
+  options.lenient = arguments.lenient;
+  Result<SessionResult> result = CheckSessions(history, options);
+  return Report(file, result, arguments, SecondsSince(started), report, out, err);
+}
+
 // The transactional checkers (list-append, rw-register) over one parsed history.
 FileOutcome CheckTxnFile(const std::string& file, const History& history,
                          const CheckArguments& arguments, double read_seconds, Json* report,
@@ -50,27 +88,11 @@ FileOutcome CheckTxnFile(const std::string& file, const History& history,
   options.consistency_models = {arguments.consistency_model};
   auto started = std::chrono::steady_clock::now();
   Result<TxnResult> result = CheckTransactions(history, options);
-  if (!result.ok()) {
-    err << "faultline: " << file << ": " << result.status().message() << "\n";
-    report->push_back({{"file", file}, {"error", result.status().message()}});
-    return {Verdict::kUnknown, true};
-  }
-  if (!arguments.cycles_dir.empty()) {
+  if (result.ok() && !arguments.cycles_dir.empty()) {
     Status written = result->WriteCycleDots(arguments.cycles_dir);
     if (!written.ok()) err << "faultline: " << written.message() << "\n";
   }
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (arguments.json) {
-    Json entry = result->ToJson();
-    entry["file"] = file;
-    entry["checker"] = arguments.checker;
-    entry["seconds"] = seconds + read_seconds;
-    report->push_back(std::move(entry));
-  } else {
-    out << file << ": " << result->ToText();
-  }
-  return {result->verdict, false};
+  return Report(file, result, arguments, SecondsSince(started) + read_seconds, report, out, err);
 }
 
 FileOutcome CheckFile(const std::string& file, const CheckArguments& arguments, Json* report,
@@ -90,9 +112,9 @@ FileOutcome CheckFile(const std::string& file, const CheckArguments& arguments, 
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return CheckTxnFile(file, *history, arguments, read_seconds, report, out, err);
   }
-  // The session checker goes here: if (arguments.checker == "session") return CheckSessionFile(
-  // file, *history, arguments, report, out, err); calling CheckSessions from
-  // checker/session/session.h. Until then "session" is refused in RunCheck.
+  if (arguments.checker == "session") {
+    return CheckSessionFile(file, *history, arguments, started, report, out, err);
+  }
   LinearizableOptions options;
   options.threads = arguments.threads;
   options.time_limit_s = arguments.time_limit_s;
@@ -166,10 +188,6 @@ CLI::App* AddCheckCommand(CLI::App& app, CheckArguments& arguments) {
 }
 
 int RunCheck(const CheckArguments& arguments, std::ostream& out, std::ostream& err) {
-  if (arguments.checker == "session") {
-    err << "faultline: the session checker is not wired into `check` yet\n";
-    return kExitBadInput;
-  }
   Json report = Json::array();
   Verdict worst = Verdict::kValid;
   bool bad_input = false;

@@ -11,8 +11,7 @@ namespace faultline::cli {
 
 struct CheckArguments {
   std::vector<std::string> files;
-  // linearizable (the default), list-append, rw-register; "session" is wired by the session
-  // checker's owner (see RunCheck).
+  // linearizable (the default), list-append, rw-register, session.
   std::string checker = "linearizable";
   std::string consistency_model = "strict-serializable";  // list-append, rw-register
   std::string cycles_dir;  // where to write one Graphviz file per anomaly cycle; "" = none

@@ -4,6 +4,8 @@
 #include <ostream>
 
 #include "checker/verdict.h"
+#include "clients/etcd/etcd.h"
+#include "nemesis/heal.h"
 #include "runner/cluster/cluster.h"
 
 namespace faultline::cli {
@@ -24,6 +26,35 @@ void PrintCluster(const cluster::ClusterInfo& info, bool with_ssh, std::ostream&
       << (info.nodes.empty() ? std::string("10.213.0.11") : info.nodes.front().address) << "\n";
 }
 
+// The processes faultline's databases start on a node, known by their pid files.
+std::vector<nemesis::OwnedProcess> DatabaseProcesses() {
+  return {{etcd::PidFile(etcd::EtcdOptions{}), "etcd"}};
+}
+
+// Heals every node of the cluster; a node that cannot be reached is reported and fails the
+// command, the others are still healed.
+int HealCluster(const cluster::ClusterInfo& info, std::ostream& out, std::ostream& err) {
+  nemesis::HealOptions options;
+  options.processes = DatabaseProcesses();
+  int exit_code = 0;
+  for (const cluster::NodeInfo& node : info.nodes) {
+    Result<std::unique_ptr<control::Remote>> remote =
+        control::ConnectSsh(node.name, cluster::NodeSshOptions(info, node));
+    Result<nemesis::NodeHealReport> report = remote.ok()
+                                                 ? nemesis::HealNode(**remote, options)
+                                                 : Result<nemesis::NodeHealReport>(remote.status());
+    if (!report.ok()) {
+      err << "faultline cluster heal: " << node.name << ": " << report.status().message() << "\n";
+      exit_code = kExitInternalError;
+      continue;
+    }
+    out << node.name << ": " << (report->removed_rules ? "partition rules removed" : "no rules");
+    for (int pid : report->resumed_pids) out << ", resumed pid " << pid;
+    out << "\n";
+  }
+  return exit_code;
+}
+
 int ErrorExit(const Status& status, std::ostream& err) {
   err << "faultline cluster: " << status.message() << "\n";
   return status.code() == StatusCode::kInvalidArgument ? kExitBadInput : kExitInternalError;
@@ -40,7 +71,9 @@ CLI::App* AddClusterCommand(CLI::App& app, ClusterArguments& arguments) {
       ->check(CLI::Range(1, cluster::kMaxNodes));
   arguments.down = cluster->add_subcommand("down", "Remove everything `up` created");
   arguments.status = cluster->add_subcommand("status", "Nodes, addresses, sshd pids, ssh check");
-  for (CLI::App* command : {arguments.up, arguments.down, arguments.status}) {
+  arguments.heal = cluster->add_subcommand(
+      "heal", "Remove partition rules and resume paused databases a killed run left behind");
+  for (CLI::App* command : {arguments.up, arguments.down, arguments.status, arguments.heal}) {
     command->add_option("--state-dir", arguments.state_directory,
                         "Keys, configs, node directories, cluster.json");
   }
@@ -70,6 +103,7 @@ int RunClusterCommand(const ClusterArguments& arguments, std::ostream& out, std:
   }
   Result<cluster::ClusterInfo> info = cluster::ClusterStatus(options);
   if (!info.ok()) return ErrorExit(info.status(), err);
+  if (arguments.heal->parsed()) return HealCluster(*info, out, err);
   PrintCluster(*info, /*with_ssh=*/true, out);
   for (const cluster::NodeInfo& node : info->nodes) {
     if (!node.ssh_works) return kExitInternalError;

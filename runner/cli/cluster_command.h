@@ -1,5 +1,6 @@
-// `faultline cluster up|down|status`: the local cluster of network namespaces
-// (runner/cluster/cluster.h, docs/local_cluster.md).
+// `faultline cluster up|down|status|heal`: the local cluster of network namespaces
+// (runner/cluster/cluster.h, docs/local_cluster.md). `heal` removes what a controller killed
+// mid-fault left behind (nemesis/heal.h): partition rules and paused database processes.
 // Exit code: 0 on success (status: every node's ssh works), 254 for bad arguments, 255 for errors.
 #pragma once
 
@@ -15,6 +16,7 @@ struct ClusterArguments {
   CLI::App* up = nullptr;
   CLI::App* down = nullptr;
   CLI::App* status = nullptr;
+  CLI::App* heal = nullptr;
 };
 
 CLI::App* AddClusterCommand(CLI::App& app, ClusterArguments& arguments);
