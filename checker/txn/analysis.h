@@ -21,6 +21,10 @@ class Findings {
   void Add(const std::string& type, std::vector<uint32_t> txns, std::string explanation,
            Json details = Json::object());
   bool Wants(const std::string& type) const;
+  // Appends `other`'s examples after these (up to the per-type limit) and adds its counts: the
+  // result is the same as if `other`'s anomalies had been added here one by one.
+  void Merge(Findings&& other);
+  size_t examples_per_type() const { return examples_per_type_; }
 
   struct Example {
     std::string type;
@@ -46,7 +50,9 @@ class WorkloadAnalysis {
                                   const std::string& b) const = 0;
 };
 
-std::unique_ptr<WorkloadAnalysis> MakeListAppendAnalysis(const Transactions& transactions);
+// `threads`: as TxnOptions::threads.
+std::unique_ptr<WorkloadAnalysis> MakeListAppendAnalysis(const Transactions& transactions,
+                                                         size_t threads);
 std::unique_ptr<WorkloadAnalysis> MakeRwRegisterAnalysis(const Transactions& transactions,
                                                          const TxnOptions& options);
 

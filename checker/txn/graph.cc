@@ -25,11 +25,14 @@ const char* EdgeName(uint8_t bit) {
 
 namespace {
 
-// Keeps the edges of one node's sorted run that carry information: no duplicates, no process
-// edge beside a data edge to the same target, no realtime edge beside either.
+// Keeps the edges of one node's run that carry information: no duplicates, no process edge
+// beside a data edge to the same target, no realtime edge beside either. Of duplicates, the one
+// with the smallest witness stays, whatever order the edges were added in.
 size_t CompactRun(GraphEdge* first, GraphEdge* last) {
   std::sort(first, last, [](const GraphEdge& a, const GraphEdge& b) {
-    return a.to != b.to ? a.to < b.to : a.bit < b.bit;
+    if (a.to != b.to) return a.to < b.to;
+    if (a.bit != b.bit) return a.bit < b.bit;
+    return a.key != b.key ? a.key < b.key : a.value < b.value;
   });
   GraphEdge* out = first;
   for (GraphEdge* group = first; group != last;) {
@@ -52,12 +55,17 @@ size_t CompactRun(GraphEdge* first, GraphEdge* last) {
 void DependencyGraph::Finish() {
   // Counting sort by source: linear, where a comparison sort of ten million edges is not.
   std::vector<uint64_t> counts(static_cast<size_t>(nodes_) + 1, 0);
-  for (const RawEdge& raw : raw_) ++counts[raw.from + 1];
+  for (const EdgeBatch& batch : batches_) {
+    for (const RawEdge& raw : batch.edges_) ++counts[raw.from + 1];
+  }
   for (size_t i = 1; i < counts.size(); ++i) counts[i] += counts[i - 1];
-  std::vector<GraphEdge> sorted(raw_.size());
+  std::vector<GraphEdge> sorted(counts.back());
   std::vector<uint64_t> fill(counts.begin(), counts.end() - 1);
-  for (const RawEdge& raw : raw_) sorted[fill[raw.from]++] = raw.edge;
-  std::vector<RawEdge>().swap(raw_);
+  for (EdgeBatch& batch : batches_) {
+    for (const RawEdge& raw : batch.edges_) sorted[fill[raw.from]++] = raw.edge;
+    std::vector<RawEdge>().swap(batch.edges_);
+  }
+  batches_.clear();
   offsets_.assign(static_cast<size_t>(nodes_) + 1, 0);
   size_t out = 0;
   for (uint32_t node = 0; node < nodes_; ++node) {

@@ -23,14 +23,33 @@ struct GraphEdge {
   uint8_t bit = 0;
 };
 
+struct RawEdge {
+  uint32_t from;
+  GraphEdge edge;
+};
+
+// Edges gathered apart (by one thread) and handed to the graph in one piece.
+class EdgeBatch {
+ public:
+  // Self-edges are dropped: a transaction never depends on itself.
+  void Add(uint32_t from, uint32_t to, uint8_t bit, int32_t key = -1, int32_t value = -1) {
+    if (from != to) edges_.push_back({from, {to, key, value, bit}});
+  }
+
+ private:
+  friend class DependencyGraph;
+  std::vector<RawEdge> edges_;
+};
+
 class DependencyGraph {
  public:
   explicit DependencyGraph(uint32_t nodes) : nodes_(nodes) {}
 
-  // Self-edges are dropped: a transaction never depends on itself.
   void Add(uint32_t from, uint32_t to, uint8_t bit, int32_t key = -1, int32_t value = -1) {
-    if (from != to) raw_.push_back({from, {to, key, value, bit}});
+    if (batches_.empty()) batches_.emplace_back();
+    batches_.back().Add(from, to, bit, key, value);
   }
+  void Absorb(EdgeBatch&& batch) { batches_.push_back(std::move(batch)); }
   // Builds the adjacency. Duplicates go; a process edge parallel to a data edge, and a realtime
   // edge parallel to either, go too: the stronger explanation is the one a reader wants.
   void Finish();
@@ -46,12 +65,8 @@ class DependencyGraph {
   std::vector<std::vector<uint32_t>> Components() const;
 
  private:
-  struct RawEdge {
-    uint32_t from;
-    GraphEdge edge;
-  };
   uint32_t nodes_;
-  std::vector<RawEdge> raw_;
+  std::vector<EdgeBatch> batches_;
   std::vector<uint64_t> offsets_;
   std::vector<GraphEdge> edges_;
   size_t data_edges_ = 0;

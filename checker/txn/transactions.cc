@@ -6,13 +6,25 @@
 
 namespace faultline::txn {
 
-int32_t Interner::Intern(const Json& value) {
+int32_t Interner::InternInteger(int64_t value) {
   auto next = static_cast<int32_t>(values_.size());
-  if (value.is_number_integer()) {
-    auto [it, inserted] = integers_.try_emplace(value.get<int64_t>(), next);
-    if (inserted) values_.push_back(value);
-    return it->second;
+  if (value >= 0 && value < kDirectLimit) {
+    auto index = static_cast<size_t>(value);
+    if (index >= direct_.size()) direct_.resize(std::max(index + 1, direct_.size() * 2), -1);
+    if (direct_[index] < 0) {
+      direct_[index] = next;
+      values_.push_back(value);
+    }
+    return direct_[index];
   }
+  auto [it, inserted] = integers_.try_emplace(value, next);
+  if (inserted) values_.push_back(value);
+  return it->second;
+}
+
+int32_t Interner::Intern(const Json& value) {
+  if (value.is_number_integer()) return InternInteger(value.get<int64_t>());
+  auto next = static_cast<int32_t>(values_.size());
   auto [it, inserted] = others_.try_emplace(value.dump(), next);
   if (inserted) values_.push_back(value);
   return it->second;
@@ -39,8 +51,9 @@ Status ParseMop(const Json& mop, TxnWorkload workload, Transactions* out) {
   if (!mop.is_array() || mop.size() < 2 || mop.size() > 3 || !mop[0].is_string()) {
     return Status::ParseError("micro-op " + mop.dump() + " is not [f, key, value]");
   }
-  const std::string f = mop[0].get<std::string>();
-  Json value = mop.size() == 3 ? mop[2] : Json();
+  const std::string& f = mop[0].get_ref<const std::string&>();
+  static const Json kNull;
+  const Json& value = mop.size() == 3 ? mop[2] : kNull;
   Mop parsed;
   parsed.key = out->keys.Intern(mop[1]);
   bool list = workload == TxnWorkload::kListAppend;

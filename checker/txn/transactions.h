@@ -15,16 +15,21 @@ namespace faultline::txn {
 
 inline constexpr int32_t kNil = -1;  // a register read of the initial state
 
-// Interns JSON values; integers (nearly every key and value in practice) take a fast path.
+// Interns JSON values; integers (nearly every key and value in practice) take a fast path: small
+// non-negative ones index a flat table, so interning the tens of millions of elements of a large
+// history's reads costs an array access each rather than a hash-node lookup.
 class Interner {
  public:
   int32_t Intern(const Json& value);
+  int32_t InternInteger(int64_t value);
   const Json& Value(int32_t id) const { return values_[static_cast<size_t>(id)]; }
   std::string Text(int32_t id) const;  // "x", "3", "nil"
   size_t size() const { return values_.size(); }
 
  private:
-  std::unordered_map<int64_t, int32_t> integers_;
+  static constexpr int64_t kDirectLimit = int64_t{1} << 24;  // at most 64 MiB of table
+  std::vector<int32_t> direct_;  // integer -> id, -1 for none; grown to the largest seen
+  std::unordered_map<int64_t, int32_t> integers_;  // the others
   std::unordered_map<std::string, int32_t> others_;
   std::vector<Json> values_;
 };

@@ -24,6 +24,15 @@ void Findings::Add(const std::string& type, std::vector<uint32_t> txns, std::str
   examples_.push_back({type, std::move(txns), std::move(explanation), std::move(details)});
 }
 
+void Findings::Merge(Findings&& other) {
+  std::map<std::string, size_t> kept;  // of other's examples, per type
+  for (Findings::Example& example : other.examples_) {
+    ++kept[example.type];
+    if (counts_[example.type]++ < examples_per_type_) examples_.push_back(std::move(example));
+  }
+  for (const auto& [type, count] : other.counts_) counts_[type] += count - kept[type];
+}
+
 bool Findings::Wants(const std::string& type) const {
   auto found = counts_.find(type);
   return found == counts_.end() || found->second < examples_per_type_;
@@ -226,7 +235,7 @@ Result<TxnResult> CheckTransactions(const History& history, const TxnOptions& op
   const Transactions& t = *extracted;
   clock.Mark("extract");
   std::unique_ptr<WorkloadAnalysis> analysis = options.workload == TxnWorkload::kListAppend
-                                                   ? MakeListAppendAnalysis(t)
+                                                   ? MakeListAppendAnalysis(t, options.threads)
                                                    : MakeRwRegisterAnalysis(t, options);
   DependencyGraph graph(static_cast<uint32_t>(t.txns.size()));
   Findings findings(options.max_cycles_per_type);
