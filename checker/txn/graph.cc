@@ -1,11 +1,100 @@
 #include "checker/txn/graph.h"
 
 #include <algorithm>
-#include <boost/graph/compressed_sparse_row_graph.hpp>
+#include <boost/graph/graph_traits.hpp>
+#include <boost/graph/properties.hpp>
 #include <boost/graph/strong_components.hpp>
+#include <boost/iterator/counting_iterator.hpp>
+#include <boost/iterator/iterator_facade.hpp>
+#include <boost/property_map/property_map.hpp>
 #include <utility>
 
+#include "checker/txn/parallel.h"
+
 namespace faultline::txn {
+
+// DependencyGraph's CSR arrays seen as a Boost.Graph (a VertexListGraph and IncidenceGraph), so
+// strong_components runs on them in place rather than on a copy of every edge.
+struct BoostView {
+  const DependencyGraph* graph;
+};
+
+struct BoostEdge {
+  uint32_t source = 0;
+  const GraphEdge* edge = nullptr;
+  bool operator==(const BoostEdge& other) const { return edge == other.edge; }
+  bool operator!=(const BoostEdge& other) const { return edge != other.edge; }
+};
+
+class BoostOutEdgeIterator
+    : public boost::iterator_facade<BoostOutEdgeIterator, BoostEdge,
+                                    std::random_access_iterator_tag, BoostEdge> {
+ public:
+  BoostOutEdgeIterator() = default;
+  BoostOutEdgeIterator(uint32_t source, const GraphEdge* edge) : source_(source), edge_(edge) {}
+
+ private:
+  friend class boost::iterator_core_access;
+  BoostEdge dereference() const { return {source_, edge_}; }
+  bool equal(const BoostOutEdgeIterator& other) const { return edge_ == other.edge_; }
+  void increment() { ++edge_; }
+  void decrement() { --edge_; }
+  void advance(std::ptrdiff_t n) { edge_ += n; }
+  std::ptrdiff_t distance_to(const BoostOutEdgeIterator& other) const {
+    return other.edge_ - edge_;
+  }
+  uint32_t source_ = 0;
+  const GraphEdge* edge_ = nullptr;
+};
+
+}  // namespace faultline::txn
+
+namespace boost {
+
+template <>
+struct graph_traits<faultline::txn::BoostView> {
+  using vertex_descriptor = uint32_t;
+  using edge_descriptor = faultline::txn::BoostEdge;
+  using directed_category = directed_tag;
+  using edge_parallel_category = allow_parallel_edge_tag;
+  struct traversal_category : incidence_graph_tag, vertex_list_graph_tag {};
+  using vertex_iterator = counting_iterator<uint32_t>;
+  using out_edge_iterator = faultline::txn::BoostOutEdgeIterator;
+  using vertices_size_type = uint32_t;
+  using edges_size_type = size_t;
+  using degree_size_type = size_t;
+  static vertex_descriptor null_vertex() { return UINT32_MAX; }
+};
+
+template <>
+struct property_map<faultline::txn::BoostView, vertex_index_t> {
+  using type = typed_identity_property_map<uint32_t>;
+  using const_type = type;
+};
+
+}  // namespace boost
+
+namespace faultline::txn {
+
+using BoostOutEdges = std::pair<BoostOutEdgeIterator, BoostOutEdgeIterator>;
+
+BoostOutEdges out_edges(uint32_t node, const BoostView& view) {
+  return {{node, view.graph->begin(node)}, {node, view.graph->end(node)}};
+}
+size_t out_degree(uint32_t node, const BoostView& view) {
+  return static_cast<size_t>(view.graph->end(node) - view.graph->begin(node));
+}
+uint32_t source(const BoostEdge& edge, const BoostView&) { return edge.source; }
+uint32_t target(const BoostEdge& edge, const BoostView&) { return edge.edge->to; }
+std::pair<boost::counting_iterator<uint32_t>, boost::counting_iterator<uint32_t>> vertices(
+    const BoostView& view) {
+  return {boost::counting_iterator<uint32_t>(0),
+          boost::counting_iterator<uint32_t>(view.graph->nodes())};
+}
+uint32_t num_vertices(const BoostView& view) { return view.graph->nodes(); }
+boost::typed_identity_property_map<uint32_t> get(boost::vertex_index_t, const BoostView&) {
+  return {};
+}
 
 const char* EdgeName(uint8_t bit) {
   switch (bit) {
@@ -89,22 +178,10 @@ size_t DependencyGraph::Count(uint8_t bit) const {
 }
 
 std::vector<std::vector<uint32_t>> DependencyGraph::Components() const {
-  using Graph = boost::compressed_sparse_row_graph<boost::directedS>;
-  std::vector<std::pair<uint32_t, uint32_t>> pairs;
-  pairs.reserve(edges_.size());
-  for (uint32_t node = 0; node < nodes_; ++node) {
-    for (const GraphEdge* edge = begin(node); edge != end(node); ++edge) {
-      if (pairs.empty() || pairs.back() != std::make_pair(node, edge->to)) {
-        pairs.emplace_back(node, edge->to);
-      }
-    }
-  }
-  Graph graph(boost::edges_are_sorted, pairs.begin(), pairs.end(), nodes_);
-  std::vector<std::pair<uint32_t, uint32_t>>().swap(pairs);
   std::vector<uint32_t> component(nodes_);
   uint32_t count = static_cast<uint32_t>(boost::strong_components(
-      graph, boost::make_iterator_property_map(component.begin(),
-                                               boost::get(boost::vertex_index, graph))));
+      BoostView{this}, boost::make_iterator_property_map(
+                           component.begin(), boost::typed_identity_property_map<uint32_t>())));
   std::vector<uint32_t> sizes(count, 0);
   for (uint32_t id : component) ++sizes[id];
   std::vector<int32_t> slot(count, -1);
