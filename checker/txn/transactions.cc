@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "checker/txn/parallel.h"
 #include "core/validate.h"
 
 namespace faultline::txn {
@@ -46,36 +47,72 @@ std::string Where(const History& history, const Op& op) {
   return where + " (op index " + std::to_string(op.index) + ")";
 }
 
-// Parses one micro-op; `read_value_known` is false for an invocation's reads (nil = unknown).
-Status ParseMop(const Json& mop, TxnWorkload workload, Transactions* out) {
+// A key or value as parsed, before interning: an integer, or (rarely) any other JSON value.
+// Interning waits until the parts parsed in parallel are joined, so ids follow history order.
+struct RawValue {
+  int64_t integer = 0;
+  const Json* json = nullptr;  // non-null: not an integer; a JSON null is nil
+};
+
+RawValue Raw(const Json& value) {
+  if (value.is_number_integer()) return {value.get<int64_t>(), nullptr};
+  return {0, &value};
+}
+
+struct RawMop {
+  Mop mop;  // list_begin is relative to the part's elements
+  RawValue key;
+  RawValue value;
+};
+
+// The transactions of one contiguous range of the history's ops.
+struct Part {
+  std::vector<Txn> txns;  // mop_begin is relative to the part's mops
+  std::vector<RawMop> mops;
+  std::vector<int64_t> elements;                                 // integer elements of list reads
+  std::vector<std::pair<uint32_t, const Json*>> other_elements;  // (position, value) of the rest
+  Status status = Status::Ok();
+};
+
+const Json& NullJson() {
+  static const Json null;
+  return null;
+}
+
+Status ParseMop(const Json& mop, TxnWorkload workload, Part* out) {
   if (!mop.is_array() || mop.size() < 2 || mop.size() > 3 || !mop[0].is_string()) {
     return Status::ParseError("micro-op " + mop.dump() + " is not [f, key, value]");
   }
   const std::string& f = mop[0].get_ref<const std::string&>();
-  static const Json kNull;
-  const Json& value = mop.size() == 3 ? mop[2] : kNull;
-  Mop parsed;
-  parsed.key = out->keys.Intern(mop[1]);
+  const Json& value = mop.size() == 3 ? mop[2] : NullJson();
+  RawMop parsed;
+  parsed.key = Raw(mop[1]);
+  parsed.value = {0, &NullJson()};
   bool list = workload == TxnWorkload::kListAppend;
   if (f == "r") {
-    parsed.kind = MopKind::kRead;
+    parsed.mop.kind = MopKind::kRead;
     if (list) {
       if (!value.is_null() && !value.is_array()) {
         return Status::ParseError("list-append read " + mop.dump() + " is not a list");
       }
-      parsed.list = true;
-      parsed.list_begin = static_cast<uint32_t>(out->elements.size());
+      parsed.mop.list = true;
+      parsed.mop.list_begin = static_cast<uint32_t>(out->elements.size());
       if (value.is_array()) {
-        for (const Json& element : value) out->elements.push_back(out->values.Intern(element));
+        for (const Json& element : value) {
+          if (!element.is_number_integer()) {
+            out->other_elements.emplace_back(static_cast<uint32_t>(out->elements.size()), &element);
+          }
+          out->elements.push_back(element.is_number_integer() ? element.get<int64_t>() : 0);
+        }
       }
-      parsed.list_size = static_cast<uint32_t>(out->elements.size()) - parsed.list_begin;
+      parsed.mop.list_size = static_cast<uint32_t>(out->elements.size()) - parsed.mop.list_begin;
     } else {
-      parsed.value = value.is_null() ? kNil : out->values.Intern(value);
+      parsed.value = Raw(value);
     }
   } else if ((f == "append" && list) || (f == "w" && !list)) {
-    parsed.kind = list ? MopKind::kAppend : MopKind::kWrite;
+    parsed.mop.kind = list ? MopKind::kAppend : MopKind::kWrite;
     if (value.is_null()) return Status::ParseError("micro-op " + mop.dump() + " writes nil");
-    parsed.value = out->values.Intern(value);
+    parsed.value = Raw(value);
   } else {
     return Status::ParseError("micro-op " + mop.dump() + " is not one of " +
                               (list ? "append, r" : "w, r") + " (workload " +
@@ -85,8 +122,7 @@ Status ParseMop(const Json& mop, TxnWorkload workload, Transactions* out) {
   return Status::Ok();
 }
 
-Status AddTxn(const History& history, const Op& op, Txn txn, TxnWorkload workload,
-              Transactions* out) {
+Status AddTxn(const History& history, const Op& op, Txn txn, TxnWorkload workload, Part* out) {
   if (!op.value.is_array()) {
     return Status::ParseError(Where(history, op) + ": a txn's value must be a list of micro-ops");
   }
@@ -100,20 +136,15 @@ Status AddTxn(const History& history, const Op& op, Txn txn, TxnWorkload workloa
   return Status::Ok();
 }
 
-}  // namespace
-
-Result<Transactions> ExtractTransactions(const History& history, TxnWorkload workload) {
-  // Lenient pairing: Elle's own test histories put concurrent ops on one process, and many list
-  // only completions; an orphan completion is a transaction invoked where it completed.
-  Result<Pairing> pairing = PairHistory(history, /*lenient=*/true);
-  if (!pairing.ok()) return pairing.status();
-  Transactions out;
-  out.txns.reserve(history.ops.size() / 2 + 1);
-  out.mops.reserve(history.ops.size() * 2);
-  for (size_t i = 0; i < history.ops.size(); ++i) {
+// Parses the transactions of ops [begin, end); stops at the first error.
+void ParsePart(const History& history, const Pairing& pairing, size_t begin, size_t end,
+               TxnWorkload workload, Part* out) {
+  out->txns.reserve((end - begin) / 2 + 1);
+  out->mops.reserve(end - begin);
+  for (size_t i = begin; i < end; ++i) {
     const Op& op = history.ops[i];
     if (!IsTxnOp(op)) continue;
-    int64_t partner = pairing->partner[i];
+    int64_t partner = pairing.partner[i];
     Txn txn;
     txn.process = op.process;
     if (op.is_invoke()) {
@@ -133,9 +164,69 @@ Result<Transactions> ExtractTransactions(const History& history, TxnWorkload wor
     const Op& source = (txn.status == TxnStatus::kInfo && partner >= 0 && op.value.is_null())
                            ? history.ops[static_cast<size_t>(partner)]
                            : op;
-    Status status = AddTxn(history, source, txn, workload, &out);
-    if (!status.ok()) return status;
+    out->status = AddTxn(history, source, txn, workload, out);
+    if (!out->status.ok()) return;
   }
+}
+
+int32_t InternRaw(const RawValue& raw, Interner* interner) {
+  if (!raw.json) return interner->InternInteger(raw.integer);
+  return interner->Intern(*raw.json);
+}
+
+// Appends a part's transactions to `out`, interning keys and values in history order.
+void Join(Part&& part, Transactions* out) {
+  const auto mop_base = static_cast<uint32_t>(out->mops.size());
+  for (Txn& txn : part.txns) {
+    txn.mop_begin += mop_base;
+    out->txns.push_back(txn);
+  }
+  auto other = part.other_elements.begin();
+  for (const RawMop& raw : part.mops) {
+    Mop mop = raw.mop;
+    mop.key = InternRaw(raw.key, &out->keys);
+    mop.list_begin = static_cast<uint32_t>(out->elements.size());
+    for (uint32_t i = raw.mop.list_begin; i < raw.mop.list_begin + raw.mop.list_size; ++i) {
+      if (other != part.other_elements.end() && other->first == i) {
+        out->elements.push_back(out->values.Intern(*(other++)->second));
+      } else {
+        out->elements.push_back(out->values.InternInteger(part.elements[i]));
+      }
+    }
+    bool nil = raw.value.json && raw.value.json->is_null();
+    mop.value = nil ? kNil : InternRaw(raw.value, &out->values);
+    out->mops.push_back(mop);
+  }
+}
+
+}  // namespace
+
+Result<Transactions> ExtractTransactions(const History& history, TxnWorkload workload,
+                                         size_t threads) {
+  // Lenient pairing: Elle's own test histories put concurrent ops on one process, and many list
+  // only completions; an orphan completion is a transaction invoked where it completed.
+  Result<Pairing> pairing = PairHistory(history, /*lenient=*/true);
+  if (!pairing.ok()) return pairing.status();
+  // Walking the JSON is most of the cost; parts of the history are parsed in parallel (a thread
+  // per 50,000 ops at most) and joined in order.
+  size_t parts = std::clamp<size_t>(history.ops.size() / 50'000, 1, ThreadCount(threads));
+  std::vector<Part> parsed(parts);
+  RunParts(parts, [&](size_t part) {
+    ParsePart(history, *pairing, history.ops.size() * part / parts,
+              history.ops.size() * (part + 1) / parts, workload, &parsed[part]);
+  });
+  Transactions out;
+  size_t txns = 0, mops = 0, elements = 0;
+  for (const Part& part : parsed) {
+    if (!part.status.ok()) return part.status;
+    txns += part.txns.size();
+    mops += part.mops.size();
+    elements += part.elements.size();
+  }
+  out.txns.reserve(txns);
+  out.mops.reserve(mops);
+  out.elements.reserve(elements);
+  for (Part& part : parsed) Join(std::move(part), &out);
   std::stable_sort(out.txns.begin(), out.txns.end(), [](const Txn& a, const Txn& b) {
     return a.invoke_position < b.invoke_position;
   });

@@ -69,7 +69,9 @@ struct Transactions {
   const Mop* end(const Txn& txn) const { return mops.data() + txn.mop_begin + txn.mop_count; }
 };
 
-Result<Transactions> ExtractTransactions(const History& history, TxnWorkload workload);
+// `threads`: as TxnOptions::threads; the result does not depend on it.
+Result<Transactions> ExtractTransactions(const History& history, TxnWorkload workload,
+                                         size_t threads = 0);
 
 // "[1 2]" for a list read, "nil" / "3" for a register read.
 std::string DescribeRead(const Transactions& transactions, const Mop& mop);

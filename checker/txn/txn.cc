@@ -230,7 +230,7 @@ Result<TxnResult> CheckTransactions(const History& history, const TxnOptions& op
   if (!models.ok()) return models.status();
   TxnResult result;
   PhaseClock clock(&result.phases);
-  Result<Transactions> extracted = ExtractTransactions(history, options.workload);
+  Result<Transactions> extracted = ExtractTransactions(history, options.workload, options.threads);
   if (!extracted.ok()) return extracted.status();
   const Transactions& t = *extracted;
   clock.Mark("extract");
