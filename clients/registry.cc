@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "checker/txn/models.h"
 #include "clients/etcd/etcd.h"
 #include "clients/fake/fake.h"
+#include "clients/fake/txn_store.h"
 #include "generators/combinators.h"
 #include "nemesis/nemesis.h"
 #include "runner/cluster/cluster.h"
@@ -48,7 +50,41 @@ gen::GenPtr RegisterWorkload(const TestOptions& options) {
   return generator;
 }
 
+bool IsTxnWorkload(const std::string& name) { return name != "register"; }
+
+// The transactional workloads' part of the test: the store, its clients and the checker.
+Result<Test> BuildFakeTxnTest(const TestOptions& options, const WorkloadOptions& workload) {
+  std::optional<fake::Isolation> isolation = fake::ParseIsolation(workload.fake_isolation);
+  if (!isolation) {
+    return Status::InvalidArgument("unknown --fake-isolation " + workload.fake_isolation +
+                                   " (expected serializable, snapshot-isolation, read-committed "
+                                   "or replica-read)");
+  }
+  if (workload.fake_bug != "none") {
+    return Status::InvalidArgument("--fake-bug applies to the register workload; the " +
+                                   workload.workload +
+                                   " workload's fake store takes --fake-isolation");
+  }
+  fake::TxnStoreOptions store_options;
+  store_options.isolation = *isolation;
+  store_options.seed = options.seed;
+  auto store = std::make_shared<fake::TxnStore>(store_options);
+  Test test;
+  test.options = options;
+  test.db = std::make_shared<fake::FakeDb>();
+  test.new_client = [store] { return std::make_unique<fake::TxnClient>(store); };
+  test.checker = workload.workload;  // list-append, rw-register and session name their checkers
+  test.consistency_model = workload.consistency_model;
+  return test;
+}
+
 Result<Test> BuildFakeTest(const TestOptions& options, const WorkloadOptions& workload) {
+  if (IsTxnWorkload(workload.workload)) return BuildFakeTxnTest(options, workload);
+  if (workload.fake_isolation != "serializable") {
+    return Status::InvalidArgument(
+        "--fake-isolation applies to the list-append, rw-register and session workloads; the "
+        "register workload's fake store takes --fake-bug");
+  }
   std::optional<fake::Bug> bug = fake::ParseBug(workload.fake_bug);
   if (!bug) return Status::InvalidArgument("unknown fake bug " + workload.fake_bug);
   Test test;
@@ -63,18 +99,35 @@ Result<Test> BuildFakeTest(const TestOptions& options, const WorkloadOptions& wo
 Result<Test> BuildDbTest(const TestOptions& options, const WorkloadOptions& workload) {
   if (workload.db == "fake") return BuildFakeTest(options, workload);
   if (workload.db != "etcd") return Status::InvalidArgument("unknown db " + workload.db);
+  if (IsTxnWorkload(workload.workload)) {
+    return Status::InvalidArgument("etcd has no workload " + workload.workload + " yet");
+  }
   etcd::EtcdOptions etcd_options;
-  Result<etcd::ReadConsistency> consistency =
-      etcd::ParseReadConsistency(workload.read_consistency);
+  Result<etcd::ReadConsistency> consistency = etcd::ParseReadConsistency(workload.read_consistency);
   if (!consistency.ok()) return consistency.status();
   etcd_options.read_consistency = *consistency;
   return etcd::BuildEtcdTest(options, etcd_options, workload.workload);
 }
 
+// The clients' part of the workload, unbounded (RegisterWorkload's counterpart).
+Result<gen::GenPtr> ClientWorkload(const TestOptions& options, const WorkloadOptions& workload) {
+  if (workload.workload == "register") return RegisterWorkload(options);
+  Result<gen::GenPtr> generator =
+      workload.workload == "list-append"   ? workloads::ListAppendGenerator(workload.txn)
+      : workload.workload == "rw-register" ? workloads::RwRegisterGenerator(workload.txn)
+                                           : workloads::SessionGenerator(workload.txn);
+  if (!generator.ok()) return generator.status();
+  gen::GenPtr clients = gen::Clients(*generator);
+  if (options.rate > 0) clients = gen::Rate(options.rate, clients);
+  return clients;
+}
+
 // Puts the workload's client generator beside the nemesis schedule under the time limit, then
 // the final heal.
 Status AddGenerators(const WorkloadOptions& workload, Test* test) {
-  gen::GenPtr clients = RegisterWorkload(test->options);
+  Result<gen::GenPtr> client_workload = ClientWorkload(test->options, workload);
+  if (!client_workload.ok()) return client_workload.status();
+  gen::GenPtr clients = *client_workload;
   auto limit = static_cast<int64_t>(test->options.time_limit_s * 1e9);
   nemesis::NemesisOptions nemesis_options;
   nemesis_options.faults = {workload.nemesis};
@@ -102,7 +155,12 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
 }  // namespace
 
 std::vector<std::string> DbNames() { return {"fake", "etcd"}; }
-std::vector<std::string> WorkloadNames() { return {"register"}; }
+std::vector<std::string> WorkloadNames() {
+  return {"register", "list-append", "rw-register", "session"};
+}
+std::vector<std::string> FakeIsolationNames() { return fake::IsolationNames(); }
+std::vector<std::string> KeyDistributionNames() { return workloads::KeyDistributionNames(); }
+std::vector<std::string> ConsistencyModelNames() { return txn::ConsistencyModelNames(); }
 std::vector<std::string> NemesisNames() {
   std::vector<std::string> names = {"none"};
   for (const std::string& fault : nemesis::FaultNames()) names.push_back(fault);
@@ -134,6 +192,13 @@ Result<Test> BuildTest(const TestOptions& options, const WorkloadOptions& worklo
   }
   if (!IsNemesisSet(workload.nemesis)) {
     return Status::InvalidArgument("unknown nemesis set " + workload.nemesis);
+  }
+  if (IsTxnWorkload(workload.workload)) {
+    if (!txn::IsConsistencyModel(workload.consistency_model)) {
+      return Status::InvalidArgument("unknown --consistency-model " + workload.consistency_model);
+    }
+    Status valid = workloads::Validate(workload.txn);
+    if (!valid.ok()) return valid;
   }
   Result<Test> test = BuildDbTest(options, workload);
   if (!test.ok()) return test.status();

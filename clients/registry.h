@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/workloads/txn_workloads.h"
 #include "core/status.h"
 #include "runner/control/ssh_remote.h"
 #include "runner/lifecycle.h"
@@ -14,23 +15,34 @@ namespace faultline::clients {
 struct WorkloadOptions {
   std::string db = "fake";
   std::string workload = "register";
-  std::string nemesis = "none";   // a nemesis set: "none", or fault names joined by ',' or '+'
+  std::string nemesis = "none";    // a nemesis set: "none", or fault names joined by ',' or '+'
   double nemesis_interval_s = 10;  // between a fault's start and its heal, and between faults
-  std::string fake_bug = "none";  // fake db only: none, stale-reads, lost-writes, non-atomic-cas
+  std::string fake_bug = "none";   // fake db only: none, stale-reads, lost-writes, non-atomic-cas
   std::string read_consistency = "linearizable";  // etcd only: linearizable, serializable
-  int keys_per_thread_group = 0;  // 0 = default
+  int keys_per_thread_group = 0;                  // 0 = default
+  // list-append, rw-register, session (docs/workloads.md):
+  workloads::TxnWorkloadOptions txn;  // keys, transaction lengths, key distribution
+  // Fake db only: the transactional store's isolation (fake::IsolationNames()).
+  std::string fake_isolation = "serializable";
+  // list-append, rw-register: the model the isolation checker judges the history against.
+  std::string consistency_model = "strict-serializable";
 };
 
 std::vector<std::string> DbNames();
 std::vector<std::string> WorkloadNames();
 std::vector<std::string> NemesisNames();
+std::vector<std::string> FakeIsolationNames();     // serializable, snapshot-isolation, ...
+std::vector<std::string> KeyDistributionNames();   // uniform, exponential, zipf
+std::vector<std::string> ConsistencyModelNames();  // the isolation checker's models
 bool IsWorkload(const std::string& name);
 // A nemesis set: fault names joined by '+' (or ","), each one of NemesisNames().
 bool IsNemesisSet(const std::string& set);
 
-// A complete test value from the options: db, client factory, generators, model. With faults,
+// A complete test value from the options: db, client factory, generators, checker. With faults,
 // the generator is the clients' workload beside the nemesis schedule, bounded by the time limit,
-// then the nemesis's final heal (so the heal is in the history).
+// then the nemesis's final heal (so the heal is in the history). Options that do not fit the db
+// and workload (an unknown consistency model, --fake-isolation with the register workload, a
+// transactional workload on etcd, ...) are InvalidArgument, with the reason.
 Result<Test> BuildTest(const TestOptions& options, const WorkloadOptions& workload);
 
 // How the lifecycle reaches the nodes of this db: SSH with `ssh`, or for the fake db a no-op

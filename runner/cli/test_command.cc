@@ -80,7 +80,8 @@ Connector ConnectorFor(const TestArguments& arguments) {
   }
   return [local](const std::string& node) -> Result<std::unique_ptr<control::Remote>> {
     for (const cluster::NodeInfo& info : local->nodes) {
-      if (info.name == node) return control::ConnectSsh(node, cluster::NodeSshOptions(*local, info));
+      if (info.name == node)
+        return control::ConnectSsh(node, cluster::NodeSshOptions(*local, info));
     }
     return Status::InvalidArgument(node + " is not a node of the local cluster");
   };
@@ -113,9 +114,37 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
   test->add_option("--db", arguments.workload.db, "Database: fake, etcd")
       ->capture_default_str()
       ->check(CLI::IsMember(clients::DbNames()));
-  test->add_option("--workload", arguments.workload.workload, "Workload: register")
+  test->add_option("--workload", arguments.workload.workload,
+                   "Workload: register, list-append, rw-register, session (docs/workloads.md)")
       ->capture_default_str()
       ->check(CLI::IsMember(clients::WorkloadNames()));
+  test->add_option("--fake-isolation", arguments.workload.fake_isolation,
+                   "Fake db, transactional workloads: serializable, snapshot-isolation, "
+                   "read-committed, replica-read")
+      ->capture_default_str()
+      ->check(CLI::IsMember(clients::FakeIsolationNames()));
+  test->add_option("--consistency-model", arguments.workload.consistency_model,
+                   "list-append, rw-register: the model the history is checked against")
+      ->capture_default_str()
+      ->check(CLI::IsMember(clients::ConsistencyModelNames()));
+  workloads::TxnWorkloadOptions& txn = arguments.workload.txn;
+  test->add_option("--key-count", txn.key_count, "Transactional workloads: active keys")
+      ->capture_default_str()
+      ->check(CLI::Range(1, workloads::kMaxKeyCount));
+  test->add_option("--min-txn-length", txn.min_txn_length, "Fewest micro-ops per transaction")
+      ->capture_default_str()
+      ->check(CLI::Range(1, workloads::kMaxTxnLength));
+  test->add_option("--max-txn-length", txn.max_txn_length, "Most micro-ops per transaction")
+      ->capture_default_str()
+      ->check(CLI::Range(1, workloads::kMaxTxnLength));
+  test->add_option("--max-writes-per-key", txn.max_writes_per_key,
+                   "Writes after which a key retires and a fresh key replaces it")
+      ->capture_default_str()
+      ->check(CLI::Range(1, workloads::kMaxWritesPerKey));
+  test->add_option("--key-distribution", txn.key_distribution,
+                   "Which active key a micro-op uses: uniform, exponential, zipf")
+      ->capture_default_str()
+      ->check(CLI::IsMember(clients::KeyDistributionNames()));
   test->add_option("--fake-bug", arguments.workload.fake_bug,
                    "Fake db bug: none, stale-reads, lost-writes, non-atomic-cas")
       ->capture_default_str()
@@ -205,7 +234,7 @@ struct SingleRun {
   std::vector<Op> faults;  // the nemesis completions, in order: the fault timeline
   std::string explanation;
   Verdict verdict = Verdict::kUnknown;
-  bool crashed = false;  // the harness itself failed; no trustworthy verdict
+  bool crashed = false;        // the harness itself failed; no trustworthy verdict
   bool bad_arguments = false;  // the options do not make a test (exit 254, like bad input)
   bool interrupted = false;
   std::string directory;
