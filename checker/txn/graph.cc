@@ -261,8 +261,9 @@ bool Accepts(CycleShape shape, CycleVariant variant, uint32_t state) {
 
 }  // namespace
 
-CycleSearcher::CycleSearcher(const DependencyGraph& graph, size_t budget)
-    : graph_(graph), budget_(budget), local_(graph.nodes(), -1) {}
+CycleSearcher::CycleSearcher(const DependencyGraph& graph, size_t budget,
+                             std::atomic<size_t>* spent)
+    : graph_(graph), budget_(budget), spent_(spent), local_(graph.nodes(), -1) {}
 
 void CycleSearcher::SetComponent(const std::vector<uint32_t>& nodes) {
   for (uint32_t node : members_) local_[node] = -1;

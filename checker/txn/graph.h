@@ -3,6 +3,7 @@
 // shortest cycle of each anomaly class inside a component.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -88,14 +89,20 @@ struct CycleStepRef {
 // class's rules. Stops at the first cycle found (the shortest through its seed).
 class CycleSearcher {
  public:
-  CycleSearcher(const DependencyGraph& graph, size_t budget);
+  // `spent` counts the edges visited by every searcher sharing the budget (one per thread).
+  CycleSearcher(const DependencyGraph& graph, size_t budget, std::atomic<size_t>* spent);
 
   void SetComponent(const std::vector<uint32_t>& nodes);
   // True and the cycle in `cycle` if one exists (within the budget).
   bool Find(CycleShape shape, CycleVariant variant, std::vector<CycleStepRef>* cycle);
   bool HasVariantEdges(CycleVariant variant) const;
 
-  bool exhausted() const { return budget_ != 0 && steps_ >= budget_; }
+  bool exhausted() {
+    if (budget_ == 0) return false;
+    spent_->fetch_add(steps_ - reported_, std::memory_order_relaxed);
+    reported_ = steps_;
+    return spent_->load(std::memory_order_relaxed) >= budget_;
+  }
   size_t steps() const { return steps_; }
 
  private:
@@ -104,7 +111,9 @@ class CycleSearcher {
 
   const DependencyGraph& graph_;
   size_t budget_;
-  size_t steps_ = 0;
+  std::atomic<size_t>* spent_;
+  size_t steps_ = 0;            // by this searcher
+  size_t reported_ = 0;         // of steps_, already added to *spent_
   std::vector<int32_t> local_;  // node -> index in the component, -1 outside
   std::vector<uint32_t> members_;
   std::vector<uint32_t> stamp_;   // per (local node, state): generation when visited

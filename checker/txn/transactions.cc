@@ -55,8 +55,14 @@ struct RawValue {
 };
 
 RawValue Raw(const Json& value) {
-  if (value.is_number_integer()) return {value.get<int64_t>(), nullptr};
-  return {0, &value};
+  switch (value.type()) {
+    case Json::value_t::number_integer:
+      return {*value.get_ptr<const Json::number_integer_t*>(), nullptr};
+    case Json::value_t::number_unsigned:
+      return {static_cast<int64_t>(*value.get_ptr<const Json::number_unsigned_t*>()), nullptr};
+    default:
+      return {0, &value};
+  }
 }
 
 struct RawMop {
@@ -80,13 +86,14 @@ const Json& NullJson() {
 }
 
 Status ParseMop(const Json& mop, TxnWorkload workload, Part* out) {
-  if (!mop.is_array() || mop.size() < 2 || mop.size() > 3 || !mop[0].is_string()) {
+  const Json::array_t* fields = mop.get_ptr<const Json::array_t*>();
+  if (!fields || fields->size() < 2 || fields->size() > 3 || !(*fields)[0].is_string()) {
     return Status::ParseError("micro-op " + mop.dump() + " is not [f, key, value]");
   }
-  const std::string& f = mop[0].get_ref<const std::string&>();
-  const Json& value = mop.size() == 3 ? mop[2] : NullJson();
+  const std::string& f = (*fields)[0].get_ref<const std::string&>();
+  const Json& value = fields->size() == 3 ? (*fields)[2] : NullJson();
   RawMop parsed;
-  parsed.key = Raw(mop[1]);
+  parsed.key = Raw((*fields)[1]);
   parsed.value = {0, &NullJson()};
   bool list = workload == TxnWorkload::kListAppend;
   if (f == "r") {
@@ -98,11 +105,13 @@ Status ParseMop(const Json& mop, TxnWorkload workload, Part* out) {
       parsed.mop.list = true;
       parsed.mop.list_begin = static_cast<uint32_t>(out->elements.size());
       if (value.is_array()) {
-        for (const Json& element : value) {
-          if (!element.is_number_integer()) {
-            out->other_elements.emplace_back(static_cast<uint32_t>(out->elements.size()), &element);
+        // The array itself, not nlohmann's iterators: this loop sees every element of every read.
+        for (const Json& element : value.get_ref<const Json::array_t&>()) {
+          RawValue raw = Raw(element);
+          if (raw.json) {
+            out->other_elements.emplace_back(static_cast<uint32_t>(out->elements.size()), raw.json);
           }
-          out->elements.push_back(element.is_number_integer() ? element.get<int64_t>() : 0);
+          out->elements.push_back(raw.integer);
         }
       }
       parsed.mop.list_size = static_cast<uint32_t>(out->elements.size()) - parsed.mop.list_begin;
@@ -127,7 +136,7 @@ Status AddTxn(const History& history, const Op& op, Txn txn, TxnWorkload workloa
     return Status::ParseError(Where(history, op) + ": a txn's value must be a list of micro-ops");
   }
   txn.mop_begin = static_cast<uint32_t>(out->mops.size());
-  for (const Json& mop : op.value) {
+  for (const Json& mop : op.value.get_ref<const Json::array_t&>()) {
     Status status = ParseMop(mop, workload, out);
     if (!status.ok()) return Status::ParseError(Where(history, op) + ": " + status.message());
   }

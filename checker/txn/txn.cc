@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -9,6 +10,7 @@
 
 #include "checker/txn/analysis.h"
 #include "checker/txn/models.h"
+#include "checker/txn/parallel.h"
 
 namespace faultline {
 
@@ -85,36 +87,83 @@ struct CycleFound {
   std::vector<CycleStepRef> steps;
 };
 
-// Shortest cycles of each class in each strongly connected component.
-std::vector<CycleFound> FindCycles(const DependencyGraph& graph,
-                                   const std::vector<std::vector<uint32_t>>& components,
-                                   const TxnOptions& options, TxnResult* result) {
+// The shortest cycle of each class in each of components [begin, end), at most `limit` per type,
+// in component order.
+std::vector<CycleFound> SearchComponents(const DependencyGraph& graph,
+                                         const std::vector<std::vector<uint32_t>>& components,
+                                         size_t begin, size_t end, size_t limit,
+                                         CycleSearcher* searcher) {
   static const CycleShape kShapes[] = {CycleShape::kG0, CycleShape::kG1c, CycleShape::kGSingle,
                                        CycleShape::kGNonadjacent, CycleShape::kG2Item};
   static const CycleVariant kVariants[] = {CycleVariant::kPlain, CycleVariant::kProcess,
                                            CycleVariant::kRealtime};
   std::vector<CycleFound> found;
   std::map<std::string, size_t> per_type;
-  CycleSearcher searcher(graph, options.search_budget);
-  for (const std::vector<uint32_t>& component : components) {
-    result->largest_component = std::max(result->largest_component, component.size());
-    searcher.SetComponent(component);
+  for (size_t c = begin; c < end; ++c) {
+    searcher->SetComponent(components[c]);
     for (CycleVariant variant : kVariants) {
-      if (variant != CycleVariant::kPlain && !searcher.HasVariantEdges(variant)) continue;
+      if (variant != CycleVariant::kPlain && !searcher->HasVariantEdges(variant)) continue;
       for (CycleShape shape : kShapes) {
         std::string type = CycleTypeName(shape, variant);
         std::vector<CycleStepRef> cycle;
-        if (!searcher.Find(shape, variant, &cycle)) continue;
-        if (per_type[type]++ < options.max_cycles_per_type) found.push_back({type, cycle});
+        if (!searcher->Find(shape, variant, &cycle)) continue;
+        if (per_type[type]++ < limit) found.push_back({type, cycle});
       }
     }
   }
-  result->search_steps = searcher.steps();
-  if (searcher.exhausted()) {
-    result->reason = "cycle search budget of " + std::to_string(options.search_budget) +
-                     " edge visits exhausted; some anomaly classes were not fully searched";
-  }
   return found;
+}
+
+// Shortest cycles of each class in each strongly connected component; contiguous ranges of
+// components are searched on separate threads and merged in component order. The budget is
+// shared; if it runs out, which classes were found would depend on timing, so the search is
+// redone on one thread, where it does not.
+std::vector<CycleFound> FindCycles(const DependencyGraph& graph,
+                                   const std::vector<std::vector<uint32_t>>& components,
+                                   const TxnOptions& options, TxnResult* result) {
+  std::vector<size_t> before = {0};  // transactions in components [0, i)
+  for (const std::vector<uint32_t>& component : components) {
+    before.push_back(before.back() + component.size());
+    result->largest_component = std::max(result->largest_component, component.size());
+  }
+  size_t threads = ThreadCount(options.threads);
+  for (;;) {
+    std::vector<size_t> bounds =
+        SplitEvenly(components.size(), threads, [&](size_t i) { return before[i]; });
+    size_t parts = bounds.size() - 1;
+    std::atomic<size_t> spent{0};
+    std::vector<std::vector<CycleFound>> found(parts);
+    std::vector<size_t> steps(parts, 0);
+    std::vector<uint8_t> exhausted_parts(parts, 0);
+    RunParts(parts, [&](size_t part) {
+      CycleSearcher searcher(graph, options.search_budget, &spent);
+      found[part] = SearchComponents(graph, components, bounds[part], bounds[part + 1],
+                                     options.max_cycles_per_type, &searcher);
+      steps[part] = searcher.steps();
+      exhausted_parts[part] = searcher.exhausted();
+    });
+    bool exhausted =
+        std::find(exhausted_parts.begin(), exhausted_parts.end(), 1) != exhausted_parts.end();
+    if (exhausted && parts > 1) {
+      threads = 1;
+      continue;
+    }
+    std::vector<CycleFound> merged;
+    std::map<std::string, size_t> per_type;
+    for (size_t part = 0; part < parts; ++part) {
+      result->search_steps += steps[part];
+      for (CycleFound& cycle : found[part]) {
+        if (per_type[cycle.type]++ < options.max_cycles_per_type) {
+          merged.push_back(std::move(cycle));
+        }
+      }
+    }
+    if (exhausted) {
+      result->reason = "cycle search budget of " + std::to_string(options.search_budget) +
+                       " edge visits exhausted; some anomaly classes were not fully searched";
+    }
+    return merged;
+  }
 }
 
 std::string Label(size_t position) { return "T" + std::to_string(position + 1); }
@@ -157,13 +206,21 @@ class PhaseClock {
   explicit PhaseClock(std::vector<TxnPhase>* phases) : phases_(phases) {}
   void Mark(const char* name) {
     auto now = std::chrono::steady_clock::now();
-    phases_->push_back({name, std::chrono::duration<double>(now - last_).count()});
+    double cpu = ProcessCpuSeconds();
+    phases_->push_back({name, std::chrono::duration<double>(now - last_).count(), cpu - last_cpu_});
     last_ = now;
+    last_cpu_ = cpu;
   }
 
  private:
+  static double ProcessCpuSeconds() {
+    timespec now{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+  }
   std::vector<TxnPhase>* phases_;
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  double last_cpu_ = ProcessCpuSeconds();
 };
 
 Op TxnOp(const History& history, const Transactions& t, uint32_t txn) {

@@ -63,8 +63,9 @@ struct TxnAnomaly {
 
 // Wall time of one step of the check, for finding where a large history's time goes.
 struct TxnPhase {
-  std::string name;  // extract, versions, order-edges, graph, components, cycles, report
-  double seconds = 0;
+  std::string name;        // extract, versions, order-edges, graph, components, cycles, report
+  double seconds = 0;      // wall time
+  double cpu_seconds = 0;  // CPU time of the whole process (every thread) over the same span
 };
 
 struct TxnResult {

@@ -80,9 +80,11 @@ History Generate(size_t txns, uint32_t seed) {
 // Two concurrent transactions on fresh keys and processes, inserted at `position`: the first
 // appends to a and b, the second reads a empty but sees the append to b (G-single: one
 // anti-dependency); then two that each read the other's append (G1c).
-void Inject(History* history, size_t position) {
-  const int64_t a = 1'000'000'000, b = a + 1, c = a + 2, d = a + 3;
-  const int64_t v = 2'000'000'000;
+// `salt` makes the keys, values and processes of separate injections distinct.
+void Inject(History* history, size_t position, int64_t salt = 0) {
+  const int64_t a = 1'000'000'000 + 4 * salt, b = a + 1, c = a + 2, d = a + 3;
+  const int64_t v = 2'000'000'000 + 4 * salt;
+  const int64_t p = 1000 + 4 * salt;
   Json writer = Json::array({{"append", a, v}, {"append", b, v + 1}});
   Json reader_invoke = Json::array({{"r", a, nullptr}, {"r", b, nullptr}});
   Json reader = Json::array({{"r", a, Json::array()}, {"r", b, {v + 1}}});
@@ -159,6 +161,32 @@ TEST(TxnLargeHistory, InjectedCyclesAreFoundWithTheirTypes) {
     EXPECT_EQ(result->found_types, result->anomaly_types);
     EXPECT_EQ(result->largest_component, 2u);
     EXPECT_EQ(result->edges, 400493u);
+  }
+}
+
+// With a budget too small to search everything, the verdict is unknown or invalid exactly as on
+// one thread: running out of budget must not make the outcome depend on thread timing.
+TEST(TxnLargeHistory, AnExhaustedBudgetGivesTheOneThreadResult) {
+  History history = Generate(20'000, 6);
+  Inject(&history, history.ops.size() / 3);
+  Inject(&history, history.ops.size() * 2 / 3, 1);
+  MakeStaleRead(&history, history.ops.size() / 2);
+  for (size_t budget : {1, 3, 7, 12, 40, 200, 0}) {
+    std::vector<std::string> expected;
+    for (size_t threads : {1, 2, 4}) {
+      TxnOptions options;
+      options.threads = threads;
+      options.search_budget = budget;
+      Result<TxnResult> result = CheckTransactions(history, options);
+      ASSERT_TRUE(result.ok()) << result.status().message();
+      std::vector<std::string> outcome = result->found_types;
+      outcome.push_back(std::string(ToString(result->verdict)) + ": " + result->reason);
+      outcome.push_back(std::to_string(result->search_steps) + " steps");
+      if (threads == 1) expected = outcome;
+      for (auto& o : outcome) printf("%s | ", o.c_str());
+      printf("\n");
+      EXPECT_EQ(outcome, expected) << "budget " << budget << ", threads " << threads;
+    }
   }
 }
 
