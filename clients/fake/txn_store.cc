@@ -90,22 +90,8 @@ Op TxnStore::RunTxn(const Op& invoke, const std::vector<MicroOp>& txn) {
   Json completed = Json::array();
   std::string error;
   for (const MicroOp& mop : txn) {
-    Pending& pending = writes[mop.key_text];
-    if (mop.f == "w") {
-      pending.written = mop.value;
-      pending.appended.clear();
-      completed.push_back(Json::array({"w", mop.key, mop.value}));
-    } else {
-      if (!pending.written && !pending.base) pending.base = BaseValue(mop.key_text, snapshot);
-      std::optional<Json> visible =
-          WithAppends(pending.written ? *pending.written : *pending.base, pending.appended);
-      if (!visible || (mop.f == "append" && !visible->is_null() && !visible->is_array())) {
-        error = "append to " + mop.key.dump() + ", which holds a register";
-        break;
-      }
-      if (mop.f == "append") pending.appended.push_back(mop.value);
-      completed.push_back(Json::array({mop.f, mop.key, mop.f == "r" ? *visible : mop.value}));
-    }
+    error = Execute(mop, snapshot, &writes, &completed);
+    if (!error.empty()) break;
     Pause();
   }
   for (auto entry = writes.begin(); entry != writes.end();) {
@@ -122,6 +108,26 @@ Op TxnStore::RunTxn(const Op& invoke, const std::vector<MicroOp>& txn) {
   completion.type = OpType::kOk;
   completion.value = std::move(completed);
   return completion;
+}
+
+std::string TxnStore::Execute(const MicroOp& mop, uint64_t snapshot, Writes* writes,
+                              Json* completed) {
+  Pending& pending = (*writes)[mop.key_text];
+  if (mop.f == "w") {
+    pending.written = mop.value;
+    pending.appended.clear();
+    completed->push_back(Json::array({"w", mop.key, mop.value}));
+    return "";
+  }
+  if (!pending.written && !pending.base) pending.base = BaseValue(mop.key_text, snapshot);
+  std::optional<Json> visible =
+      WithAppends(pending.written ? *pending.written : *pending.base, pending.appended);
+  if (!visible || (mop.f == "append" && !visible->is_null() && !visible->is_array())) {
+    return "append to " + mop.key.dump() + ", which holds a register";
+  }
+  if (mop.f == "append") pending.appended.push_back(mop.value);
+  completed->push_back(Json::array({mop.f, mop.key, mop.f == "r" ? *visible : mop.value}));
+  return "";
 }
 
 Json TxnStore::BaseValue(const std::string& key, uint64_t snapshot) {

@@ -93,6 +93,11 @@ class TxnStore {
   using Writes = std::map<std::string, Pending>;
 
   Op RunTxn(const Op& invoke, const std::vector<MicroOp>& txn);
+  // Runs one micro-op of a transaction: a write is buffered in *writes, a read (or an append's
+  // look at the key) sees the key's base value with the transaction's writes on top; the
+  // micro-op, its read filled in, goes to *completed. Returns the error that fails the
+  // transaction, or "".
+  std::string Execute(const MicroOp& mop, uint64_t snapshot, Writes* writes, Json* completed);
   // The value a transaction sees for `key` before its own writes, per isolation mode.
   Json BaseValue(const std::string& key, uint64_t snapshot);
   // Installs `writes` as one commit; or installs nothing and says why (a snapshot-isolation

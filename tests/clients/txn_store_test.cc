@@ -158,8 +158,8 @@ TEST(TxnStore, ReadCommittedShowsGSingleOrG2NeverG0OrG1) {
   EXPECT_GT(anomalous, 0) << "no G-single or G2 over 6 seeds";
 }
 
-// rw-register: the weaker modes never show G0 or G1 either (with no version order beyond the
-// initial state, few cycles are provable; the point is that none is a G0 or G1).
+// rw-register: the weaker modes never show G0 or G1 either. (Registers give the checker fewer
+// version orders than lists, so fewer cycles are provable; none of them may be a G0 or G1.)
 TEST(TxnStore, RegisterModesNeverShowG0OrG1) {
   for (Isolation isolation : {Isolation::kSnapshotIsolation, Isolation::kReadCommitted}) {
     for (uint64_t seed : {1, 2}) {
