@@ -119,8 +119,7 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
       ->capture_default_str()
       ->check(CLI::IsMember(clients::WorkloadNames()));
   test->add_option("--fake-isolation", arguments.workload.fake_isolation,
-                   "Fake db, transactional workloads: serializable, snapshot-isolation, "
-                   "read-committed, replica-read")
+                   "Fake db, transactional workloads: the store's isolation (docs/workloads.md)")
       ->capture_default_str()
       ->check(CLI::IsMember(clients::FakeIsolationNames()));
   test->add_option("--consistency-model", arguments.workload.consistency_model,
