@@ -47,36 +47,14 @@ std::string Where(const History& history, const Op& op) {
   return where + " (op index " + std::to_string(op.index) + ")";
 }
 
-// A key or value as parsed, before interning: an integer, or (rarely) any other JSON value.
-// Interning waits until the parts parsed in parallel are joined, so ids follow history order.
-struct RawValue {
-  int64_t integer = 0;
-  const Json* json = nullptr;  // non-null: not an integer; a JSON null is nil
-};
-
-RawValue Raw(const Json& value) {
-  switch (value.type()) {
-    case Json::value_t::number_integer:
-      return {*value.get_ptr<const Json::number_integer_t*>(), nullptr};
-    case Json::value_t::number_unsigned:
-      return {static_cast<int64_t>(*value.get_ptr<const Json::number_unsigned_t*>()), nullptr};
-    default:
-      return {0, &value};
-  }
-}
-
-struct RawMop {
-  Mop mop;  // list_begin is relative to the part's elements
-  RawValue key;
-  RawValue value;
-};
-
-// The transactions of one contiguous range of the history's ops.
+// The transactions of one contiguous range of the history's ops, with keys and values interned
+// by the part's own interners (local ids); Join maps them to the global ids.
 struct Part {
   std::vector<Txn> txns;  // mop_begin is relative to the part's mops
-  std::vector<RawMop> mops;
-  std::vector<int64_t> elements;                                 // integer elements of list reads
-  std::vector<std::pair<uint32_t, const Json*>> other_elements;  // (position, value) of the rest
+  std::vector<Mop> mops;  // list_begin is relative to the part's elements
+  std::vector<int32_t> elements;
+  Interner keys;
+  Interner values;
   Status status = Status::Ok();
 };
 
@@ -92,36 +70,31 @@ Status ParseMop(const Json& mop, TxnWorkload workload, Part* out) {
   }
   const std::string& f = (*fields)[0].get_ref<const std::string&>();
   const Json& value = fields->size() == 3 ? (*fields)[2] : NullJson();
-  RawMop parsed;
-  parsed.key = Raw((*fields)[1]);
-  parsed.value = {0, &NullJson()};
+  Mop parsed;
+  parsed.key = out->keys.Intern((*fields)[1]);
   bool list = workload == TxnWorkload::kListAppend;
   if (f == "r") {
-    parsed.mop.kind = MopKind::kRead;
+    parsed.kind = MopKind::kRead;
     if (list) {
       if (!value.is_null() && !value.is_array()) {
         return Status::ParseError("list-append read " + mop.dump() + " is not a list");
       }
-      parsed.mop.list = true;
-      parsed.mop.list_begin = static_cast<uint32_t>(out->elements.size());
+      parsed.list = true;
+      parsed.list_begin = static_cast<uint32_t>(out->elements.size());
       if (value.is_array()) {
         // The array itself, not nlohmann's iterators: this loop sees every element of every read.
         for (const Json& element : value.get_ref<const Json::array_t&>()) {
-          RawValue raw = Raw(element);
-          if (raw.json) {
-            out->other_elements.emplace_back(static_cast<uint32_t>(out->elements.size()), raw.json);
-          }
-          out->elements.push_back(raw.integer);
+          out->elements.push_back(out->values.Intern(element));
         }
       }
-      parsed.mop.list_size = static_cast<uint32_t>(out->elements.size()) - parsed.mop.list_begin;
+      parsed.list_size = static_cast<uint32_t>(out->elements.size()) - parsed.list_begin;
     } else {
-      parsed.value = Raw(value);
+      parsed.value = value.is_null() ? kNil : out->values.Intern(value);
     }
   } else if ((f == "append" && list) || (f == "w" && !list)) {
-    parsed.mop.kind = list ? MopKind::kAppend : MopKind::kWrite;
+    parsed.kind = list ? MopKind::kAppend : MopKind::kWrite;
     if (value.is_null()) return Status::ParseError("micro-op " + mop.dump() + " writes nil");
-    parsed.value = Raw(value);
+    parsed.value = out->values.Intern(value);
   } else {
     return Status::ParseError("micro-op " + mop.dump() + " is not one of " +
                               (list ? "append, r" : "w, r") + " (workload " +
@@ -178,33 +151,33 @@ void ParsePart(const History& history, const Pairing& pairing, size_t begin, siz
   }
 }
 
-int32_t InternRaw(const RawValue& raw, Interner* interner) {
-  if (!raw.json) return interner->InternInteger(raw.integer);
-  return interner->Intern(*raw.json);
+// Global ids of a part's local ones. Interning the parts' distinct values in part order gives
+// every value the id it gets when the whole history is interned in order: its first occurrence.
+std::vector<int32_t> GlobalIds(const Interner& local, Interner* global) {
+  std::vector<int32_t> ids(local.size());
+  for (size_t id = 0; id < ids.size(); ++id) {
+    ids[id] = global->Intern(local.Value(static_cast<int32_t>(id)));
+  }
+  return ids;
 }
 
-// Appends a part's transactions to `out`, interning keys and values in history order.
-void Join(Part&& part, Transactions* out) {
-  const auto mop_base = static_cast<uint32_t>(out->mops.size());
-  for (Txn& txn : part.txns) {
-    txn.mop_begin += mop_base;
-    out->txns.push_back(txn);
+// Copies a part's transactions into `out` at the given offsets, with global ids.
+void Relabel(const Part& part, const std::vector<int32_t>& keys, const std::vector<int32_t>& values,
+             size_t txn_base, size_t mop_base, size_t element_base, Transactions* out) {
+  for (size_t i = 0; i < part.txns.size(); ++i) {
+    Txn txn = part.txns[i];
+    txn.mop_begin += static_cast<uint32_t>(mop_base);
+    out->txns[txn_base + i] = txn;
   }
-  auto other = part.other_elements.begin();
-  for (const RawMop& raw : part.mops) {
-    Mop mop = raw.mop;
-    mop.key = InternRaw(raw.key, &out->keys);
-    mop.list_begin = static_cast<uint32_t>(out->elements.size());
-    for (uint32_t i = raw.mop.list_begin; i < raw.mop.list_begin + raw.mop.list_size; ++i) {
-      if (other != part.other_elements.end() && other->first == i) {
-        out->elements.push_back(out->values.Intern(*(other++)->second));
-      } else {
-        out->elements.push_back(out->values.InternInteger(part.elements[i]));
-      }
-    }
-    bool nil = raw.value.json && raw.value.json->is_null();
-    mop.value = nil ? kNil : InternRaw(raw.value, &out->values);
-    out->mops.push_back(mop);
+  for (size_t i = 0; i < part.mops.size(); ++i) {
+    Mop mop = part.mops[i];
+    mop.key = keys[static_cast<size_t>(mop.key)];
+    if (mop.value != kNil) mop.value = values[static_cast<size_t>(mop.value)];
+    mop.list_begin += static_cast<uint32_t>(element_base);
+    out->mops[mop_base + i] = mop;
+  }
+  for (size_t i = 0; i < part.elements.size(); ++i) {
+    out->elements[element_base + i] = values[static_cast<size_t>(part.elements[i])];
   }
 }
 
@@ -216,8 +189,8 @@ Result<Transactions> ExtractTransactions(const History& history, TxnWorkload wor
   // only completions; an orphan completion is a transaction invoked where it completed.
   Result<Pairing> pairing = PairHistory(history, /*lenient=*/true);
   if (!pairing.ok()) return pairing.status();
-  // Walking the JSON is most of the cost; parts of the history are parsed in parallel (a thread
-  // per 50,000 ops at most) and joined in order.
+  // Walking the JSON is most of the cost: parts of the history are parsed in parallel (a thread
+  // per 50,000 ops at most), then relabelled with global ids in parallel.
   size_t parts = std::clamp<size_t>(history.ops.size() / 50'000, 1, ThreadCount(threads));
   std::vector<Part> parsed(parts);
   RunParts(parts, [&](size_t part) {
@@ -225,17 +198,24 @@ Result<Transactions> ExtractTransactions(const History& history, TxnWorkload wor
               history.ops.size() * (part + 1) / parts, workload, &parsed[part]);
   });
   Transactions out;
-  size_t txns = 0, mops = 0, elements = 0;
+  std::vector<size_t> txn_base = {0}, mop_base = {0}, element_base = {0};
+  std::vector<std::vector<int32_t>> key_ids, value_ids;
   for (const Part& part : parsed) {
     if (!part.status.ok()) return part.status;
-    txns += part.txns.size();
-    mops += part.mops.size();
-    elements += part.elements.size();
+    txn_base.push_back(txn_base.back() + part.txns.size());
+    mop_base.push_back(mop_base.back() + part.mops.size());
+    element_base.push_back(element_base.back() + part.elements.size());
+    key_ids.push_back(GlobalIds(part.keys, &out.keys));
+    value_ids.push_back(GlobalIds(part.values, &out.values));
   }
-  out.txns.reserve(txns);
-  out.mops.reserve(mops);
-  out.elements.reserve(elements);
-  for (Part& part : parsed) Join(std::move(part), &out);
+  out.txns.resize(txn_base.back());
+  out.mops.resize(mop_base.back());
+  out.elements.resize(element_base.back());
+  RunParts(parts, [&](size_t part) {
+    Relabel(parsed[part], key_ids[part], value_ids[part], txn_base[part], mop_base[part],
+            element_base[part], &out);
+    parsed[part] = Part();
+  });
   std::stable_sort(out.txns.begin(), out.txns.end(), [](const Txn& a, const Txn& b) {
     return a.invoke_position < b.invoke_position;
   });
