@@ -141,7 +141,7 @@ size_t CompactRun(GraphEdge* first, GraphEdge* last) {
 
 }  // namespace
 
-void DependencyGraph::Finish() {
+void DependencyGraph::Finish(size_t threads) {
   // Counting sort by source: linear, where a comparison sort of ten million edges is not.
   std::vector<uint64_t> counts(static_cast<size_t>(nodes_) + 1, 0);
   for (const EdgeBatch& batch : batches_) {
@@ -155,19 +155,27 @@ void DependencyGraph::Finish() {
     std::vector<RawEdge>().swap(batch.edges_);
   }
   batches_.clear();
+  std::vector<uint64_t>().swap(fill);
+  // Each node's run is compacted where it lies (offsets_ first holds the kept counts), then the
+  // runs are packed into edges_; both over ranges of nodes on separate threads.
+  std::vector<size_t> bounds =
+      SplitEvenly(nodes_, ThreadCount(threads), [&](size_t node) { return counts[node]; });
   offsets_.assign(static_cast<size_t>(nodes_) + 1, 0);
-  size_t out = 0;
-  for (uint32_t node = 0; node < nodes_; ++node) {
-    size_t kept = CompactRun(sorted.data() + counts[node], sorted.data() + counts[node + 1]);
-    std::move(sorted.begin() + static_cast<int64_t>(counts[node]),
-              sorted.begin() + static_cast<int64_t>(counts[node] + kept),
-              sorted.begin() + static_cast<int64_t>(out));
-    out += kept;
-    offsets_[node + 1] = out;
-  }
-  sorted.resize(out);
-  sorted.shrink_to_fit();
-  edges_ = std::move(sorted);
+  RunParts(bounds.size() - 1, [&](size_t part) {
+    for (size_t node = bounds[part]; node < bounds[part + 1]; ++node) {
+      offsets_[node + 1] =
+          CompactRun(sorted.data() + counts[node], sorted.data() + counts[node + 1]);
+    }
+  });
+  for (size_t node = 1; node < offsets_.size(); ++node) offsets_[node] += offsets_[node - 1];
+  edges_.resize(offsets_.back());
+  RunParts(bounds.size() - 1, [&](size_t part) {
+    for (size_t node = bounds[part]; node < bounds[part + 1]; ++node) {
+      std::copy_n(sorted.begin() + static_cast<int64_t>(counts[node]),
+                  offsets_[node + 1] - offsets_[node],
+                  edges_.begin() + static_cast<int64_t>(offsets_[node]));
+    }
+  });
   data_edges_ = static_cast<size_t>(std::count_if(
       edges_.begin(), edges_.end(), [](const GraphEdge& e) { return (e.bit & kDataBits) != 0; }));
 }

@@ -53,7 +53,8 @@ class DependencyGraph {
   void Absorb(EdgeBatch&& batch) { batches_.push_back(std::move(batch)); }
   // Builds the adjacency. Duplicates go; a process edge parallel to a data edge, and a realtime
   // edge parallel to either, go too: the stronger explanation is the one a reader wants.
-  void Finish();
+  // `threads`: as TxnOptions::threads; the graph does not depend on it.
+  void Finish(size_t threads = 1);
 
   uint32_t nodes() const { return nodes_; }
   size_t edges() const { return edges_.size(); }

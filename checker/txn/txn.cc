@@ -305,7 +305,7 @@ Result<TxnResult> CheckTransactions(const History& history, const TxnOptions& op
   bool realtime = prohibited.count("G0-realtime") > 0;
   AddOrderEdges(t, /*process_edges=*/!realtime, &graph);
   clock.Mark("order-edges");
-  graph.Finish();
+  graph.Finish(options.threads);
   clock.Mark("graph");
   std::vector<std::vector<uint32_t>> components = graph.Components();
   clock.Mark("components");
