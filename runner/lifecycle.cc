@@ -119,6 +119,24 @@ Json Results(Verdict verdict, const std::string& checker_name, const Json& check
 // that would take longer is reported unknown; `faultline check --time-limit` can go further.
 constexpr double kCheckTimeLimitS = 600;
 
+// Which node each process talked to, for reading a witness: process p runs on client thread
+// p mod concurrency, and thread t talks to node t mod n (interpreter.h).
+std::string ProcessNodes(const TestOptions& options) {
+  const std::vector<std::string>& nodes = options.nodes;
+  if (nodes.empty() || options.concurrency < 1) return "";
+  std::string text = "processes and nodes (process p uses client thread p mod " +
+                     std::to_string(options.concurrency) + "):";
+  for (size_t node = 0; node < nodes.size(); ++node) {
+    std::string threads;
+    for (int thread = static_cast<int>(node); thread < options.concurrency;
+         thread += static_cast<int>(nodes.size())) {
+      threads += (threads.empty() ? "" : ",") + std::to_string(thread);
+    }
+    if (!threads.empty()) text += " " + nodes[node] + " <- threads " + threads + ";";
+  }
+  return text + "\n";
+}
+
 void Check(const History& history, const CheckerSpec& checker, RunOutcome* outcome) {
   CheckOutcome checked = CheckHistory(history, checker, kCheckTimeLimitS);
   if (!checked.error.ok() && outcome->error.ok()) outcome->error = checked.error;
@@ -224,6 +242,7 @@ RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& h
         " ok, " + std::to_string(stats.failed) + " failed, " + std::to_string(stats.info) +
         " info");
     history = interpreter.TakeHistory();
+    history.header = header;  // as in history.jsonl: checkers read the concurrency from it
   } else if (test.nemesis) {
     (void)test.nemesis->Teardown(test);  // heal whatever a half-done setup broke
   }
@@ -237,6 +256,9 @@ RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& h
   if (!outcome.error.ok()) log("error: " + outcome.error.message());
   log("checking " + std::to_string(history.ops.size()) + " ops");
   Check(history, SpecOf(test), &outcome);
+  if (outcome.verdict == Verdict::kInvalid && test.db && connect) {
+    outcome.explanation += ProcessNodes(test.options);
+  }
   (void)WriteJsonFile(outcome.directory.results(), outcome.results);
   log("verdict: " + std::string(ToString(outcome.verdict)));
   return outcome;

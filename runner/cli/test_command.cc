@@ -110,6 +110,9 @@ namespace {
 
 // The flags `test` and `test-all` share.
 void AddTestFlags(CLI::App* test, TestArguments& arguments) {
+  // A flag given twice takes its last value, so a script's defaults can be overridden by flags
+  // appended after them (scripts/demo.sh "$@"). Lists (--nodes, -n) still collect every value.
+  test->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   TestOptions& options = arguments.options;
   test->add_option("--db", arguments.workload.db, "Database: fake, etcd")
       ->capture_default_str()
@@ -156,8 +159,10 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
                    "etcd reads: linearizable or serializable")
       ->capture_default_str()
       ->check(CLI::IsMember({"linearizable", "serializable"}));
-  test->add_option("--nodes", arguments.nodes, "Comma-separated node names");
-  test->add_option("-n,--node", arguments.nodes, "A node (repeatable)");
+  test->add_option("--nodes", arguments.nodes, "Comma-separated node names")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  test->add_option("-n,--node", arguments.nodes, "A node (repeatable)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   test->add_option("--nodes-file", arguments.nodes_file, "File with one node per line");
   test->add_option("--concurrency", arguments.concurrency,
                    "Client threads: N, or Nn for N per node (Jepsen's 2n)")
@@ -215,10 +220,12 @@ CLI::App* AddTestAllCommand(CLI::App& app, TestAllArguments& arguments) {
       "test-all", "Run a matrix of workloads x nemesis sets and report each run (for CI)");
   AddTestFlags(test_all, arguments.test);
   test_all->add_option("--workloads", arguments.workloads, "Workloads (default: --workload)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->delimiter(',');
   test_all
       ->add_option("--nemesis-sets", arguments.nemesis_sets,
                    "Nemesis sets, each like partition+kill or none (default: none)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->delimiter(',');
   test_all
       ->add_option("--matrix", arguments.matrix_file,
