@@ -31,5 +31,5 @@ case $status in
   2) echo "demo: the verdict is unknown (the run was cut short or the check ran out of budget)" ;;
   *) echo "demo: the test did not run to a verdict (exit $status)" ;;
 esac
-echo "demo: the run is stored under store/latest (history.jsonl, results.json, run.log, nodes/)"
+echo "demo: the run directory above holds history.jsonl, results.json, run.log and nodes/<node>/ logs"
 exit "$status"

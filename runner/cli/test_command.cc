@@ -1,5 +1,6 @@
 #include "runner/cli/test_command.h"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <iostream>
@@ -261,7 +262,11 @@ SingleRun RunOnce(const TestArguments& arguments, TestOptions options, std::ostr
   if (options.seed == 0) options.seed = std::random_device()() | 1;
   if (options.name == "test") {
     options.name = arguments.workload.db + "-" + arguments.workload.workload;
-    if (arguments.workload.nemesis != "none") options.name += "-" + arguments.workload.nemesis;
+    if (arguments.workload.nemesis != "none") {
+      std::string faults = arguments.workload.nemesis;
+      std::replace(faults.begin(), faults.end(), ',', '+');  // a shell-friendly directory name
+      options.name += "-" + faults;
+    }
   }
   try {
     Result<Test> test = clients::BuildTest(options, arguments.workload);
