@@ -86,6 +86,7 @@ FileOutcome CheckTxnFile(const std::string& file, const History& history,
   options.workload =
       arguments.checker == "list-append" ? TxnWorkload::kListAppend : TxnWorkload::kRwRegister;
   options.consistency_models = {arguments.consistency_model};
+  options.threads = static_cast<size_t>(arguments.threads);
   auto started = std::chrono::steady_clock::now();
   Result<TxnResult> result = CheckTransactions(history, options);
   if (result.ok() && !arguments.cycles_dir.empty()) {
