@@ -90,7 +90,9 @@ TEST(PartitionGrudge, IsolateOneCutsExactlyOneNodeFromAllOthers) {
     }
     ASSERT_EQ(isolated.size(), 1u);
     for (const std::string& node : nodes) {
-      if (node != isolated[0]) EXPECT_EQ(Drops(grudge, node), std::set<std::string>{isolated[0]});
+      if (node != isolated[0]) {
+        EXPECT_EQ(Drops(grudge, node), std::set<std::string>{isolated[0]});
+      }
     }
     isolated_ever.insert(isolated[0]);
   }
