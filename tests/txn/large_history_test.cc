@@ -84,7 +84,6 @@ History Generate(size_t txns, uint32_t seed) {
 void Inject(History* history, size_t position, int64_t salt = 0) {
   const int64_t a = 1'000'000'000 + 4 * salt, b = a + 1, c = a + 2, d = a + 3;
   const int64_t v = 2'000'000'000 + 4 * salt;
-  const int64_t p = 1000 + 4 * salt;
   Json writer = Json::array({{"append", a, v}, {"append", b, v + 1}});
   Json reader_invoke = Json::array({{"r", a, nullptr}, {"r", b, nullptr}});
   Json reader = Json::array({{"r", a, Json::array()}, {"r", b, {v + 1}}});
