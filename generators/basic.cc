@@ -58,18 +58,24 @@ class RepeatGenerator : public Generator {
     if (step.is_pending()) {
       // A pending answer's state (a sleep's deadline) is kept; only emitted ops leave the
       // repeated generator where it was.
-      step.next = std::make_shared<RepeatGenerator>(remaining_, step.next);
+      step.next = With(remaining_, std::move(step.next));
       return step;
     }
-    step.next = std::make_shared<RepeatGenerator>(remaining_ < 0 ? -1 : remaining_ - 1, generator_);
+    step.next = With(remaining_ < 0 ? -1 : remaining_ - 1, generator_);
     return step;
   }
 
   GenPtr Update(const Context& context, const Op& event) const override {
-    return std::make_shared<RepeatGenerator>(remaining_, generator_->Update(context, event));
+    return With(remaining_, generator_->Update(context, event));
   }
 
  private:
+  // This generator with the given state: itself when nothing changed (no allocation).
+  GenPtr With(int64_t remaining, GenPtr generator) const {
+    if (remaining == remaining_ && generator == generator_) return shared_from_this();
+    return std::make_shared<RepeatGenerator>(remaining, std::move(generator));
+  }
+
   int64_t remaining_;
   GenPtr generator_;
 };
@@ -87,7 +93,7 @@ class CycleGenerator : public Generator {
     while (remaining != 0) {
       Step step = current->Next(context);
       if (!step.is_exhausted()) {
-        step.next = std::make_shared<CycleGenerator>(remaining, original_, step.next);
+        step.next = With(remaining, std::move(step.next));
         return step;
       }
       // A fresh copy that is exhausted at once would restart forever.
@@ -101,11 +107,15 @@ class CycleGenerator : public Generator {
 
   GenPtr Update(const Context& context, const Op& event) const override {
     if (remaining_ == 0) return shared_from_this();
-    return std::make_shared<CycleGenerator>(remaining_, original_,
-                                            current_->Update(context, event));
+    return With(remaining_, current_->Update(context, event));
   }
 
  private:
+  GenPtr With(int64_t remaining, GenPtr current) const {
+    if (remaining == remaining_ && current == current_) return shared_from_this();
+    return std::make_shared<CycleGenerator>(remaining, original_, std::move(current));
+  }
+
   int64_t remaining_;
   GenPtr original_;
   GenPtr current_;
@@ -121,16 +131,21 @@ class LimitGenerator : public Generator {
     Step step = generator_->Next(context);
     if (step.is_exhausted()) return step;
     const int64_t remaining = step.is_op() ? remaining_ - 1 : remaining_;
-    step.next = std::make_shared<LimitGenerator>(remaining, step.next);
+    step.next = With(remaining, std::move(step.next));
     return step;
   }
 
   GenPtr Update(const Context& context, const Op& event) const override {
     if (remaining_ <= 0) return shared_from_this();
-    return std::make_shared<LimitGenerator>(remaining_, generator_->Update(context, event));
+    return With(remaining_, generator_->Update(context, event));
   }
 
  private:
+  GenPtr With(int64_t remaining, GenPtr generator) const {
+    if (remaining == remaining_ && generator == generator_) return shared_from_this();
+    return std::make_shared<LimitGenerator>(remaining, std::move(generator));
+  }
+
   int64_t remaining_;
   GenPtr generator_;
 };
@@ -144,15 +159,20 @@ class MapGenerator : public Generator {
     Step step = generator_->Next(context);
     if (step.is_exhausted()) return step;
     if (step.is_op()) step.op = (*transform_)(std::move(step.op));
-    step.next = std::make_shared<MapGenerator>(transform_, step.next);
+    step.next = With(std::move(step.next));
     return step;
   }
 
   GenPtr Update(const Context& context, const Op& event) const override {
-    return std::make_shared<MapGenerator>(transform_, generator_->Update(context, event));
+    return With(generator_->Update(context, event));
   }
 
  private:
+  GenPtr With(GenPtr generator) const {
+    if (generator == generator_) return shared_from_this();
+    return std::make_shared<MapGenerator>(transform_, std::move(generator));
+  }
+
   std::shared_ptr<const std::function<Op(Op)>> transform_;
   GenPtr generator_;
 };
@@ -201,7 +221,7 @@ class ConcatGenerator : public Generator {
     while (position < generators_->size()) {
       Step step = current->Next(context);
       if (!step.is_exhausted()) {
-        step.next = std::make_shared<ConcatGenerator>(generators_, position, step.next);
+        step.next = With(position, std::move(step.next));
         return step;
       }
       ++position;
@@ -213,11 +233,15 @@ class ConcatGenerator : public Generator {
   // Only the running generator hears of events; later ones start from their original values.
   GenPtr Update(const Context& context, const Op& event) const override {
     if (position_ >= generators_->size()) return shared_from_this();
-    return std::make_shared<ConcatGenerator>(generators_, position_,
-                                             current_->Update(context, event));
+    return With(position_, current_->Update(context, event));
   }
 
  private:
+  GenPtr With(size_t position, GenPtr current) const {
+    if (position == position_ && current == current_) return shared_from_this();
+    return std::make_shared<ConcatGenerator>(generators_, position, std::move(current));
+  }
+
   std::shared_ptr<const std::vector<GenPtr>> generators_;
   size_t position_;
   GenPtr current_;
@@ -234,7 +258,9 @@ class SynchronizeGenerator : public Generator {
   }
 
   GenPtr Update(const Context& context, const Op& event) const override {
-    return std::make_shared<SynchronizeGenerator>(generator_->Update(context, event));
+    GenPtr updated = generator_->Update(context, event);
+    if (updated == generator_) return shared_from_this();
+    return std::make_shared<SynchronizeGenerator>(std::move(updated));
   }
 
  private:
@@ -252,6 +278,10 @@ class UntilOkGenerator : public Generator {
     if (done_) return Step::Exhausted();
     Step step = generator_->Next(context);
     if (step.is_exhausted()) return step;
+    if (!step.is_op() && step.next == generator_) {
+      step.next = shared_from_this();
+      return step;
+    }
     std::vector<int64_t> active = active_processes_;
     if (step.is_op()) active.push_back(step.op.process);
     step.next = std::make_shared<UntilOkGenerator>(step.next, false, std::move(active));
@@ -260,11 +290,13 @@ class UntilOkGenerator : public Generator {
 
   GenPtr Update(const Context& context, const Op& event) const override {
     GenPtr generator = generator_->Update(context, event);
+    const auto ours = std::find(active_processes_.begin(), active_processes_.end(), event.process);
+    const bool finished = ours != active_processes_.end() && event.is_completion();
+    if (!finished && generator == generator_) return shared_from_this();
     std::vector<int64_t> active = active_processes_;
     bool done = done_;
-    const auto ours = std::find(active.begin(), active.end(), event.process);
-    if (ours != active.end() && event.is_completion()) {
-      active.erase(ours);
+    if (finished) {
+      active.erase(active.begin() + (ours - active_processes_.begin()));
       if (event.type == OpType::kOk) done = true;
     }
     return std::make_shared<UntilOkGenerator>(std::move(generator), done, std::move(active));

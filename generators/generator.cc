@@ -4,6 +4,7 @@
 #include <cassert>
 
 #include "generators/random.h"
+#include "generators/scratch.h"
 
 namespace faultline::gen {
 
@@ -42,24 +43,7 @@ int Context::ThreadOf(int64_t process) const {
 
 Context Context::WithThreads(const std::function<bool(int)>& keep) const {
   Context restricted;
-  restricted.time_ns = time_ns;
-  restricted.concurrency = concurrency;
-  restricted.process_of = process_of;
-  restricted.rng = rng;
-  restricted.free_threads.reserve(free_threads.size());
-  for (int thread : free_threads) {
-    if (keep(thread)) restricted.free_threads.push_back(thread);
-  }
-  // Iterated in place when set (the interpreter always sets it): this runs several times per op.
-  auto keep_thread = [&](int thread) {
-    if (keep(thread)) restricted.threads.push_back(thread);
-  };
-  if (!threads.empty()) {
-    restricted.threads.reserve(threads.size());
-    for (int thread : threads) keep_thread(thread);
-  } else {
-    for (int thread : AllThreads()) keep_thread(thread);
-  }
+  RestrictInto(keep, &restricted);
   return restricted;
 }
 
@@ -71,7 +55,11 @@ std::vector<int> Context::AllThreads() const {
 }
 
 bool Context::AllThreadsFree() const {
-  for (int thread : AllThreads()) {
+  // Both are ascending: one merge pass instead of a search per thread.
+  if (!threads.empty()) {
+    return std::includes(free_threads.begin(), free_threads.end(), threads.begin(), threads.end());
+  }
+  for (int thread = 0; thread < concurrency; ++thread) {
     if (!IsFree(thread)) return false;
   }
   return true;
@@ -108,3 +96,34 @@ Step Step::LogLine(std::string message, GenPtr next, int64_t now_ns) {
 }
 
 }  // namespace faultline::gen
+
+namespace faultline::gen::internal {
+namespace {
+
+// The calling thread's scratch contexts; the first `depth` are in use. unique_ptr keeps each
+// context at one address while the vector grows.
+struct ScratchPool {
+  std::vector<std::unique_ptr<Context>> contexts;
+  size_t depth = 0;
+};
+
+ScratchPool& Pool() {
+  thread_local ScratchPool pool;
+  return pool;
+}
+
+}  // namespace
+
+Context* ScratchContext::Acquire() {
+  ScratchPool& pool = Pool();
+  if (pool.depth == pool.contexts.size()) pool.contexts.push_back(std::make_unique<Context>());
+  return pool.contexts[pool.depth++].get();
+}
+
+void ScratchContext::Release() {
+  ScratchPool& pool = Pool();
+  assert(pool.depth > 0);
+  --pool.depth;
+}
+
+}  // namespace faultline::gen::internal

@@ -23,7 +23,11 @@
 //       invoke = step.op with time_ns = now and the next history index; record it
 //       mark ctx.ThreadOf(invoke.process) busy; ctx = the same context with that thread busy
 //       gen = gen->Update(ctx, invoke)
-//       hand invoke to that thread's worker (the nemesis worker for kNemesisThread)
+//       hand invoke to that thread's worker (the nemesis worker for kNemesisThread). runner/
+//       may hold it while it goes round again and records more invocations (at most
+//       InterpreterTuning::max_batch, and never while it waits for anything), then writes them
+//       to its journal together and hands them all out; the simulator hands each out at once.
+//       Either way the generator sees the same calls: only when an op starts running differs.
 //     kOp, step.op.time_ns > now:
 //       wait until step.op.time_ns or the next completion, whichever comes first, and go round
 //       again. step.next is dropped: the generator is asked again with the new context.
@@ -85,6 +89,10 @@ struct Context {
   int ThreadOf(int64_t process) const;
   // A copy restricted to the given threads (for reserve/each-thread/clients/nemesis routing).
   Context WithThreads(const std::function<bool(int)>& keep) const;
+  // The same restriction written into *out, reusing its vectors' storage (no allocation once
+  // they are large enough): what the routing combinators use on every Next and Update.
+  template <typename Keep>
+  void RestrictInto(const Keep& keep, Context* out) const;
 
   // `threads`, or 0 .. concurrency-1 when it is empty.
   std::vector<int> AllThreads() const;
@@ -93,6 +101,28 @@ struct Context {
   // A free thread drawn uniformly with rng (Jepsen picks a random free process), or nullopt.
   std::optional<int> SomeFreeThread() const;
 };
+
+template <typename Keep>
+void Context::RestrictInto(const Keep& keep, Context* out) const {
+  out->time_ns = time_ns;
+  out->concurrency = concurrency;
+  out->process_of.assign(process_of.begin(), process_of.end());
+  out->rng = rng;
+  out->free_threads.clear();
+  for (int thread : free_threads) {
+    if (keep(thread)) out->free_threads.push_back(thread);
+  }
+  out->threads.clear();
+  if (!threads.empty()) {
+    for (int thread : threads) {
+      if (keep(thread)) out->threads.push_back(thread);
+    }
+  } else {
+    for (int thread = 0; thread < concurrency; ++thread) {
+      if (keep(thread)) out->threads.push_back(thread);
+    }
+  }
+}
 
 class Generator;
 using GenPtr = std::shared_ptr<const Generator>;

@@ -7,6 +7,7 @@
 
 #include "generators/choice.h"
 #include "generators/combinators.h"
+#include "generators/scratch.h"
 
 namespace faultline::gen {
 namespace {
@@ -48,12 +49,12 @@ class IndependentGenerator : public Generator {
     int64_t wake_ns = -1;
     bool pending = false;
     for (size_t i = 0; i < groups.size(); ++i) {
-      const Context restricted = Restrict(context, group_threads[i]);
+      const internal::ScratchContext restricted(context, internal::InThreads{&group_threads[i]});
       Step step = Step::Exhausted();
       // A group whose key is done takes the next key at once, so it never idles while keys
       // remain (a key may end with its last ops still running, as in Jepsen).
       while (groups[i].active) {
-        step = groups[i].generator->Next(restricted);
+        step = groups[i].generator->Next(restricted.get());
         if (!step.is_exhausted()) break;
         groups[i] = TakeKey(next_key);
       }
@@ -100,8 +101,11 @@ class IndependentGenerator : public Generator {
       }
       Op unwrapped = event;
       unwrapped.value = event.value[1];
+      const internal::ScratchContext restricted(context, internal::InThreads{&threads});
+      GenPtr updated = group.generator->Update(restricted.get(), unwrapped);
+      if (updated == group.generator) return shared_from_this();
       std::vector<GroupState> groups = groups_;
-      groups[i].generator = group.generator->Update(Restrict(context, threads), unwrapped);
+      groups[i].generator = std::move(updated);
       return std::make_shared<IndependentGenerator>(source_, next_key_, std::move(groups));
     }
     return shared_from_this();
@@ -132,12 +136,6 @@ class IndependentGenerator : public Generator {
       groups.emplace_back(clients.begin() + start, clients.begin() + start + per_group);
     }
     return groups;
-  }
-
-  static Context Restrict(const Context& context, const std::vector<int>& threads) {
-    return context.WithThreads([&threads](int thread) {
-      return std::find(threads.begin(), threads.end(), thread) != threads.end();
-    });
   }
 
   std::shared_ptr<const KeySource> source_;

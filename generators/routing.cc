@@ -9,11 +9,21 @@
 #include "generators/choice.h"
 #include "generators/combinators.h"
 #include "generators/random.h"
+#include "generators/scratch.h"
 
 namespace faultline::gen {
 namespace {
 
 using internal::Candidate;
+using internal::ScratchContext;
+
+// A copy of `generators` with `position` set to `replacement`.
+std::vector<GenPtr> Replaced(const std::vector<GenPtr>& generators, size_t position,
+                             GenPtr replacement) {
+  std::vector<GenPtr> replaced = generators;
+  replaced[position] = std::move(replacement);
+  return replaced;
+}
 
 std::vector<GenPtr> WithoutExhausted(std::vector<GenPtr> generators,
                                      const std::vector<bool>& exhausted) {
@@ -43,7 +53,7 @@ class AnyGenerator : public Generator {
         exhausted[i] = true;
       } else if (step.is_log()) {
         after[i] = step.next;
-        step.next = std::make_shared<AnyGenerator>(WithoutExhausted(std::move(after), exhausted));
+        step.next = With(std::move(after), exhausted);
         return step;
       } else if (step.is_pending()) {
         pending = true;
@@ -56,13 +66,9 @@ class AnyGenerator : public Generator {
     if (!candidates.empty() && !internal::WakeComesFirst(candidates, wake_ns, context.time_ns)) {
       Candidate& chosen = candidates[internal::ChooseSoonest(candidates, *context.rng)];
       after[chosen.source] = chosen.step.next;
-      return Step::Emit(std::move(chosen.step.op), std::make_shared<AnyGenerator>(WithoutExhausted(
-                                                       std::move(after), exhausted)));
+      return Step::Emit(std::move(chosen.step.op), With(std::move(after), exhausted));
     }
-    if (pending) {
-      return Step::Pending(
-          std::make_shared<AnyGenerator>(WithoutExhausted(std::move(after), exhausted)), wake_ns);
-    }
+    if (pending) return Step::Pending(With(std::move(after), exhausted), wake_ns);
     return Step::Exhausted();
   }
 
@@ -71,10 +77,19 @@ class AnyGenerator : public Generator {
     updated.reserve(generators_.size());
     for (const GenPtr& generator : generators_)
       updated.push_back(generator->Update(context, event));
-    return std::make_shared<AnyGenerator>(std::move(updated));
+    return With(std::move(updated), {});
   }
 
  private:
+  // This generator with the given states (minus the exhausted ones; `exhausted` may be empty for
+  // none): itself when nothing changed.
+  GenPtr With(std::vector<GenPtr> after, const std::vector<bool>& exhausted) const {
+    bool any_exhausted = std::find(exhausted.begin(), exhausted.end(), true) != exhausted.end();
+    if (!any_exhausted && after == generators_) return shared_from_this();
+    if (any_exhausted) after = WithoutExhausted(std::move(after), exhausted);
+    return std::make_shared<AnyGenerator>(std::move(after));
+  }
+
   std::vector<GenPtr> generators_;
 };
 
@@ -98,7 +113,7 @@ class MixGenerator : public Generator {
       generators[chosen] = step.next;
       // A pending choice is kept, so that re-asking does not re-draw until the chosen generator
       // has emitted: otherwise generators that are often pending would be under-represented.
-      step.next = std::make_shared<MixGenerator>(std::move(generators), step.is_op() ? -1 : chosen);
+      step.next = With(std::move(generators), step.is_op() ? -1 : chosen);
       return step;
     }
     return Step::Exhausted();
@@ -109,41 +124,76 @@ class MixGenerator : public Generator {
     updated.reserve(generators_.size());
     for (const GenPtr& generator : generators_)
       updated.push_back(generator->Update(context, event));
-    return std::make_shared<MixGenerator>(std::move(updated), chosen_);
+    return With(std::move(updated), chosen_);
   }
 
  private:
+  GenPtr With(std::vector<GenPtr> generators, int64_t chosen) const {
+    if (chosen == chosen_ && generators == generators_) return shared_from_this();
+    return std::make_shared<MixGenerator>(std::move(generators), chosen);
+  }
+
   std::vector<GenPtr> generators_;
   int64_t chosen_;
 };
 
+// Which threads an OnThreads generator keeps. Clients and Nemesis are tested without calling a
+// std::function: they route every op of most tests, several times per op.
+struct Routing {
+  enum class Kind { kClients, kNemesis, kFunction };
+  Kind kind = Kind::kFunction;
+  std::function<bool(int)> keep;  // kFunction only
+
+  bool Keeps(int thread) const {
+    switch (kind) {
+      case Kind::kClients:
+        return thread != kNemesisThread;
+      case Kind::kNemesis:
+        return thread == kNemesisThread;
+      case Kind::kFunction:
+        break;
+    }
+    return keep(thread);
+  }
+};
+
 class OnThreadsGenerator : public Generator {
  public:
-  OnThreadsGenerator(std::shared_ptr<const std::function<bool(int)>> keep, GenPtr generator)
-      : keep_(std::move(keep)), generator_(std::move(generator)) {}
+  OnThreadsGenerator(std::shared_ptr<const Routing> routing, GenPtr generator)
+      : routing_(std::move(routing)), generator_(std::move(generator)) {}
 
   Step Next(const Context& context) const override {
-    const Context restricted = context.WithThreads(*keep_);
-    if (restricted.threads.empty()) return Step::Exhausted();
-    Step step = generator_->Next(restricted);
+    const ScratchContext restricted(context, Keep{routing_.get()});
+    if (restricted->threads.empty()) return Step::Exhausted();
+    Step step = generator_->Next(restricted.get());
     if (step.is_exhausted()) return step;
-    step.next = std::make_shared<OnThreadsGenerator>(keep_, step.next);
+    step.next = With(std::move(step.next));
     return step;
   }
 
   GenPtr Update(const Context& context, const Op& event) const override {
-    if (!(*keep_)(context.ThreadOf(event.process))) return shared_from_this();
-    return std::make_shared<OnThreadsGenerator>(
-        keep_, generator_->Update(context.WithThreads(*keep_), event));
+    if (!routing_->Keeps(context.ThreadOf(event.process))) return shared_from_this();
+    const ScratchContext restricted(context, Keep{routing_.get()});
+    return With(generator_->Update(restricted.get(), event));
   }
 
  private:
-  std::shared_ptr<const std::function<bool(int)>> keep_;
+  struct Keep {
+    const Routing* routing;
+    bool operator()(int thread) const { return routing->Keeps(thread); }
+  };
+
+  GenPtr With(GenPtr generator) const {
+    if (generator == generator_) return shared_from_this();
+    return std::make_shared<OnThreadsGenerator>(routing_, std::move(generator));
+  }
+
+  std::shared_ptr<const Routing> routing_;
   GenPtr generator_;
 };
 
-Context OnlyThread(const Context& context, int thread) {
-  return context.WithThreads([thread](int other) { return other == thread; });
+auto OnlyThread(int thread) {
+  return [thread](int other) { return other == thread; };
 }
 
 class EachThreadGenerator : public Generator {
@@ -164,7 +214,8 @@ class EachThreadGenerator : public Generator {
         if (generator != Void()) pending = true;
         continue;
       }
-      Step step = generator->Next(OnlyThread(context, thread));
+      const ScratchContext only(context, OnlyThread(thread));
+      Step step = generator->Next(only.get());
       if (step.is_exhausted()) {
         after[thread] = Void();
       } else if (step.is_log()) {
@@ -199,8 +250,11 @@ class EachThreadGenerator : public Generator {
     if (std::find(threads.begin(), threads.end(), thread) == threads.end()) {
       return shared_from_this();
     }
+    const ScratchContext only(context, OnlyThread(thread));
+    GenPtr generator = GeneratorOf(thread)->Update(only.get(), event);
+    if (generator == GeneratorOf(thread)) return shared_from_this();
     std::map<int, GenPtr> updated = per_thread_;
-    updated[thread] = GeneratorOf(thread)->Update(OnlyThread(context, thread), event);
+    updated[thread] = std::move(generator);
     return std::make_shared<EachThreadGenerator>(fresh_, std::move(updated));
   }
 
@@ -228,7 +282,8 @@ class ReserveGenerator : public Generator {
     bool pending = false;
     for (size_t i = 0; i < generators_.size(); ++i) {
       if (ranges[i].empty()) continue;
-      Step step = generators_[i]->Next(Restrict(context, ranges[i]));
+      const ScratchContext restricted(context, internal::InThreads{&ranges[i]});
+      Step step = generators_[i]->Next(restricted.get());
       if (step.is_exhausted()) {
         after[i] = Void();
       } else if (step.is_log()) {
@@ -261,9 +316,11 @@ class ReserveGenerator : public Generator {
     const int thread = context.ThreadOf(event.process);
     for (size_t i = 0; i < ranges.size(); ++i) {
       if (std::find(ranges[i].begin(), ranges[i].end(), thread) == ranges[i].end()) continue;
-      std::vector<GenPtr> updated = generators_;
-      updated[i] = generators_[i]->Update(Restrict(context, ranges[i]), event);
-      return std::make_shared<ReserveGenerator>(counts_, std::move(updated));
+      const ScratchContext restricted(context, internal::InThreads{&ranges[i]});
+      GenPtr updated = generators_[i]->Update(restricted.get(), event);
+      if (updated == generators_[i]) return shared_from_this();
+      return std::make_shared<ReserveGenerator>(counts_,
+                                                Replaced(generators_, i, std::move(updated)));
     }
     return shared_from_this();
   }
@@ -290,12 +347,6 @@ class ReserveGenerator : public Generator {
     return ranges;
   }
 
-  static Context Restrict(const Context& context, const std::vector<int>& threads) {
-    return context.WithThreads([&threads](int thread) {
-      return std::find(threads.begin(), threads.end(), thread) != threads.end();
-    });
-  }
-
   std::shared_ptr<const std::vector<int>> counts_;
   std::vector<GenPtr> generators_;
 };
@@ -318,15 +369,20 @@ GenPtr Mix(std::vector<GenPtr> generators) {
 GenPtr OnThreads(std::function<bool(int thread)> keep, GenPtr generator) {
   assert(keep && generator);
   return std::make_shared<OnThreadsGenerator>(
-      std::make_shared<const std::function<bool(int)>>(std::move(keep)), std::move(generator));
+      std::make_shared<const Routing>(Routing{Routing::Kind::kFunction, std::move(keep)}),
+      std::move(generator));
 }
 
 GenPtr Clients(GenPtr generator) {
-  return OnThreads([](int thread) { return thread != kNemesisThread; }, std::move(generator));
+  assert(generator);
+  return std::make_shared<OnThreadsGenerator>(
+      std::make_shared<const Routing>(Routing{Routing::Kind::kClients, {}}), std::move(generator));
 }
 
 GenPtr Nemesis(GenPtr generator) {
-  return OnThreads([](int thread) { return thread == kNemesisThread; }, std::move(generator));
+  assert(generator);
+  return std::make_shared<OnThreadsGenerator>(
+      std::make_shared<const Routing>(Routing{Routing::Kind::kNemesis, {}}), std::move(generator));
 }
 
 GenPtr Clients(GenPtr client_generator, GenPtr nemesis_generator) {

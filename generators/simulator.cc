@@ -101,10 +101,10 @@ class Simulator {
   }
 
  private:
-  Context MakeContext() const {
-    Context context = base_;
-    context.time_ns = now_ns_;
-    return context;
+  // The context now: base_ kept up to date as threads come and go, with the time set (no copy).
+  const Context& MakeContext() {
+    base_.time_ns = now_ns_;
+    return base_;
   }
 
   // Advances the clock to target_ns or the next completion, whichever is first, but not past

@@ -26,21 +26,25 @@ class TimeLimitGenerator : public Generator {
       // Wake at the cutoff, so that the limit ends the generator on time even when nothing else
       // happens.
       if (cutoff_ns_ >= 0) step.wake_ns = internal::EarlierWake(step.wake_ns, cutoff_ns_);
-      step.next = std::make_shared<TimeLimitGenerator>(duration_ns_, cutoff_ns_, step.next);
+      step.next = With(cutoff_ns_, std::move(step.next));
       return step;
     }
     const int64_t cutoff_ns = cutoff_ns_ >= 0 ? cutoff_ns_ : step.op.time_ns + duration_ns_;
     if (step.op.time_ns >= cutoff_ns) return Step::Exhausted();
-    step.next = std::make_shared<TimeLimitGenerator>(duration_ns_, cutoff_ns, step.next);
+    step.next = With(cutoff_ns, std::move(step.next));
     return step;
   }
 
   GenPtr Update(const Context& context, const Op& event) const override {
-    return std::make_shared<TimeLimitGenerator>(duration_ns_, cutoff_ns_,
-                                                generator_->Update(context, event));
+    return With(cutoff_ns_, generator_->Update(context, event));
   }
 
  private:
+  GenPtr With(int64_t cutoff_ns, GenPtr generator) const {
+    if (cutoff_ns == cutoff_ns_ && generator == generator_) return shared_from_this();
+    return std::make_shared<TimeLimitGenerator>(duration_ns_, cutoff_ns, std::move(generator));
+  }
+
   int64_t duration_ns_;
   int64_t cutoff_ns_;
   GenPtr generator_;
@@ -56,7 +60,7 @@ class StaggerGenerator : public Generator {
     Step step = generator_->Next(context);
     if (step.is_exhausted()) return step;
     if (step.is_pending()) {
-      step.next = std::make_shared<StaggerGenerator>(max_gap_ns_, next_ns_, step.next);
+      step.next = With(next_ns_, std::move(step.next));
       return step;
     }
     // The gap is measured from the previous op's due time, not from when it was invoked, so the
@@ -75,11 +79,15 @@ class StaggerGenerator : public Generator {
   }
 
   GenPtr Update(const Context& context, const Op& event) const override {
-    return std::make_shared<StaggerGenerator>(max_gap_ns_, next_ns_,
-                                              generator_->Update(context, event));
+    return With(next_ns_, generator_->Update(context, event));
   }
 
  private:
+  GenPtr With(int64_t next_ns, GenPtr generator) const {
+    if (next_ns == next_ns_ && generator == generator_) return shared_from_this();
+    return std::make_shared<StaggerGenerator>(max_gap_ns_, next_ns, std::move(generator));
+  }
+
   int64_t max_gap_ns_;  // gaps are uniform in [0, max_gap_ns_)
   int64_t next_ns_;
   GenPtr generator_;
@@ -95,7 +103,7 @@ class DelayGenerator : public Generator {
     Step step = generator_->Next(context);
     if (step.is_exhausted()) return step;
     if (step.is_pending()) {
-      step.next = std::make_shared<DelayGenerator>(gap_ns_, next_ns_, step.next);
+      step.next = With(next_ns_, std::move(step.next));
       return step;
     }
     if (next_ns_ >= 0) step.op.time_ns = std::max(step.op.time_ns, next_ns_);
@@ -104,10 +112,15 @@ class DelayGenerator : public Generator {
   }
 
   GenPtr Update(const Context& context, const Op& event) const override {
-    return std::make_shared<DelayGenerator>(gap_ns_, next_ns_, generator_->Update(context, event));
+    return With(next_ns_, generator_->Update(context, event));
   }
 
  private:
+  GenPtr With(int64_t next_ns, GenPtr generator) const {
+    if (next_ns == next_ns_ && generator == generator_) return shared_from_this();
+    return std::make_shared<DelayGenerator>(gap_ns_, next_ns, std::move(generator));
+  }
+
   int64_t gap_ns_;
   int64_t next_ns_;
   GenPtr generator_;

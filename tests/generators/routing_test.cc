@@ -1,7 +1,9 @@
 // Any, Mix, Clients/Nemesis, OnThreads, EachThread and Reserve: which thread runs what.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -256,6 +258,106 @@ TEST(ReserveTest, EachRangeHasItsOwnBarrier) {
     if (op.f == "check") check_ns = op.time_ns;
   }
   EXPECT_EQ(check_ns, kMillisecond);
+}
+
+// Records the threads and free threads of every context its Next sees (a test probe: the
+// recording is the only mutation), then answers as `generator`.
+class ThreadsProbe : public Generator {
+ public:
+  using Seen = std::vector<std::pair<std::vector<int>, std::vector<int>>>;
+  ThreadsProbe(GenPtr generator, std::shared_ptr<Seen> seen)
+      : generator_(std::move(generator)), seen_(std::move(seen)) {}
+
+  Step Next(const Context& context) const override {
+    seen_->push_back({context.threads, context.free_threads});
+    Step step = generator_->Next(context);
+    if (!step.is_exhausted()) step.next = std::make_shared<ThreadsProbe>(step.next, seen_);
+    return step;
+  }
+
+  GenPtr Update(const Context& context, const Op& event) const override {
+    return std::make_shared<ThreadsProbe>(generator_->Update(context, event), seen_);
+  }
+
+ private:
+  GenPtr generator_;
+  std::shared_ptr<Seen> seen_;
+};
+
+TEST(RoutingTest, NestedRestrictionsEachSeeTheirOwnThreads) {
+  // Routing combinators restrict contexts in storage they reuse (generators/scratch.h); nested
+  // ones (here four deep, and two siblings under Any) must each see exactly their threads.
+  auto low = std::make_shared<ThreadsProbe::Seen>();
+  auto high = std::make_shared<ThreadsProbe::Seen>();
+  auto each = std::make_shared<ThreadsProbe::Seen>();
+  const GenPtr generator = Clients(Any({
+      OnThreads(
+          [](int thread) { return thread < 3; },
+          Reserve({{1, std::make_shared<ThreadsProbe>(Limit(20, Repeat("low")), low)}},
+                  EachThread(std::make_shared<ThreadsProbe>(Limit(5, Repeat("each")), each)))),
+      OnThreads([](int thread) { return thread >= 3; },
+                std::make_shared<ThreadsProbe>(Limit(20, Repeat("high")), high)),
+  }));
+  SimulationOptions options = Options(5, 3, true);
+  const History history = Simulate(generator, options, RandomLatency());
+  ASSERT_FALSE(low->empty());
+  ASSERT_FALSE(high->empty());
+  ASSERT_FALSE(each->empty());
+  for (const auto& [threads, free] : *low) {
+    EXPECT_EQ(threads, (std::vector<int>{0}));
+    EXPECT_TRUE(std::includes(threads.begin(), threads.end(), free.begin(), free.end()));
+  }
+  for (const auto& [threads, free] : *high) {
+    EXPECT_EQ(threads, (std::vector<int>{3, 4}));
+    EXPECT_TRUE(std::includes(threads.begin(), threads.end(), free.begin(), free.end()));
+  }
+  for (const auto& [threads, free] : *each) {
+    ASSERT_EQ(threads.size(), 1u);
+    EXPECT_TRUE(threads[0] == 1 || threads[0] == 2) << threads[0];
+    EXPECT_EQ(free, threads);  // EachThread asks a thread's copy only while it is free
+  }
+  std::map<std::string, std::set<int>> threads_of;
+  for (const Op& op : Invocations(history)) threads_of[op.f].insert(ThreadOf(op, 5));
+  EXPECT_EQ(threads_of["low"], (std::set<int>{0}));
+  EXPECT_EQ(threads_of["each"], (std::set<int>{1, 2}));
+  EXPECT_EQ(threads_of["high"], (std::set<int>{3, 4}));
+}
+
+TEST(RoutingTest, AnUpdateThatChangesNothingKeepsTheSameGenerator) {
+  // The interpreter calls Update twice per op; a wrapper whose child did not change returns
+  // itself instead of an equal copy (no allocation per event).
+  Rng rng(1);
+  Context context = Context::Initial(3, true, &rng);
+  Op event = MakeOp("write", 1);
+  event.process = 1;
+  event.type = OpType::kOk;
+  const std::vector<GenPtr> generators = {
+      Clients(Limit(10, Repeat("write"))),
+      Any({Clients(Repeat("write")), Nemesis(Repeat("kill"))}),
+      Mix({Repeat("a"), Repeat("b")}),
+      Stagger(1000, Repeat("write")),
+      Delay(1000, Repeat("write")),
+      TimeLimit(1000, Repeat("write")),
+      Map([](Op op) { return op; }, Repeat("write")),
+      Cycle(Limit(2, Repeat("write"))),
+      Repeat(Once("write")),
+      Concat({Once("a"), Once("b")}),
+      Synchronize(Once("a")),
+      Reserve({{1, Repeat("a")}}, Repeat("b")),
+      EachThread(Once("a")),
+      OnThreads([](int thread) { return thread == 1; }, Repeat("a")),
+  };
+  for (size_t i = 0; i < generators.size(); ++i) {
+    EXPECT_EQ(generators[i]->Update(context, event), generators[i]) << "generator " << i;
+  }
+  // A wrapper whose child changed still changes.
+  const GenPtr until_ok = Clients(UntilOk(Repeat("write")));
+  const Step step = until_ok->Next(context);
+  ASSERT_TRUE(step.is_op());
+  Op completion = step.op;
+  completion.type = OpType::kOk;
+  EXPECT_NE(step.next->Update(context, completion), step.next);
+  EXPECT_TRUE(step.next->Update(context, completion)->Next(context).is_exhausted());
 }
 
 }  // namespace

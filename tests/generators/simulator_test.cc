@@ -221,6 +221,19 @@ TEST(ContextTest, InitialAndRestrictedContexts) {
     EXPECT_TRUE(*thread == 0 || *thread == 2);
   }
 
+  // RestrictInto is WithThreads into reused storage: stale contents are replaced, not merged.
+  Context reused = Context::Initial(8, true, &rng);
+  reused.time_ns = 99;
+  busy.time_ns = 7;
+  busy.RestrictInto([](int thread) { return thread != 1; }, &reused);
+  const Context fresh = busy.WithThreads([](int thread) { return thread != 1; });
+  EXPECT_EQ(reused.threads, fresh.threads);
+  EXPECT_EQ(reused.threads, (std::vector<int>{kNemesisThread, 0, 2}));
+  EXPECT_EQ(reused.free_threads, fresh.free_threads);
+  EXPECT_EQ(reused.process_of, fresh.process_of);
+  EXPECT_EQ(reused.concurrency, 3);
+  EXPECT_EQ(reused.time_ns, 7);
+
   Context legacy;  // built without `threads`: the client threads
   legacy.concurrency = 2;
   EXPECT_EQ(legacy.AllThreads(), (std::vector<int>{0, 1}));
