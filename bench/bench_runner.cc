@@ -1,14 +1,17 @@
 // bench_runner: the interpreter's throughput with a no-op client, with and without the journal.
 //
 //   bench_runner [--concurrency N] [--ops M] [--seconds S] [--repeat R] [--append-ops K]
-//                [--dir DIR] [--seed N]
+//                [--dir DIR] [--seed N] [--parts 0|1] [--worker-spin-ns NS]
+//                [--interpreter-spin-ns NS] [--batch B] [--wake-fanout K]
+//                [--max-spinning-workers N]
 //
 // Builds a Test with a client whose Invoke copies the invocation and returns it ok at once (no
 // database, no nemesis ops) and runs faultline::Interpreter::Run on
 // gen::Clients(gen::Limit(M, gen::Repeat("write", 1))) with N client threads (with --seconds S,
-// gen::TimeLimit(S) instead of Limit). Each round runs it twice, once with a Journal writing
-// history.jsonl into DIR (default: a fresh directory under the system temp dir, removed at the
-// end) and once with journal = nullptr; the order alternates between rounds. Only Run is timed:
+// gen::TimeLimit(S) instead of Limit), with InterpreterTuning's defaults unless --worker-spin-ns,
+// --interpreter-spin-ns or --batch say otherwise. Each round runs it twice, once with a Journal
+// writing history.jsonl into DIR (default: a fresh directory under the system temp dir, removed at
+// the end) and once with journal = nullptr; the order alternates between rounds. Only Run is timed:
 // starting the workers (the constructor) and joining them and freeing the history (the
 // destructor) are not.
 //
@@ -20,13 +23,15 @@
 //   cpu          per invocation: user + system CPU of the whole process, user and system CPU of
 //                the interpreter thread (the thread that calls Run: RUSAGE_THREAD), and context
 //                switches of the process (getrusage);
-// and three parts timed on their own, to show where the time goes:
+// and (unless --parts 0) three parts timed on their own, to show where the time goes:
 //   - Journal::Append in a tight loop of K lines (ns per line), split into formatting the line
 //     (AppendJsonlLine into a string) and the rest (write(2));
 //   - the generator loop without threads: gen::Simulate on the same generator with M ops (the
 //     interpreter's loop, generator.h, with completions at once);
-//   - the worker handoff without generators: the interpreter's mutex/condition-variable
-//     protocol between one thread and N workers, M ops.
+//   - the worker handoff without generators: the interpreter's primitives (runner/handoff.h:
+//     mailboxes, completion stack, parker, with the same spins) between one thread and N
+//     workers, M ops, each handed to a random free worker one at a time (no batches, so the
+//     handing thread wakes every sleeping worker itself): the cost of a wake-up per op.
 //
 // Ends with one "RESULT key=value ..." line for scripts (scripts/bench.sh).
 #include <sys/resource.h>
@@ -34,14 +39,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,6 +54,7 @@
 #include "core/op.h"
 #include "generators/combinators.h"
 #include "generators/simulator.h"
+#include "runner/handoff.h"
 #include "runner/interpreter.h"
 #include "runner/journal.h"
 #include "runner/test.h"
@@ -101,7 +105,9 @@ UsageSample UsageNow() {
 void Usage() {
   std::fprintf(stderr,
                "usage: bench_runner [--concurrency N] [--ops M] [--seconds S] [--repeat R]\n"
-               "                    [--append-ops K] [--dir DIR] [--seed N]\n");
+               "                    [--append-ops K] [--dir DIR] [--seed N] [--parts 0|1]\n"
+               "                    [--worker-spin-ns NS] [--interpreter-spin-ns NS] [--batch B]\n"
+               "                    [--wake-fanout K] [--max-spinning-workers N]\n");
 }
 
 // The fastest possible client: every invocation happened, at once.
@@ -123,6 +129,8 @@ struct Options {
   int64_t append_ops = 1'000'000;
   uint64_t seed = 1;
   fs::path dir;
+  bool parts = true;
+  InterpreterTuning tuning;
 };
 
 struct Round {
@@ -131,6 +139,8 @@ struct Round {
   int64_t ok = 0;
   size_t history_ops = 0;
   UsageSample usage;  // used during Run
+  InterpreterStats stats;
+  int64_t journal_writes = 0;
   uintmax_t journal_bytes = 0;
 };
 
@@ -160,7 +170,7 @@ bool RunOnce(const Test& test, const Options& options, bool with_journal, Round*
     journal = std::move(opened).value();
   }
   {
-    Interpreter interpreter(test, journal.get(), nullptr, options.seed);
+    Interpreter interpreter(test, journal.get(), nullptr, options.seed, options.tuning);
     UsageSample before = UsageNow();
     Clock::time_point start = Clock::now();
     Status status = interpreter.Run(Workload(options));
@@ -171,6 +181,7 @@ bool RunOnce(const Test& test, const Options& options, bool with_journal, Round*
       return false;
     }
     InterpreterStats stats = interpreter.stats();
+    round->stats = stats;
     round->invoked = stats.invoked;
     round->ok = stats.ok;
     round->history_ops = interpreter.history().ops.size();
@@ -178,6 +189,7 @@ bool RunOnce(const Test& test, const Options& options, bool with_journal, Round*
                     after.thread_sys_s - before.thread_sys_s, after.switches - before.switches};
   }
   if (journal) {
+    round->journal_writes = journal->writes();
     Status closed = journal->Close();
     if (!closed.ok()) {
       std::fprintf(stderr, "%s\n", closed.message().c_str());
@@ -212,7 +224,9 @@ std::vector<Op> SampleOps() {
 }
 
 struct AppendCost {
-  double append_ns = 0;  // Journal::Append per line
+  double append_ns = 0;   // Journal::Append per line (one write(2) per line)
+  double batched_ns = 0;  // Journal::Buffer per line, Flush every `batch` lines
+  int batch = 0;
   double format_ns = 0;  // AppendJsonlLine per line (the formatting part of Append)
   double line_bytes = 0;
 };
@@ -221,7 +235,10 @@ bool TimeAppend(const Options& options, AppendCost* cost) {
   std::vector<Op> ops = SampleOps();
   int64_t count = std::max<int64_t>(options.append_ops, 1);
   fs::path path = options.dir / "append.jsonl";
-  {
+  cost->batch = options.tuning.max_batch;
+  // batch 1: Append (one write per line); then Buffer with a Flush every `batch` lines, as the
+  // interpreter writes when it hands out `batch` invocations at a time.
+  for (int64_t batch : {int64_t{1}, static_cast<int64_t>(cost->batch)}) {
     auto opened = Journal::Open(path.string(), Header(options));
     if (!opened.ok()) {
       std::fprintf(stderr, "%s\n", opened.status().message().c_str());
@@ -232,14 +249,23 @@ bool TimeAppend(const Options& options, AppendCost* cost) {
     for (int64_t i = 0; i < count; ++i) {
       Op& op = ops[static_cast<size_t>(i & 1)];
       op.index = i;
-      Status written = journal->Append(op);
+      Status written = Status::Ok();
+      if (batch == 1) {
+        written = journal->Append(op);
+      } else {
+        journal->Buffer(op);
+        if ((i + 1) % batch == 0) written = journal->Flush();
+      }
       if (!written.ok()) {
         std::fprintf(stderr, "%s\n", written.message().c_str());
         return false;
       }
     }
-    cost->append_ns = SecondsSince(start) * 1e9 / static_cast<double>(count);
+    Status flushed = journal->Flush();
+    (batch == 1 ? cost->append_ns : cost->batched_ns) =
+        SecondsSince(start) * 1e9 / static_cast<double>(count);
     (void)journal->Close();
+    if (!flushed.ok()) return false;
   }
   std::error_code error;
   fs::remove(path, error);
@@ -276,107 +302,116 @@ double SimulatedOpsPerSecond(const Options& options) {
   return static_cast<double>(history.ops.size() / 2) / seconds;
 }
 
-// The interpreter's thread protocol alone (interpreter.cc), without generators, ops or history:
-// one mutex, condition variable and one-op inbox per worker; completions go to one shared deque
-// under a mutex with a condition variable. The calling thread drains the deque (lock and swap),
-// hands one op to a free worker per turn, and blocks on the condition variable when no worker
-// is free. Returns handoffs (invocations) per second of wall time; *switches_per_op gets the
-// process's context switches per handoff.
-double HandoffOpsPerSecond(int concurrency, int64_t ops, double* switches_per_op) {
+// The interpreter's handoff primitives alone (runner/handoff.h), without generators, ops, journal
+// or history: one Mailbox per worker, the CompletionStack, the interpreter's Parker, with the same
+// spins as the interpreter. The calling thread takes every completion that has arrived, hands one
+// op to a random free worker per turn (as the generators pick a free thread; one at a time, so it
+// wakes each sleeping worker itself, as the interpreter does with wake_fanout 0), and, with no
+// worker free, waits as the interpreter does. Returns handoffs (invocations) per
+// second of wall time; *switches_per_op gets the process's context switches per handoff.
+double HandoffOpsPerSecond(int concurrency, int64_t ops, const InterpreterTuning& tuning,
+                           double* switches_per_op) {
   struct Slot {
-    std::mutex mutex;
-    std::condition_variable wake;
-    bool full = false;
-    bool stopping = false;
-    int64_t value = 0;
+    internal::Mailbox mailbox;
+    Slot* next_done = nullptr;
+    int index = 0;
     std::thread thread;
   };
-  std::mutex done_mutex;
-  std::condition_variable done_ready;
-  std::deque<int> done;
+  internal::CompletionStack<Slot> done;
+  internal::Parker parker;
   std::vector<std::unique_ptr<Slot>> slots;
-  for (int i = 0; i < concurrency; ++i) slots.push_back(std::make_unique<Slot>());
   for (int i = 0; i < concurrency; ++i) {
-    Slot* slot = slots[static_cast<size_t>(i)].get();
-    slot->thread = std::thread([slot, i, &done_mutex, &done_ready, &done] {
-      while (true) {
-        {
-          std::unique_lock lock(slot->mutex);
-          slot->wake.wait(lock, [&] { return slot->full || slot->stopping; });
-          if (!slot->full) break;
-        }
-        {
-          std::lock_guard lock(slot->mutex);  // the worker's inbox.reset()
-          slot->full = false;
-        }
-        {
-          std::lock_guard lock(done_mutex);
-          done.push_back(i);
-        }
-        done_ready.notify_one();
+    slots.push_back(std::make_unique<Slot>());
+    slots.back()->index = i;
+  }
+  for (auto& owned : slots) {
+    Slot* slot = owned.get();
+    slot->thread = std::thread([slot, &done, &parker, &tuning] {
+      while (slot->mailbox.Wait(tuning.worker_spin_ns)) {
+        done.Push(slot);
+        parker.Wake();
       }
     });
   }
+  std::mt19937_64 rng(1);
   std::vector<int> free_slots;
-  for (int i = concurrency - 1; i >= 0; --i) free_slots.push_back(i);
+  for (int i = 0; i < concurrency; ++i) free_slots.push_back(i);
   int64_t dispatched = 0, completed = 0;
-  std::deque<int> arrived;
   UsageSample before = UsageNow();
   Clock::time_point start = Clock::now();
   while (completed < ops) {
-    {
-      std::unique_lock lock(done_mutex);
-      if (free_slots.empty() || dispatched == ops) {
-        done_ready.wait(lock, [&] { return !done.empty(); });
+    Slot* arrived = done.TakeAll();
+    if (!arrived && (free_slots.empty() || dispatched == ops)) {
+      int64_t spin_end = internal::MonotonicNowNs() + tuning.interpreter_spin_ns;
+      while (done.Empty() && internal::MonotonicNowNs() < spin_end) internal::CpuRelax();
+      parker.Prepare();
+      if (done.Empty()) {
+        parker.Park(-1);
+      } else {
+        parker.Cancel();
       }
-      arrived.swap(done);
+      arrived = done.TakeAll();
     }
-    for (int slot : arrived) free_slots.push_back(slot);
-    completed += static_cast<int64_t>(arrived.size());
-    arrived.clear();
+    for (Slot* slot = arrived; slot != nullptr;) {
+      Slot* next = slot->next_done;
+      free_slots.push_back(slot->index);
+      ++completed;
+      slot = next;
+    }
     if (!free_slots.empty() && dispatched < ops) {
-      Slot& slot = *slots[static_cast<size_t>(free_slots.back())];
+      size_t pick = static_cast<size_t>(rng() % free_slots.size());
+      Slot& slot = *slots[static_cast<size_t>(free_slots[pick])];
+      free_slots[pick] = free_slots.back();
       free_slots.pop_back();
-      {
-        std::lock_guard lock(slot.mutex);
-        slot.full = true;
-        slot.value = dispatched++;
-      }
-      slot.wake.notify_one();
+      ++dispatched;
+      slot.mailbox.Post();
     }
   }
   double seconds = SecondsSince(start);
   *switches_per_op = (UsageNow().switches - before.switches) / static_cast<double>(ops);
-  for (auto& slot : slots) {
-    {
-      std::lock_guard lock(slot->mutex);
-      slot->stopping = true;
-    }
-    slot->wake.notify_one();
-    slot->thread.join();
-  }
+  for (auto& slot : slots) slot->mailbox.Stop();
+  for (auto& slot : slots) slot->thread.join();
   return static_cast<double>(ops) / seconds;
 }
 
 int Main(int argc, char** argv) {
   Flags flags;
   if (!flags.Parse(argc, argv, 1,
-                   {"concurrency", "ops", "seconds", "repeat", "append-ops", "dir", "seed"})) {
+                   {"concurrency", "ops", "seconds", "repeat", "append-ops", "dir", "seed", "parts",
+                    "worker-spin-ns", "interpreter-spin-ns", "batch", "wake-fanout",
+                    "max-spinning-workers"})) {
     Usage();
     return kExitBadInput;
   }
   Options options;
   int64_t seed = 1;
+  int64_t parts = 1;
+  int64_t batch = options.tuning.max_batch;
+  int64_t fanout = options.tuning.wake_fanout;
+  int64_t max_spinning = -1;
   if (!flags.GetInt("concurrency", 10, &options.concurrency) ||
       !flags.GetInt("ops", 1'000'000, &options.ops) ||
       !flags.GetDouble("seconds", 0, &options.seconds) ||
       !flags.GetInt("repeat", 3, &options.repeat) ||
       !flags.GetInt("append-ops", 1'000'000, &options.append_ops) ||
-      !flags.GetInt("seed", 1, &seed)) {
+      !flags.GetInt("seed", 1, &seed) || !flags.GetInt("parts", 1, &parts) ||
+      !flags.GetInt("worker-spin-ns", options.tuning.worker_spin_ns,
+                    &options.tuning.worker_spin_ns) ||
+      !flags.GetInt("interpreter-spin-ns", options.tuning.interpreter_spin_ns,
+                    &options.tuning.interpreter_spin_ns) ||
+      !flags.GetInt("batch", batch, &batch) || !flags.GetInt("wake-fanout", fanout, &fanout) ||
+      !flags.GetInt("max-spinning-workers", 1'000'000, &max_spinning)) {
     Usage();
     return kExitBadInput;
   }
   options.seed = static_cast<uint64_t>(seed);
+  options.parts = parts != 0;
+  options.tuning.max_batch = static_cast<int>(std::max<int64_t>(batch, 1));
+  if (flags.values.count("max-spinning-workers")) {
+    options.tuning.max_spinning_workers = static_cast<int>(max_spinning);
+  }
+  options.tuning.wake_fanout =
+      static_cast<int>(std::min<int64_t>(fanout, InterpreterTuning::kMaxWakeFanout));
   options.repeat = std::max<int64_t>(options.repeat, 1);
   if (options.concurrency < 1) {
     std::fprintf(stderr, "--concurrency must be at least 1\n");
@@ -405,13 +440,19 @@ int Main(int argc, char** argv) {
 
   std::string workload = options.seconds > 0 ? "time_limit=" + std::to_string(options.seconds) + "s"
                                              : "ops=" + std::to_string(options.ops);
-  std::printf("bench_runner: concurrency=%lld %s repeat=%lld dir=%s\n",
-              static_cast<long long>(options.concurrency), workload.c_str(),
-              static_cast<long long>(options.repeat), options.dir.c_str());
+  std::printf(
+      "bench_runner: concurrency=%lld %s repeat=%lld dir=%s worker_spin_ns=%lld "
+      "interpreter_spin_ns=%lld batch=%d wake_fanout=%d max_spinning_workers=%d\n",
+      static_cast<long long>(options.concurrency), workload.c_str(),
+      static_cast<long long>(options.repeat), options.dir.c_str(),
+      static_cast<long long>(options.tuning.worker_spin_ns),
+      static_cast<long long>(options.tuning.interpreter_spin_ns), options.tuning.max_batch,
+      options.tuning.wake_fanout, options.tuning.max_spinning_workers);
 
   // Per mode (0: journal off, 1: on), one value per round.
   struct Series {
-    std::vector<double> rate, seconds, us_per_op, cpu_us, thread_user_us, thread_sys_us, switches;
+    std::vector<double> rate, seconds, us_per_op, cpu_us, thread_user_us, thread_sys_us, switches,
+        worker_wakes, delegated_wakes, parks, journal_writes;
   };
   Series series[2];
   std::vector<double> record_us;
@@ -435,6 +476,11 @@ int Main(int argc, char** argv) {
       out.thread_user_us.push_back(round.usage.thread_user_s / ops * 1e6);
       out.thread_sys_us.push_back(round.usage.thread_sys_s / ops * 1e6);
       out.switches.push_back(round.usage.switches / ops);
+      out.worker_wakes.push_back(static_cast<double>(round.stats.woke_workers) / ops);
+      out.delegated_wakes.push_back(static_cast<double>(round.stats.workers_woken_by_workers) /
+                                    ops);
+      out.parks.push_back(static_cast<double>(round.stats.slept) / ops);
+      out.journal_writes.push_back(static_cast<double>(round.journal_writes) / ops);
       std::printf(
           "round %lld, journal %s: %lld invocations in %.3f s = %.0f ops/s; per invocation: "
           "%.2f us wall, %.2f us CPU (process), interpreter thread %.2f us user + %.2f us sys, "
@@ -454,13 +500,16 @@ int Main(int argc, char** argv) {
   }
 
   AppendCost append;
-  if (!TimeAppend(options, &append)) return kExitFailed;
   std::vector<double> simulated, handoff, handoff_switches;
-  for (int64_t r = 0; r < options.repeat; ++r) {
-    simulated.push_back(SimulatedOpsPerSecond(options));
-    double switches = 0;
-    handoff.push_back(HandoffOpsPerSecond(test.options.concurrency, options.ops, &switches));
-    handoff_switches.push_back(switches);
+  if (options.parts) {
+    if (!TimeAppend(options, &append)) return kExitFailed;
+    for (int64_t r = 0; r < options.repeat; ++r) {
+      simulated.push_back(SimulatedOpsPerSecond(options));
+      double switches = 0;
+      handoff.push_back(
+          HandoffOpsPerSecond(test.options.concurrency, options.ops, options.tuning, &switches));
+      handoff_switches.push_back(switches);
+    }
   }
   if (own_dir) fs::remove_all(options.dir, error);
 
@@ -478,30 +527,45 @@ int Main(int argc, char** argv) {
       Median(off.thread_user_us), Median(off.thread_sys_us), Median(on.thread_user_us),
       Median(on.thread_sys_us));
   std::printf(
-      "Journal::Append tight loop, %lld lines: %.0f ns per line (formatting %.0f ns, write(2) and "
-      "the rest %.0f ns), %.0f bytes per line\n",
-      static_cast<long long>(options.append_ops), append.append_ns, append.format_ns,
-      append.append_ns - append.format_ns, append.line_bytes);
-  std::printf(
-      "parts, median of %lld rounds of %lld invocations: the generator loop alone (gen::Simulate, "
-      "no threads) %.0f ops/s = %.2f us per invocation; the worker handoff alone (the "
-      "interpreter's mutex/condition-variable protocol, no generator) %.0f ops/s = %.2f us per "
-      "invocation, %.2f context switches\n",
-      static_cast<long long>(options.repeat), static_cast<long long>(options.ops),
-      Median(simulated), 1e6 / Median(simulated), Median(handoff), 1e6 / Median(handoff),
-      Median(handoff_switches));
+      "handoff per invocation: journal off %.2f + %.2f worker wakes (by the interpreter + by "
+      "workers), %.2f interpreter sleeps; journal on %.2f + %.2f worker wakes, %.2f interpreter "
+      "sleeps, %.2f journal writes\n",
+      Median(off.worker_wakes), Median(off.delegated_wakes), Median(off.parks),
+      Median(on.worker_wakes), Median(on.delegated_wakes), Median(on.parks),
+      Median(on.journal_writes));
+  if (options.parts) {
+    std::printf(
+        "Journal::Append tight loop, %lld lines: %.0f ns per line (formatting %.0f ns, write(2) "
+        "and the rest %.0f ns), %.0f bytes per line; buffered with one write per %d lines: %.0f "
+        "ns per line\n",
+        static_cast<long long>(options.append_ops), append.append_ns, append.format_ns,
+        append.append_ns - append.format_ns, append.line_bytes, append.batch, append.batched_ns);
+    std::printf(
+        "parts, median of %lld rounds of %lld invocations: the generator loop alone "
+        "(gen::Simulate, no threads) %.0f ops/s = %.2f us per invocation; the worker handoff "
+        "alone (the interpreter's mailbox protocol, no generator) %.0f ops/s = %.2f us per "
+        "invocation, %.2f context switches\n",
+        static_cast<long long>(options.repeat), static_cast<long long>(options.ops),
+        Median(simulated), 1e6 / Median(simulated), Median(handoff), 1e6 / Median(handoff),
+        Median(handoff_switches));
+  }
   std::printf(
       "RESULT concurrency=%lld invocations=%lld rounds=%lld ops_per_s_off=%.0f ops_per_s_on=%.0f "
       "s_off=%.4f s_on=%.4f record_us_per_op=%.3f cpu_us_per_op_off=%.2f cpu_us_per_op_on=%.2f "
       "interp_user_us_off=%.2f interp_sys_us_off=%.2f interp_user_us_on=%.2f "
-      "interp_sys_us_on=%.2f switches_per_op_off=%.2f switches_per_op_on=%.2f append_ns=%.0f "
+      "interp_sys_us_on=%.2f switches_per_op_off=%.2f switches_per_op_on=%.2f "
+      "worker_wakes_per_op_on=%.2f interp_sleeps_per_op_on=%.2f journal_writes_per_op=%.2f "
+      "worker_spin_ns=%lld interpreter_spin_ns=%lld batch=%d append_ns=%.0f batched_append_ns=%.0f "
       "format_ns=%.0f line_bytes=%.0f simulate_ops_per_s=%.0f handoff_ops_per_s=%.0f\n",
       static_cast<long long>(options.concurrency), static_cast<long long>(invoked),
       static_cast<long long>(options.repeat), Median(off.rate), Median(on.rate),
       Median(off.seconds), Median(on.seconds), median_record_us, Median(off.cpu_us),
       Median(on.cpu_us), Median(off.thread_user_us), Median(off.thread_sys_us),
       Median(on.thread_user_us), Median(on.thread_sys_us), Median(off.switches),
-      Median(on.switches), append.append_ns, append.format_ns, append.line_bytes, Median(simulated),
+      Median(on.switches), Median(on.worker_wakes), Median(on.parks), Median(on.journal_writes),
+      static_cast<long long>(options.tuning.worker_spin_ns),
+      static_cast<long long>(options.tuning.interpreter_spin_ns), options.tuning.max_batch,
+      append.append_ns, append.batched_ns, append.format_ns, append.line_bytes, Median(simulated),
       Median(handoff));
   return 0;
 }

@@ -16,16 +16,27 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& path, const Js
   std::unique_ptr<Journal> journal(new Journal(fd, path));
   Status written = journal->WriteAll(JsonlHeaderLine(header) + "\n");
   if (!written.ok()) return written;
+  journal->writes_ = 0;  // count the ops' writes only
   return journal;
 }
 
 Journal::~Journal() { (void)Close(); }
 
+void Journal::Buffer(const Op& op) {
+  AppendJsonlLine(op, &buffer_);
+  buffer_.push_back('\n');
+}
+
+Status Journal::Flush() {
+  if (buffer_.empty()) return Status::Ok();
+  Status written = WriteAll(buffer_);
+  buffer_.clear();  // written, or lost with the error
+  return written;
+}
+
 Status Journal::Append(const Op& op) {
-  line_.clear();
-  AppendJsonlLine(op, &line_);
-  line_.push_back('\n');
-  return WriteAll(line_);
+  Buffer(op);
+  return Flush();
 }
 
 Status Journal::WriteAll(const std::string& bytes) {
@@ -33,6 +44,7 @@ Status Journal::WriteAll(const std::string& bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t wrote = ::write(fd_, bytes.data() + done, bytes.size() - done);
+    ++writes_;
     if (wrote < 0 && errno == EINTR) continue;
     if (wrote < 0) return Status::IoError(path_ + ": write failed: " + std::strerror(errno));
     done += static_cast<size_t>(wrote);
@@ -42,8 +54,10 @@ Status Journal::WriteAll(const std::string& bytes) {
 
 Status Journal::Close() {
   if (fd_ < 0) return Status::Ok();
+  Status flushed = Flush();
   int result = ::close(fd_);
   fd_ = -1;
+  if (!flushed.ok()) return flushed;
   if (result != 0) return Status::IoError(path_ + ": close failed: " + std::strerror(errno));
   return Status::Ok();
 }
