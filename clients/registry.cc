@@ -25,20 +25,6 @@ int ThreadsPerKey(int concurrency) {
   return 1;
 }
 
-// Reads, writes and compare-and-sets of small values, so that cas often succeeds and reads see
-// real contention.
-Op RegisterOp(const gen::Context&, gen::Rng& rng) {
-  std::uniform_int_distribution<int> value(0, 4);
-  switch (std::uniform_int_distribution<int>(0, 2)(rng)) {
-    case 0:
-      return gen::MakeOp("read");
-    case 1:
-      return gen::MakeOp("write", value(rng));
-    default:
-      return gen::MakeOp("cas", Json::array({value(rng), value(rng)}));
-  }
-}
-
 // The clients' part of the workload, unbounded: the caller adds the nemesis and the time limit.
 gen::GenPtr RegisterWorkload(const TestOptions& options) {
   gen::KeyFunction keys = [](int64_t position) -> std::optional<Json> { return Json(position); };
@@ -153,6 +139,18 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
 }
 
 }  // namespace
+
+Op RegisterOp(const gen::Context&, gen::Rng& rng) {
+  std::uniform_int_distribution<int> value(0, 4);
+  switch (std::uniform_int_distribution<int>(0, 2)(rng)) {
+    case 0:
+      return gen::MakeOp("read");
+    case 1:
+      return gen::MakeOp("write", value(rng));
+    default:
+      return gen::MakeOp("cas", Json::array({value(rng), value(rng)}));
+  }
+}
 
 std::vector<std::string> DbNames() { return {"fake", "etcd"}; }
 std::vector<std::string> WorkloadNames() {

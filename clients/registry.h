@@ -28,6 +28,10 @@ struct WorkloadOptions {
   std::string consistency_model = "strict-serializable";
 };
 
+// One op of the register workload: a read, a write or a compare-and-set of small values (0..4),
+// so that cas often succeeds and reads see real contention.
+Op RegisterOp(const gen::Context& context, gen::Rng& rng);
+
 std::vector<std::string> DbNames();
 std::vector<std::string> WorkloadNames();
 std::vector<std::string> NemesisNames();

@@ -18,6 +18,7 @@
 #include "checker/verdict.h"
 #include "clients/etcd/etcd.h"
 #include "clients/etcd_test_support.h"
+#include "clients/registry.h"
 #include "generators/combinators.h"
 #include "runner/cluster/cluster.h"
 #include "runner/control/remote.h"
@@ -241,19 +242,6 @@ TEST_F(EtcdClusterTest, MembersServeRegistersSurviveKillAndPauseAndLeaveNothingB
             << SecondsSince(start) << " s after cluster up\n";
 }
 
-// Random reads, writes and cas of small values, so cas often wins and reads see contention.
-Op RandomRegisterOp(const gen::Context&, gen::Rng& rng) {
-  std::uniform_int_distribution<int> value(0, 4);
-  switch (std::uniform_int_distribution<int>(0, 2)(rng)) {
-    case 0:
-      return gen::MakeOp("read");
-    case 1:
-      return gen::MakeOp("write", value(rng));
-    default:
-      return gen::MakeOp("cas", Json::array({value(rng), value(rng)}));
-  }
-}
-
 // The whole chain through the lifecycle: setup over SSH, 6 clients on 3 members, per-key
 // histories checked against the cas-register model, logs downloaded, teardown.
 TEST_F(EtcdClusterTest, AShortRegisterRunIsLinearizable) {
@@ -266,7 +254,7 @@ TEST_F(EtcdClusterTest, AShortRegisterRunIsLinearizable) {
   gen::KeyFunction keys = [](int64_t position) -> std::optional<Json> { return Json(position); };
   built->generator =
       gen::Clients(gen::TimeLimit(4'000'000'000, gen::Independent(keys, 3, 100, [](const Json&) {
-                                    return gen::Repeat(gen::OpFunction(RandomRegisterOp));
+                                    return gen::Repeat(gen::OpFunction(clients::RegisterOp));
                                   })));
   Connector connect = [this](const std::string& node) {
     for (const cluster::NodeInfo& info : cluster_.nodes) {
