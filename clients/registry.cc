@@ -119,6 +119,7 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
   nemesis_options.faults = {workload.nemesis};
   nemesis_options.interval_s = workload.nemesis_interval_s;
   nemesis_options.nodes = test->options.nodes;
+  nemesis_options.sudo = workload.nemesis_sudo;
   // The local cluster's controller; never a node's address on real machines.
   nemesis_options.protected_addresses = {cluster::kControllerAddress};
   Result<nemesis::NemesisPackage> package = nemesis::BuildNemesis(nemesis_options);

@@ -26,6 +26,9 @@ struct WorkloadOptions {
   std::string fake_isolation = "serializable";
   // list-append, rw-register: the model the isolation checker judges the history against.
   std::string consistency_model = "strict-serializable";
+  // Faults need root on the nodes (iptables): true when the SSH user is not root, so the
+  // nemesis runs its commands through sudo.
+  bool nemesis_sudo = false;
 };
 
 // One op of the register workload: a read, a write or a compare-and-set of small values (0..4),

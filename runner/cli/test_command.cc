@@ -254,6 +254,8 @@ Status Prepare(TestArguments& arguments, std::ostream& out) {
   if (resolved.ok()) resolved = ResolveConcurrency(arguments);
   if (!resolved.ok()) return resolved;
   if (arguments.ssh.sudo_password.empty()) arguments.ssh.sudo_password = arguments.ssh.password;
+  // The local cluster logs in as root; elsewhere a non-root user reaches iptables through sudo.
+  arguments.workload.nemesis_sudo = !arguments.local && arguments.ssh.username != "root";
   return Status::Ok();
 }
 
