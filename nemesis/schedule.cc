@@ -35,7 +35,7 @@ class FaultCycleGenerator : public gen::Generator {
     next->in_flight_ = true;
     Op op;
     if (active_ < 0) {
-      next->active_ = static_cast<int>(gen::UniformBelow(*context.rng, faults_->size()));
+      next->active_ = next->TakeFromRound(*context.rng);
       const FaultPlan& plan = (*faults_)[static_cast<size_t>(next->active_)];
       op = gen::MakeOp(StartOpName(plan.name), plan.draw_value(*context.rng));
     } else {
@@ -57,6 +57,23 @@ class FaultCycleGenerator : public gen::Generator {
   }
 
  private:
+  // The next fault of the current round, starting a new seeded shuffle of every enabled fault
+  // when the round is used up: each fault comes once per round, so every fault the user asked
+  // for happens within the first rounds of a test.
+  int TakeFromRound(gen::Rng& rng) {
+    if (round_.empty()) {
+      for (size_t fault = 0; fault < faults_->size(); ++fault) {
+        round_.push_back(static_cast<int>(fault));
+      }
+      for (size_t i = round_.size(); i > 1; --i) {
+        std::swap(round_[i - 1], round_[gen::UniformBelow(rng, i)]);
+      }
+    }
+    int fault = round_.back();
+    round_.pop_back();
+    return fault;
+  }
+
   std::shared_ptr<FaultCycleGenerator> Copy() const {
     return std::make_shared<FaultCycleGenerator>(*this);
   }
@@ -65,6 +82,7 @@ class FaultCycleGenerator : public gen::Generator {
   int64_t interval_ns_;
   int64_t due_ns_ = -1;     // when the next op is due; -1 until first asked
   int active_ = -1;         // index of the fault started and not yet stopped, or -1
+  std::vector<int> round_;  // faults of the current round not started yet (taken from the back)
   bool in_flight_ = false;  // an op was emitted and has not completed yet
 };
 

@@ -1,6 +1,8 @@
-// The nemesis's schedule: a generator that, every interval, starts one fault drawn with the
-// seeded RNG among the enabled ones, and one interval after that fault's start has completed,
-// stops it; forever (the caller bounds it with the test's time limit).
+// The nemesis's schedule: a generator that, every interval, starts one of the enabled faults, and
+// one interval after that fault's start has completed, stops it; forever (the caller bounds it
+// with the test's time limit). Faults come in rounds: each round is a seeded shuffle of every
+// enabled fault, so with `partition,kill,pause` all three happen within the first three faults
+// (a free random choice left a 30 s test without any partition), in an order the seed decides.
 //
 //   |-- interval --| start-kill {target, nodes} ... completes |-- interval --| stop-kill ...
 //   completes |-- interval --| start-partition {kind, drops} ...

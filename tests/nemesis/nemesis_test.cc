@@ -127,6 +127,25 @@ TEST(NemesisSchedule, SeedReplaysTheSameFaults) {
   EXPECT_NE(values(5), values(6));
 }
 
+TEST(NemesisSchedule, EveryEnabledFaultComesOncePerRound) {
+  NemesisPackage package = Build(Options({"partition", "kill", "pause"}));
+  std::set<std::vector<std::string>> orders;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    std::vector<std::string> starts;
+    for (const Op& op : gen::Invocations(
+             gen::Simulate(package.generator, Simulation(seed, 125 * kSecond), gen::AlwaysOk(0)))) {
+      if (op.f.rfind("start-", 0) == 0) starts.push_back(op.f);
+    }
+    ASSERT_EQ(starts.size(), 6u) << "seed " << seed;  // one start every 20 s from 10 s
+    for (size_t round = 0; round < 2; ++round) {
+      std::set<std::string> kinds(starts.begin() + 3 * round, starts.begin() + 3 * round + 3);
+      EXPECT_EQ(kinds.size(), 3u) << "seed " << seed << " round " << round;
+    }
+    orders.insert({starts.begin(), starts.begin() + 3});
+  }
+  EXPECT_GT(orders.size(), 1u) << "the seed should decide the order within a round";
+}
+
 TEST(NemesisSchedule, RunsAlongsideClientsOnTheNemesisThreadOnly) {
   NemesisPackage package = Build(Options({"kill"}));
   gen::GenPtr generator = gen::TimeLimit(
