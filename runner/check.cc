@@ -39,7 +39,7 @@ CheckerSpec CheckerSpec::FromJson(const Json& test_json) {
   return spec;
 }
 
-std::vector<std::string> RunCheckerNames() {
+std::vector<std::string> CheckerNames() {
   return {"linearizable", "list-append", "rw-register", "session"};
 }
 

@@ -22,7 +22,8 @@ struct CheckerSpec {
   static CheckerSpec FromJson(const Json& test_json);  // test.json's "checker" and "model"
 };
 
-std::vector<std::string> RunCheckerNames();
+// The checker names a test or `faultline check --checker` accepts.
+std::vector<std::string> CheckerNames();
 
 struct CheckOutcome {
   Verdict verdict = Verdict::kUnknown;

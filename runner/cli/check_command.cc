@@ -8,6 +8,7 @@
 #include "checker/txn/models.h"
 #include "checker/txn/txn.h"
 #include "core/history_io.h"
+#include "runner/check.h"
 
 namespace faultline::cli {
 namespace {
@@ -24,10 +25,6 @@ std::string ModelList() {
     names += (names.empty() ? "" : ", ") + name;
   }
   return names;
-}
-
-std::vector<std::string> CheckerNames() {
-  return {"linearizable", "list-append", "rw-register", "session"};
 }
 
 std::string CheckerList() {
