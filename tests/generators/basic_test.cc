@@ -9,32 +9,19 @@
 #include "generators/combinators.h"
 #include "generators/random.h"
 #include "generators/simulator.h"
+#include "simulation_helpers.h"
 
 namespace faultline::gen {
 namespace {
 
-constexpr int64_t kMillisecond = 1'000'000;
-
-SimulationOptions Options(int concurrency, uint64_t seed = 1) {
-  SimulationOptions options;
-  options.concurrency = concurrency;
-  options.seed = seed;
-  return options;
-}
+using testing::kMillisecond;
+using testing::Options;
+using testing::RandomLatency;
 
 std::vector<std::string> Fs(const std::vector<Op>& ops) {
   std::vector<std::string> fs;
   for (const Op& op : ops) fs.push_back(op.f);
   return fs;
-}
-
-// Ok after a latency drawn uniformly from [1, 10) ms.
-CompletionFunction RandomLatency() {
-  return [](const Op& invoke, Rng& rng) {
-    Completion completion{invoke, kMillisecond + UniformDuration(rng, 9 * kMillisecond)};
-    completion.op.type = OpType::kOk;
-    return completion;
-  };
 }
 
 TEST(OnceTest, EmitsExactlyOneInvocationFromTheTemplate) {

@@ -11,27 +11,14 @@
 #include "generators/combinators.h"
 #include "generators/random.h"
 #include "generators/simulator.h"
+#include "simulation_helpers.h"
 
 namespace faultline::gen {
 namespace {
 
-constexpr int64_t kMillisecond = 1'000'000;
-
-SimulationOptions Options(int concurrency, uint64_t seed = 1, bool nemesis = false) {
-  SimulationOptions options;
-  options.concurrency = concurrency;
-  options.seed = seed;
-  options.nemesis = nemesis;
-  return options;
-}
-
-CompletionFunction RandomLatency() {
-  return [](const Op& invoke, Rng& rng) {
-    Completion completion{invoke, kMillisecond + UniformDuration(rng, 9 * kMillisecond)};
-    completion.op.type = OpType::kOk;
-    return completion;
-  };
-}
+using testing::kMillisecond;
+using testing::Options;
+using testing::RandomLatency;
 
 int ThreadOf(const Op& op, int concurrency) {
   return op.process < 0 ? kNemesisThread : static_cast<int>(op.process % concurrency);

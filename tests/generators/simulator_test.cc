@@ -10,19 +10,14 @@
 
 #include "generators/combinators.h"
 #include "generators/random.h"
+#include "simulation_helpers.h"
 
 namespace faultline::gen {
 namespace {
 
-constexpr int64_t kMillisecond = 1'000'000;
-
-SimulationOptions Options(int concurrency, uint64_t seed = 1, bool nemesis = false) {
-  SimulationOptions options;
-  options.concurrency = concurrency;
-  options.seed = seed;
-  options.nemesis = nemesis;
-  return options;
-}
+using testing::kMillisecond;
+using testing::Options;
+using testing::RandomLatency;
 
 // Random latency and outcome: mostly ok, some fail, some info.
 CompletionFunction Chaotic() {

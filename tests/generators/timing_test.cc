@@ -5,18 +5,14 @@
 
 #include "generators/combinators.h"
 #include "generators/simulator.h"
+#include "simulation_helpers.h"
 
 namespace faultline::gen {
 namespace {
 
-constexpr int64_t kMillisecond = 1'000'000;
-
-SimulationOptions Options(int concurrency, uint64_t seed = 1) {
-  SimulationOptions options;
-  options.concurrency = concurrency;
-  options.seed = seed;
-  return options;
-}
+using testing::kMillisecond;
+using testing::Options;
+using testing::RandomLatency;
 
 std::vector<int64_t> InvokeTimes(const History& history) {
   std::vector<int64_t> times;
