@@ -2,14 +2,13 @@
 //
 //   bench_runner [--concurrency N] [--ops M] [--seconds S] [--repeat R] [--append-ops K]
 //                [--dir DIR] [--seed N] [--parts 0|1] [--worker-spin-ns NS]
-//                [--interpreter-spin-ns NS] [--batch B] [--wake-fanout K]
-//                [--max-spinning-workers N]
+//                [--batch B] [--max-spinning-workers N]
 //
 // Builds a Test with a client whose Invoke copies the invocation and returns it ok at once (no
 // database, no nemesis ops) and runs faultline::Interpreter::Run on
 // gen::Clients(gen::Limit(M, gen::Repeat("write", 1))) with N client threads (with --seconds S,
 // gen::TimeLimit(S) instead of Limit), with InterpreterTuning's defaults unless --worker-spin-ns,
-// --interpreter-spin-ns or --batch say otherwise. Each round runs it twice, once with a Journal
+// --max-spinning-workers or --batch say otherwise. Each round runs it twice, once with a Journal
 // writing history.jsonl into DIR (default: a fresh directory under the system temp dir, removed at
 // the end) and once with journal = nullptr; the order alternates between rounds. Only Run is timed:
 // starting the workers (the constructor) and joining them and freeing the history (the
@@ -29,9 +28,9 @@
 //   - the generator loop without threads: gen::Simulate on the same generator with M ops (the
 //     interpreter's loop, generator.h, with completions at once);
 //   - the worker handoff without generators: the interpreter's primitives (runner/handoff.h:
-//     mailboxes, completion stack, parker, with the same spins) between one thread and N
-//     workers, M ops, each handed to a random free worker one at a time (no batches, so the
-//     handing thread wakes every sleeping worker itself): the cost of a wake-up per op.
+//     ready queue, idle workers, completion stack, parker, with the same spins) between one
+//     thread and N workers, M ops, handed out one at a time as slots come free (no batches):
+//     the cost of the handoff per op.
 //
 // Ends with one "RESULT key=value ..." line for scripts (scripts/bench.sh).
 #include <sys/resource.h>
@@ -106,8 +105,8 @@ void Usage() {
   std::fprintf(stderr,
                "usage: bench_runner [--concurrency N] [--ops M] [--seconds S] [--repeat R]\n"
                "                    [--append-ops K] [--dir DIR] [--seed N] [--parts 0|1]\n"
-               "                    [--worker-spin-ns NS] [--interpreter-spin-ns NS] [--batch B]\n"
-               "                    [--wake-fanout K] [--max-spinning-workers N]\n");
+               "                    [--worker-spin-ns NS] [--batch B]\n"
+               "                    [--max-spinning-workers N]\n");
 }
 
 // The fastest possible client: every invocation happened, at once.
@@ -303,47 +302,53 @@ double SimulatedOpsPerSecond(const Options& options) {
 }
 
 // The interpreter's handoff primitives alone (runner/handoff.h), without generators, ops, journal
-// or history: one Mailbox per worker, the CompletionStack, the interpreter's Parker, with the same
-// spins as the interpreter. The calling thread takes every completion that has arrived, hands one
-// op to a random free worker per turn (as the generators pick a free thread; one at a time, so it
-// wakes each sleeping worker itself, as the interpreter does with wake_fanout 0), and, with no
-// worker free, waits as the interpreter does. Returns handoffs (invocations) per
-// second of wall time; *switches_per_op gets the process's context switches per handoff.
+// or history: the ReadyQueue, IdleWorkers, the CompletionStack and the interpreter's Parker, with
+// the same spins as the interpreter and as many workers as slots. The calling thread takes every
+// completion that has arrived, puts one free slot on the ready queue per turn (one at a time:
+// no batches), and, with no slot free, waits as the interpreter does. Returns handoffs
+// (invocations) per second of wall time; *switches_per_op gets the process's context switches
+// per handoff.
 double HandoffOpsPerSecond(int concurrency, int64_t ops, const InterpreterTuning& tuning,
                            double* switches_per_op) {
   struct Slot {
-    internal::Mailbox mailbox;
     Slot* next_done = nullptr;
-    int index = 0;
-    std::thread thread;
   };
+  const size_t count = static_cast<size_t>(concurrency);
+  internal::ReadyQueue<Slot> ready(2 * count);
+  internal::IdleWorkers idle(count);
   internal::CompletionStack<Slot> done;
   internal::Parker parker;
-  std::vector<std::unique_ptr<Slot>> slots;
-  for (int i = 0; i < concurrency; ++i) {
-    slots.push_back(std::make_unique<Slot>());
-    slots.back()->index = i;
-  }
-  for (auto& owned : slots) {
-    Slot* slot = owned.get();
-    slot->thread = std::thread([slot, &done, &parker, &tuning] {
-      while (slot->mailbox.Wait(tuning.worker_spin_ns)) {
+  std::atomic<bool> stopping{false};
+  std::vector<Slot> slots(count);
+  std::vector<std::thread> workers;
+  for (size_t id = 0; id < count; ++id) {
+    workers.emplace_back([&, id] {
+      auto ready_or_stopping = [&] { return !ready.Empty() || stopping.load(); };
+      while (true) {
+        Slot* slot = ready.Pop();
+        if (!slot && internal::SpinUntil(tuning.worker_spin_ns, ready_or_stopping)) {
+          slot = ready.Pop();
+        }
+        if (!slot) {
+          if (stopping.load()) break;
+          idle.Sleep(id, ready_or_stopping);
+          continue;
+        }
+        idle.Took([&] { return !ready.Empty(); });
+        idle.Returned();
         done.Push(slot);
         parker.Wake();
       }
     });
   }
-  std::mt19937_64 rng(1);
-  std::vector<int> free_slots;
-  for (int i = 0; i < concurrency; ++i) free_slots.push_back(i);
+  std::vector<Slot*> free_slots;
+  for (Slot& slot : slots) free_slots.push_back(&slot);
   int64_t dispatched = 0, completed = 0;
   UsageSample before = UsageNow();
   Clock::time_point start = Clock::now();
   while (completed < ops) {
     Slot* arrived = done.TakeAll();
     if (!arrived && (free_slots.empty() || dispatched == ops)) {
-      int64_t spin_end = internal::MonotonicNowNs() + tuning.interpreter_spin_ns;
-      while (done.Empty() && internal::MonotonicNowNs() < spin_end) internal::CpuRelax();
       parker.Prepare();
       if (done.Empty()) {
         parker.Park(-1);
@@ -354,23 +359,23 @@ double HandoffOpsPerSecond(int concurrency, int64_t ops, const InterpreterTuning
     }
     for (Slot* slot = arrived; slot != nullptr;) {
       Slot* next = slot->next_done;
-      free_slots.push_back(slot->index);
+      free_slots.push_back(slot);
       ++completed;
       slot = next;
     }
     if (!free_slots.empty() && dispatched < ops) {
-      size_t pick = static_cast<size_t>(rng() % free_slots.size());
-      Slot& slot = *slots[static_cast<size_t>(free_slots[pick])];
-      free_slots[pick] = free_slots.back();
+      Slot* slot = free_slots.back();
       free_slots.pop_back();
       ++dispatched;
-      slot.mailbox.Post();
+      while (!ready.Push(slot)) std::this_thread::yield();
+      idle.Notify();
     }
   }
   double seconds = SecondsSince(start);
   *switches_per_op = (UsageNow().switches - before.switches) / static_cast<double>(ops);
-  for (auto& slot : slots) slot->mailbox.Stop();
-  for (auto& slot : slots) slot->thread.join();
+  stopping.store(true);
+  idle.StopAll();
+  for (std::thread& worker : workers) worker.join();
   return static_cast<double>(ops) / seconds;
 }
 
@@ -378,7 +383,7 @@ int Main(int argc, char** argv) {
   Flags flags;
   if (!flags.Parse(argc, argv, 1,
                    {"concurrency", "ops", "seconds", "repeat", "append-ops", "dir", "seed", "parts",
-                    "worker-spin-ns", "interpreter-spin-ns", "batch", "wake-fanout",
+                    "worker-spin-ns", "batch",
                     "max-spinning-workers"})) {
     Usage();
     return kExitBadInput;
@@ -387,7 +392,6 @@ int Main(int argc, char** argv) {
   int64_t seed = 1;
   int64_t parts = 1;
   int64_t batch = options.tuning.max_batch;
-  int64_t fanout = options.tuning.wake_fanout;
   int64_t max_spinning = -1;
   if (!flags.GetInt("concurrency", 10, &options.concurrency) ||
       !flags.GetInt("ops", 1'000'000, &options.ops) ||
@@ -397,9 +401,7 @@ int Main(int argc, char** argv) {
       !flags.GetInt("seed", 1, &seed) || !flags.GetInt("parts", 1, &parts) ||
       !flags.GetInt("worker-spin-ns", options.tuning.worker_spin_ns,
                     &options.tuning.worker_spin_ns) ||
-      !flags.GetInt("interpreter-spin-ns", options.tuning.interpreter_spin_ns,
-                    &options.tuning.interpreter_spin_ns) ||
-      !flags.GetInt("batch", batch, &batch) || !flags.GetInt("wake-fanout", fanout, &fanout) ||
+      !flags.GetInt("batch", batch, &batch) ||
       !flags.GetInt("max-spinning-workers", 1'000'000, &max_spinning)) {
     Usage();
     return kExitBadInput;
@@ -410,8 +412,6 @@ int Main(int argc, char** argv) {
   if (flags.values.count("max-spinning-workers")) {
     options.tuning.max_spinning_workers = static_cast<int>(max_spinning);
   }
-  options.tuning.wake_fanout =
-      static_cast<int>(std::min<int64_t>(fanout, InterpreterTuning::kMaxWakeFanout));
   options.repeat = std::max<int64_t>(options.repeat, 1);
   if (options.concurrency < 1) {
     std::fprintf(stderr, "--concurrency must be at least 1\n");
@@ -442,12 +442,11 @@ int Main(int argc, char** argv) {
                                              : "ops=" + std::to_string(options.ops);
   std::printf(
       "bench_runner: concurrency=%lld %s repeat=%lld dir=%s worker_spin_ns=%lld "
-      "interpreter_spin_ns=%lld batch=%d wake_fanout=%d max_spinning_workers=%d\n",
+      "batch=%d max_spinning_workers=%d\n",
       static_cast<long long>(options.concurrency), workload.c_str(),
       static_cast<long long>(options.repeat), options.dir.c_str(),
       static_cast<long long>(options.tuning.worker_spin_ns),
-      static_cast<long long>(options.tuning.interpreter_spin_ns), options.tuning.max_batch,
-      options.tuning.wake_fanout, options.tuning.max_spinning_workers);
+      options.tuning.max_batch, options.tuning.max_spinning_workers);
 
   // Per mode (0: journal off, 1: on), one value per round.
   struct Series {
@@ -543,7 +542,7 @@ int Main(int argc, char** argv) {
     std::printf(
         "parts, median of %lld rounds of %lld invocations: the generator loop alone "
         "(gen::Simulate, no threads) %.0f ops/s = %.2f us per invocation; the worker handoff "
-        "alone (the interpreter's mailbox protocol, no generator) %.0f ops/s = %.2f us per "
+        "alone (the interpreter's ready queue and idle workers, no generator) %.0f ops/s = %.2f us per "
         "invocation, %.2f context switches\n",
         static_cast<long long>(options.repeat), static_cast<long long>(options.ops),
         Median(simulated), 1e6 / Median(simulated), Median(handoff), 1e6 / Median(handoff),
@@ -555,7 +554,7 @@ int Main(int argc, char** argv) {
       "interp_user_us_off=%.2f interp_sys_us_off=%.2f interp_user_us_on=%.2f "
       "interp_sys_us_on=%.2f switches_per_op_off=%.2f switches_per_op_on=%.2f "
       "worker_wakes_per_op_on=%.2f interp_sleeps_per_op_on=%.2f journal_writes_per_op=%.2f "
-      "worker_spin_ns=%lld interpreter_spin_ns=%lld batch=%d append_ns=%.0f batched_append_ns=%.0f "
+      "worker_spin_ns=%lld batch=%d append_ns=%.0f batched_append_ns=%.0f "
       "format_ns=%.0f line_bytes=%.0f simulate_ops_per_s=%.0f handoff_ops_per_s=%.0f\n",
       static_cast<long long>(options.concurrency), static_cast<long long>(invoked),
       static_cast<long long>(options.repeat), Median(off.rate), Median(on.rate),
@@ -563,8 +562,7 @@ int Main(int argc, char** argv) {
       Median(on.cpu_us), Median(off.thread_user_us), Median(off.thread_sys_us),
       Median(on.thread_user_us), Median(on.thread_sys_us), Median(off.switches),
       Median(on.switches), Median(on.worker_wakes), Median(on.parks), Median(on.journal_writes),
-      static_cast<long long>(options.tuning.worker_spin_ns),
-      static_cast<long long>(options.tuning.interpreter_spin_ns), options.tuning.max_batch,
+      static_cast<long long>(options.tuning.worker_spin_ns), options.tuning.max_batch,
       append.append_ns, append.batched_ns, append.format_ns, append.line_bytes, Median(simulated),
       Median(handoff));
   return 0;

@@ -4,15 +4,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <ctime>
 
 namespace faultline::internal {
 namespace {
-
-// How many spin iterations pass between two looks at the clock.
-constexpr int kSpinsPerClockRead = 32;
 
 // Sleeps while *word == expected, until woken or until deadline_ns (CLOCK_MONOTONIC, < 0: none).
 // Returns at once if *word != expected; may return spuriously.
@@ -35,21 +33,6 @@ void FutexWakeOne(std::atomic<uint32_t>* word) {
             nullptr, nullptr, 0);
 }
 
-// Spins until done() or until spin_ns have passed; returns done()'s last answer.
-template <typename Done>
-bool SpinUntil(int64_t spin_ns, const Done& done) {
-  if (done()) return true;
-  if (spin_ns <= 0) return false;
-  const int64_t end_ns = MonotonicNowNs() + spin_ns;
-  while (true) {
-    for (int i = 0; i < kSpinsPerClockRead; ++i) {
-      CpuRelax();
-      if (done()) return true;
-    }
-    if (MonotonicNowNs() >= end_ns) return false;
-  }
-}
-
 }  // namespace
 
 int64_t MonotonicNowNs() {
@@ -59,71 +42,69 @@ int64_t MonotonicNowNs() {
       .count();
 }
 
-bool Mailbox::Publish() {
-  // Sets bit 0 whatever the consumer is doing; releases the payload written before to the
-  // consumer that sees it (its acquire load).
-  return state_.fetch_or(kFull, std::memory_order_seq_cst) == kSleeping;
+IdleWorkers::IdleWorkers(size_t workers)
+    : looking_(static_cast<int>(workers)), words_(std::make_unique<std::atomic<uint32_t>[]>(workers)) {
+  sleepers_.reserve(workers);
+  for (size_t i = 0; i < workers; ++i) words_[i].store(kAwake, std::memory_order_relaxed);
 }
 
-bool Mailbox::Wake() {
-  if (state_.load(std::memory_order_seq_cst) != kFullSleeping) return false;
-  // Only one waker makes the system call; the consumer takes the payload when it runs.
-  uint32_t expected = kFullSleeping;
-  if (!state_.compare_exchange_strong(expected, kFull, std::memory_order_seq_cst)) return false;
-  FutexWakeOne(&state_);
+bool IdleWorkers::Announce(size_t id) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return false;
+    words_[id].store(kAsleep, std::memory_order_relaxed);
+    sleepers_.push_back(id);
+  }
+  // On the list before it stops looking: a producer that sees nobody looking finds it there.
+  looking_.fetch_sub(1, std::memory_order_seq_cst);
   return true;
 }
 
-bool Mailbox::TakeIfFull() {
-  if ((state_.load(std::memory_order_acquire) & kFull) == 0) return false;
-  // Only the consumer clears bit 0, and the producer publishes nothing new before this payload
-  // is done with, so a plain store is enough (it also drops a kFullSleeping no one woke for:
-  // the consumer is awake).
-  state_.store(kEmpty, std::memory_order_relaxed);
+bool IdleWorkers::Withdraw(size_t id) {
+  std::lock_guard lock(mutex_);
+  auto position = std::find(sleepers_.begin(), sleepers_.end(), id);
+  if (position == sleepers_.end()) return false;  // a waker has it
+  sleepers_.erase(position);
+  words_[id].store(kAwake, std::memory_order_relaxed);
+  looking_.fetch_add(1, std::memory_order_seq_cst);
   return true;
 }
 
-bool Mailbox::Spin(int64_t spin_ns) {
-  return SpinUntil(spin_ns, [&] {
-    return (state_.load(std::memory_order_acquire) & kFull) != 0 ||
-           stopping_.load(std::memory_order_relaxed);
-  });
-}
-
-bool Mailbox::Wait(int64_t spin_ns) {
-  Spin(spin_ns);
-  while (true) {
-    if (TakeIfFull()) return true;
-    uint32_t expected = kEmpty;
-    if (!state_.compare_exchange_strong(expected, kSleeping, std::memory_order_seq_cst)) {
-      continue;  // published meanwhile
-    }
-    // Announced: a Publish from now on says we sleep. Stop is checked after the announcement,
-    // and Stop sets its flag before it looks at the word, so one of the two sees the other.
-    if (stopping_.load(std::memory_order_seq_cst)) {
-      expected = kSleeping;
-      if (state_.compare_exchange_strong(expected, kEmpty, std::memory_order_seq_cst)) {
-        return false;
-      }
-      continue;  // published meanwhile: deliver it first
-    }
-    // Returns at once if the word is no longer kSleeping (published, or stopped).
-    FutexWait(&state_, kSleeping, -1);
-    // Woken for a payload, by Stop (kEmpty), or spuriously (still kSleeping).
-    expected = kSleeping;
-    state_.compare_exchange_strong(expected, kEmpty, std::memory_order_seq_cst);
-    if (TakeIfFull()) return true;
-    if (stopping_.load(std::memory_order_seq_cst)) return false;
+void IdleWorkers::WaitUntilWoken(size_t id) {
+  // The waker counted it as looking and set the word under the mutex; futex returns at once if
+  // the word is no longer kAsleep, and may return spuriously.
+  while (words_[id].load(std::memory_order_acquire) == kAsleep) {
+    FutexWait(&words_[id], kAsleep, -1);
   }
 }
 
-void Mailbox::Stop() {
-  stopping_.store(true, std::memory_order_seq_cst);
-  uint32_t expected = kSleeping;
-  if (state_.compare_exchange_strong(expected, kEmpty, std::memory_order_seq_cst)) {
-    FutexWakeOne(&state_);
+bool IdleWorkers::WakeOne() {
+  size_t id = 0;
+  {
+    std::lock_guard lock(mutex_);
+    // Checked again under the mutex: two wakers that both saw nobody looking wake one, not two.
+    if (sleepers_.empty() || looking_.load(std::memory_order_seq_cst) > 0) return false;
+    id = sleepers_.back();
+    sleepers_.pop_back();
+    looking_.fetch_add(1, std::memory_order_seq_cst);
+    words_[id].store(kAwake, std::memory_order_release);
   }
-  Wake();  // asleep with a payload no one woke it for: it runs that first, then stops
+  FutexWakeOne(&words_[id]);
+  return true;
+}
+
+void IdleWorkers::StopAll() {
+  std::vector<size_t> woken;
+  {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+    woken.swap(sleepers_);
+    for (size_t id : woken) {
+      looking_.fetch_add(1, std::memory_order_seq_cst);
+      words_[id].store(kAwake, std::memory_order_release);
+    }
+  }
+  for (size_t id : woken) FutexWakeOne(&words_[id]);
 }
 
 void Parker::Park(int64_t deadline_ns) {

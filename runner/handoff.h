@@ -1,71 +1,123 @@
-// The handoff between the interpreter thread and its workers (interpreter.h): a one-op mailbox
-// per worker, the stack completed workers go on, and the word the interpreter sleeps on.
+// The handoff between the interpreter thread and its workers (interpreter.h): the queue of ready
+// ops any idle worker takes from, who of the idle workers looks and who sleeps, the stack
+// finished ops go on, and the word the interpreter sleeps on.
 //
-// Each is one atomic word, so handing an op to a thread that is awake costs no system call, and
-// a thread that has to sleep does so on that word (a Linux futex): the side that hands over
-// wakes it only when the word says it sleeps. A sleeper announces itself in the word before its
-// last look at the condition, and the other side publishes the condition before it reads the
-// word (both sequentially consistent), so one of them always sees the other: no lost wake-ups.
-// Both sides may spin for a bounded time before sleeping (see Mailbox::Wait, Parker::Park).
+// Handing work to a thread that is awake costs no system call; a thread that has to sleep does
+// so on a word of its own (a Linux futex) and is woken only when the other side sees it asleep.
+// A sleeper announces itself before its last look at the condition, and the other side makes
+// the condition true before it looks for sleepers (both sequentially consistent), so one of
+// them always sees the other: no lost wake-ups.
 //
 // Not general-purpose: each class states who may call what. Linux only (futex(2)).
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 namespace faultline::internal {
 
 // The monotonic clock (steady_clock, CLOCK_MONOTONIC) in nanoseconds since its epoch.
 int64_t MonotonicNowNs();
 
-// One op at a time from one producer (the interpreter) to one consumer (a worker). The payload
-// lives outside: the producer writes it, then publishes it; the consumer reads it after Wait
-// returns true, and the producer must not write the next one before the consumer has said it is
-// done with this one (the interpreter learns that from the completion stack).
-//
-// Publishing and waking are separate, so that the interpreter can hand a batch of ops to
-// sleeping workers and make only one futex call: Publish never enters the kernel; Wake (by the
-// producer or by anyone it delegates to, e.g. another worker) does, and only when the consumer
-// is asleep in the kernel and nobody has woken it yet.
-class Mailbox {
+// Ready work from one producer (the interpreter) to any of several consumers (the workers): a
+// bounded FIFO ring of pointers (a single-producer form of Vyukov's bounded queue: every cell
+// carries a sequence number that says whose turn it is). Push and Pop never block and never
+// allocate; capacity is fixed at construction (the interpreter never has more ops ready than it
+// has threads).
+template <typename T>
+class ReadyQueue {
  public:
-  // Producer: publishes the payload written before the call. Returns whether the consumer was
-  // asleep (then someone must call Wake, or it sleeps on with the payload).
-  bool Publish();
-  // Anyone, after Publish: wakes the consumer if it sleeps with a payload that no one has woken
-  // it for; returns whether this call made the futex wake. One atomic load otherwise.
-  bool Wake();
-  // Publish, then Wake.
-  bool Post() {
-    Publish();
-    return Wake();
+  explicit ReadyQueue(size_t capacity);
+  // The producer only. Returns false when full (a consumer still inside Pop may hold a cell for
+  // a moment after taking its item). Sequentially consistent: a consumer that stops looking and
+  // then looks at the queue sees what was pushed before the producer looked (see IdleWorkers).
+  bool Push(T* item);
+  // Any consumer. nullptr when empty.
+  T* Pop();
+  // Any thread: whether nothing is ready (sequentially consistent; a hint once it returns).
+  bool Empty() const {
+    return dequeue_.load(std::memory_order_seq_cst) >= enqueue_.load(std::memory_order_seq_cst);
   }
 
-  // Consumer: spins for up to spin_ns until something is published or Stop is called; returns
-  // whether either happened. Takes nothing (call Wait next).
-  bool Spin(int64_t spin_ns);
+ private:
+  struct Cell {
+    std::atomic<size_t> sequence{0};
+    T* item = nullptr;
+  };
+  std::unique_ptr<Cell[]> cells_;
+  size_t mask_ = 0;
+  alignas(64) std::atomic<size_t> enqueue_{0};
+  alignas(64) std::atomic<size_t> dequeue_{0};
+};
 
-  // Any thread: whether the consumer has said it sleeps and has not been handed anything since
-  // (a hint: it may wake or fall asleep right after).
-  bool Asleep() const { return state_.load(std::memory_order_relaxed) == kSleeping; }
+// Which workers run ready work, so that a burst of ops costs few wake-ups. A worker is
+// "looking" while it is awake and idle (it has just finished an op, or was just woken); it takes
+// the next ready op itself, without a system call. Sleeping workers are woken one at a time and
+// only when no worker is looking, as Go's scheduler does with its spinning threads: the
+// producer, after it pushes work, wakes one sleeper if nobody looks; a worker that takes work
+// and leaves more behind with nobody else looking wakes one more before it runs its own op, so
+// a client call that blocks never holds up the ops behind it. The counter is updated before the
+// queue is looked at, and the queue is written before the counter is read (both sequentially
+// consistent), so a ready op always has a worker that is looking or being woken for it.
+//
+// Workers are numbered 0 .. workers-1; each calls only its own Sleep.
+class IdleWorkers {
+ public:
+  // Every worker starts looking.
+  explicit IdleWorkers(size_t workers);
 
-  // Consumer: waits until something is published, spinning for up to spin_ns first, then
-  // sleeping. Returns true with the payload readable (and the box empty again), or false once
-  // Stop has been called and nothing is published. A payload published before Stop is still
-  // delivered.
-  bool Wait(int64_t spin_ns);
+  // The worker that took an op: it stops looking; `work_left` is asked (after that) whether
+  // more is ready, and if so and nobody else looks, a sleeper is woken. Returns whether it woke
+  // one.
+  template <typename WorkLeft>
+  bool Took(const WorkLeft& work_left) {
+    if (looking_.fetch_sub(1, std::memory_order_seq_cst) == 1 && work_left()) return WakeOne();
+    return false;
+  }
+  // The worker finished its op: it looks again.
+  void Returned() { looking_.fetch_add(1, std::memory_order_seq_cst); }
 
-  // Any thread: makes Wait return false once nothing is published; wakes the consumer if asleep.
-  void Stop();
+  // Worker `id`, having found nothing to do: sleeps until woken, unless `ready` (work or a stop,
+  // asked after it announced itself) says otherwise. Returns looking again.
+  template <typename Ready>
+  void Sleep(size_t id, const Ready& ready) {
+    if (!Announce(id)) return;  // stopped
+    if (ready() && Withdraw(id)) return;
+    WaitUntilWoken(id);
+  }
+
+  // The producer, after it pushed work: wakes one sleeper if nobody looks. Returns whether it
+  // woke one.
+  bool Notify() {
+    if (looking_.load(std::memory_order_seq_cst) > 0) return false;
+    return WakeOne();
+  }
+
+  // Wakes every sleeper, and from now on Sleep returns at once.
+  void StopAll();
+
+  int looking() const { return looking_.load(std::memory_order_relaxed); }
 
  private:
-  // Bit 0: a payload is published. Bit 1: the consumer has said it sleeps (or is about to).
-  enum : uint32_t { kEmpty = 0, kFull = 1, kSleeping = 2, kFullSleeping = 3 };
-  bool TakeIfFull();
+  enum : uint32_t { kAwake = 0, kAsleep = 1 };
+  // Puts `id` on the sleepers' list and stops it looking; false (still looking) once stopped.
+  bool Announce(size_t id);
+  // Takes `id` off the list again (looking again); false if a waker took it off first (it is
+  // being woken and counted as looking).
+  bool Withdraw(size_t id);
+  void WaitUntilWoken(size_t id);
+  // Wakes the most recent sleeper if nobody looks; it counts as looking from here.
+  bool WakeOne();
 
-  alignas(64) std::atomic<uint32_t> state_{kEmpty};
-  std::atomic<bool> stopping_{false};
+  alignas(64) std::atomic<int> looking_;
+  std::mutex mutex_;             // guards sleepers_ and stopped_
+  std::vector<size_t> sleepers_;  // most recent last
+  bool stopped_ = false;
+  std::unique_ptr<std::atomic<uint32_t>[]> words_;  // per worker, what it sleeps on
 };
 
 // Lets one owner thread sleep until any of several wakers says its condition may have changed,
@@ -130,6 +182,67 @@ inline void CpuRelax() {
 #elif defined(__aarch64__)
   asm volatile("yield");
 #endif
+}
+
+// Spins until done() or until spin_ns have passed; returns done()'s last answer.
+template <typename Done>
+bool SpinUntil(int64_t spin_ns, const Done& done) {
+  constexpr int kSpinsPerClockRead = 32;  // spin iterations between two looks at the clock
+  if (done()) return true;
+  if (spin_ns <= 0) return false;
+  const int64_t end_ns = MonotonicNowNs() + spin_ns;
+  while (true) {
+    for (int i = 0; i < kSpinsPerClockRead; ++i) {
+      CpuRelax();
+      if (done()) return true;
+    }
+    if (MonotonicNowNs() >= end_ns) return false;
+  }
+}
+
+template <typename T>
+ReadyQueue<T>::ReadyQueue(size_t capacity) {
+  size_t size = 1;
+  while (size < capacity) size <<= 1;
+  cells_ = std::make_unique<Cell[]>(size);
+  for (size_t i = 0; i < size; ++i) cells_[i].sequence.store(i, std::memory_order_relaxed);
+  mask_ = size - 1;
+}
+
+template <typename T>
+bool ReadyQueue<T>::Push(T* item) {
+  const size_t position = enqueue_.load(std::memory_order_relaxed);
+  Cell& cell = cells_[position & mask_];
+  // The cell is free once its last consumer has set its sequence to this lap's position.
+  if (cell.sequence.load(std::memory_order_acquire) != position) return false;
+  cell.item = item;
+  cell.sequence.store(position + 1, std::memory_order_release);
+  enqueue_.store(position + 1, std::memory_order_seq_cst);
+  return true;
+}
+
+template <typename T>
+T* ReadyQueue<T>::Pop() {
+  size_t position = dequeue_.load(std::memory_order_relaxed);
+  while (true) {
+    Cell& cell = cells_[position & mask_];
+    const size_t sequence = cell.sequence.load(std::memory_order_acquire);
+    if (sequence == position + 1) {
+      // Published for this position: claim it (another consumer may be faster).
+      if (dequeue_.compare_exchange_weak(position, position + 1, std::memory_order_seq_cst,
+                                         std::memory_order_relaxed)) {
+        T* item = cell.item;
+        // Free for the producer's next lap.
+        cell.sequence.store(position + mask_ + 1, std::memory_order_release);
+        return item;
+      }
+      // position now holds the current dequeue position: try again there.
+    } else if (sequence < position + 1) {
+      return nullptr;  // not published yet: empty
+    } else {
+      position = dequeue_.load(std::memory_order_relaxed);  // another consumer took it
+    }
+  }
 }
 
 }  // namespace faultline::internal

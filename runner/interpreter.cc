@@ -8,19 +8,17 @@
 
 namespace faultline {
 
-struct Interpreter::Worker {
+// A client thread (or the nemesis's): its op, its client and its process. Whichever worker
+// takes the op from the ready queue uses it, one op at a time.
+struct Interpreter::Slot {
   int thread = 0;  // gen::kNemesisThread for the nemesis
-  std::thread handle;
-  internal::Mailbox mailbox;
-  // Written by the interpreter before mailbox.Publish, read by the worker after mailbox.Wait.
+  // Written by the interpreter before the slot is pushed on the ready queue, read by the worker
+  // that pops it.
   Op invoke;
-  // Written by the worker before it pushes itself on the completion stack; read (and moved
+  // Written by the worker before it pushes the slot on the completion stack; read (and moved
   // from) by the interpreter after it takes it off.
   Op completion;
-  Worker* next_done = nullptr;  // the completion stack's link
-  // The workers of the same batch this one wakes when it takes its op (written with `invoke`).
-  Worker* wake_next[InterpreterTuning::kMaxWakeFanout] = {};
-  int64_t woke = 0;  // wakes it made for the batch it took last; read with `completion`
+  Slot* next_done = nullptr;  // the completion stack's link
   std::unique_ptr<Client> client;
   int64_t client_process = -1;
 };
@@ -55,31 +53,37 @@ Interpreter::Interpreter(const Test& test, Journal* journal, const std::atomic<b
       start_monotonic_ns_(
           std::chrono::duration_cast<std::chrono::nanoseconds>(start_.time_since_epoch()).count()),
       nemesis_(test.nemesis ? test.nemesis : std::make_shared<NoopNemesis>()),
+      ready_(2 * (static_cast<size_t>(test.options.concurrency) + 1)),
+      idle_(static_cast<size_t>(test.options.concurrency) + 1),
       max_spinning_workers_(tuning.max_spinning_workers >= 0 ? tuning.max_spinning_workers
                                                              : std::max(1, AvailableCpus() - 1)) {
   int concurrency = test.options.concurrency;
   for (int thread = 0; thread <= concurrency; ++thread) {
-    auto worker = std::make_unique<Worker>();
-    worker->thread = thread < concurrency ? thread : gen::kNemesisThread;
-    workers_.push_back(std::move(worker));
+    auto slot = std::make_unique<Slot>();
+    slot->thread = thread < concurrency ? thread : gen::kNemesisThread;
+    slots_.push_back(std::move(slot));
   }
-  busy_.assign(workers_.size(), false);
+  busy_.assign(slots_.size(), false);
   // Every thread free, the nemesis's included; thread t runs process t.
   context_ = gen::Context::Initial(concurrency, /*with_nemesis=*/true, &rng_);
-  queued_.reserve(workers_.size());
-  asleep_.reserve(workers_.size());
-  for (auto& worker : workers_) {
-    Worker* raw = worker.get();
-    raw->handle = std::thread([this, raw] { WorkerLoop(raw); });
+  queued_.reserve(slots_.size());
+  // As many workers as threads: a worker stuck in a client call never leaves a ready op without
+  // a worker to run it.
+  for (size_t id = 0; id < slots_.size(); ++id) {
+    workers_.emplace_back([this, id] { WorkerLoop(id); });
   }
 }
 
 Interpreter::~Interpreter() {
-  // A posted op is still run before its worker stops.
-  for (auto& worker : workers_) worker->mailbox.Stop();
+  // An op already on the ready queue is still run before the workers stop.
+  stopping_.store(true, std::memory_order_seq_cst);
+  idle_.StopAll();
   // A worker still inside a client call is waited for: clients bound their own calls (the
   // Client contract), and a worker outliving the interpreter would touch freed state.
-  for (auto& worker : workers_) worker->handle.join();
+  for (std::thread& worker : workers_) worker.join();
+  for (auto& slot : slots_) {
+    if (slot->client) slot->client->Close(test_);
+  }
 }
 
 int64_t Interpreter::NowNs() const {
@@ -88,45 +92,64 @@ int64_t Interpreter::NowNs() const {
       .count();
 }
 
-InterpreterStats Interpreter::stats() const { return stats_; }
+InterpreterStats Interpreter::stats() const {
+  InterpreterStats stats = stats_;
+  stats.workers_woken_by_workers = wakes_by_workers_.load(std::memory_order_relaxed);
+  stats.slept = slept_.load(std::memory_order_relaxed);
+  return stats;
+}
 
 size_t Interpreter::SlotOf(int thread) const {
-  return thread == gen::kNemesisThread ? workers_.size() - 1 : static_cast<size_t>(thread);
+  return thread == gen::kNemesisThread ? slots_.size() - 1 : static_cast<size_t>(thread);
 }
 
-Interpreter::Worker& Interpreter::WorkerFor(int thread) { return *workers_[SlotOf(thread)]; }
-
-void Interpreter::WorkerLoop(Worker* worker) {
+Interpreter::Slot* Interpreter::NextReady(size_t id) {
   while (true) {
-    // Spin first if a spinning slot is free (they are few: see InterpreterTuning).
-    if (tuning_.worker_spin_ns > 0) {
-      int spinning = spinning_workers_.load(std::memory_order_relaxed);
-      while (spinning < max_spinning_workers_ &&
-             !spinning_workers_.compare_exchange_weak(spinning, spinning + 1,
-                                                      std::memory_order_relaxed)) {
-      }
-      if (spinning < max_spinning_workers_) {
-        worker->mailbox.Spin(tuning_.worker_spin_ns);
-        spinning_workers_.fetch_sub(1, std::memory_order_relaxed);
-      }
+    if (Slot* slot = ready_.Pop()) return slot;
+    if (tuning_.worker_spin_ns > 0 && StartSpinning()) {
+      internal::SpinUntil(tuning_.worker_spin_ns, [&] {
+        return !ready_.Empty() || stopping_.load(std::memory_order_relaxed);
+      });
+      spinning_workers_.fetch_sub(1, std::memory_order_relaxed);
+      if (Slot* slot = ready_.Pop()) return slot;
     }
-    if (!worker->mailbox.Wait(0)) break;
-    // Wake the rest of the batch first: their ops must not wait for this one's client call.
-    worker->woke = 0;
-    for (Worker*& next : worker->wake_next) {
-      if (next && next->mailbox.Wake()) ++worker->woke;
-      next = nullptr;
-    }
-    worker->completion = Execute(worker, worker->invoke);
-    completed_.Push(worker);
-    parker_.Wake();
+    if (stopping_.load(std::memory_order_seq_cst)) return nullptr;  // nothing left to run
+    idle_.Sleep(id, [&] { return !ready_.Empty() || stopping_.load(std::memory_order_seq_cst); });
   }
-  if (worker->client) worker->client->Close(test_);
 }
 
-Op Interpreter::Execute(Worker* worker, const Op& invoke) {
+bool Interpreter::StartSpinning() {
+  int spinning = spinning_workers_.load(std::memory_order_relaxed);
+  while (spinning < max_spinning_workers_) {
+    if (spinning_workers_.compare_exchange_weak(spinning, spinning + 1,
+                                                std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Interpreter::WorkerLoop(size_t id) {
+  while (Slot* slot = NextReady(id)) {
+    // More ready and nobody else looking: wake a sleeper before this op's client call, which
+    // may block.
+    if (idle_.Took([&] { return !ready_.Empty(); })) {
+      wakes_by_workers_.fetch_add(1, std::memory_order_relaxed);
+    }
+    slot->completion = Execute(slot, slot->invoke);
+    // Looking again before the interpreter can hand out more: it then finds this worker awake
+    // and wakes nobody.
+    idle_.Returned();
+    completed_.Push(slot);
+    // Record it, and hand out what the generator gives next, on this thread if nobody else
+    // is at it: a fast client's op then costs no sleep and no wake-up on either side.
+    AdvanceOnWorker();
+  }
+}
+
+Op Interpreter::Execute(Slot* slot, const Op& invoke) {
   Op completion;
-  if (worker->thread == gen::kNemesisThread) {
+  if (slot->thread == gen::kNemesisThread) {
     try {
       completion = nemesis_->Invoke(test_, invoke);
     } catch (const std::exception& error) {
@@ -135,7 +158,7 @@ Op Interpreter::Execute(Worker* worker, const Op& invoke) {
       completion.error = std::string("nemesis threw: ") + error.what();
     }
   } else {
-    completion = ExecuteClient(worker, invoke);
+    completion = ExecuteClient(slot, invoke);
   }
   // The completion belongs to the invocation, whatever the client filled in.
   completion.process = invoke.process;
@@ -147,19 +170,19 @@ Op Interpreter::Execute(Worker* worker, const Op& invoke) {
   return completion;
 }
 
-Op Interpreter::ExecuteClient(Worker* worker, const Op& invoke) {
-  if (!worker->client || worker->client_process != invoke.process) {
-    if (worker->client) worker->client->Close(test_);
-    worker->client = test_.new_client ? test_.new_client() : nullptr;
-    worker->client_process = invoke.process;
+Op Interpreter::ExecuteClient(Slot* slot, const Op& invoke) {
+  if (!slot->client || slot->client_process != invoke.process) {
+    if (slot->client) slot->client->Close(test_);
+    slot->client = test_.new_client ? test_.new_client() : nullptr;
+    slot->client_process = invoke.process;
     const auto& nodes = test_.options.nodes;
     std::string node =
-        nodes.empty() ? "" : nodes[static_cast<size_t>(worker->thread) % nodes.size()];
-    Status opened = worker->client ? worker->client->Open(test_, node)
+        nodes.empty() ? "" : nodes[static_cast<size_t>(slot->thread) % nodes.size()];
+    Status opened = slot->client ? slot->client->Open(test_, node)
                                    : Status::Internal("the test has no client");
     if (!opened.ok()) {
       // Nothing was sent, so the op certainly did not happen.
-      worker->client.reset();
+      slot->client.reset();
       Op failed = invoke;
       failed.type = OpType::kFail;
       failed.error = "client open failed: " + opened.message();
@@ -168,7 +191,7 @@ Op Interpreter::ExecuteClient(Worker* worker, const Op& invoke) {
   }
   Op completion;
   try {
-    completion = worker->client->Invoke(test_, invoke);
+    completion = slot->client->Invoke(test_, invoke);
   } catch (const std::exception& error) {
     completion = invoke;
     completion.type = OpType::kInfo;
@@ -176,8 +199,8 @@ Op Interpreter::ExecuteClient(Worker* worker, const Op& invoke) {
   }
   if (completion.type == OpType::kInfo) {
     // This process is over; the thread's next op opens a fresh client as a new process.
-    worker->client->Close(test_);
-    worker->client.reset();
+    slot->client->Close(test_);
+    slot->client.reset();
   }
   return completion;
 }
@@ -210,7 +233,7 @@ void Interpreter::Dispatch(Op invoke, gen::GenPtr* generator) {
   const int thread = context_.ThreadOf(invoke.process);
   const size_t slot = SlotOf(thread);
   // A generator handing an op to a busy thread is a programmer error in the generator.
-  assert(slot < workers_.size() && !busy_[slot] && "generator chose a busy thread");
+  assert(slot < slots_.size() && !busy_[slot] && "generator chose a busy thread");
   invoke.type = OpType::kInvoke;
   invoke.time_ns = NowNs();
   context_.time_ns = invoke.time_ns;
@@ -220,9 +243,9 @@ void Interpreter::Dispatch(Op invoke, gen::GenPtr* generator) {
   SetFree(thread, false);
   ++stats_.invoked;
   const Op& logged = history_.ops.back();
-  Worker& worker = *workers_[slot];
-  worker.invoke = logged;
-  queued_.push_back(&worker);
+  Slot& target = *slots_[slot];
+  target.invoke = logged;
+  queued_.push_back(&target);
   *generator = (*generator)->Update(context_, logged);
 }
 
@@ -236,49 +259,20 @@ Status Interpreter::HandOut() {
       return written;
     }
   }
-  const size_t count = queued_.size();
-  const size_t fanout =
-      static_cast<size_t>(std::clamp(tuning_.wake_fanout, 0, InterpreterTuning::kMaxWakeFanout));
-  if (fanout == 0) {
-    for (Worker* worker : queued_) {
-      if (worker->mailbox.Post()) ++stats_.woke_workers;
-    }
-  } else {
-    // Workers that are awake (spinning, or not yet asleep) first: they take their ops without a
-    // wake and pass the wakes on, so the interpreter's Wakes below are then no-ops.
-    asleep_.clear();
-    size_t awake = 0;
-    for (Worker* worker : queued_) {
-      if (worker->mailbox.Asleep()) {
-        asleep_.push_back(worker);
-      } else {
-        queued_[awake++] = worker;
-      }
-    }
-    std::copy(asleep_.begin(), asleep_.end(), queued_.begin() + static_cast<ptrdiff_t>(awake));
-    // A k-ary tree in batch order with the interpreter at its root: it wakes workers 0 .. k-1,
-    // and worker j wakes workers k*(j+1) .. k*(j+1)+k-1. Children are published before their
-    // parent, so a parent that takes its op finds them published (a Wake before the Publish
-    // would be lost).
-    for (size_t j = 0; j < count; ++j) {
-      for (size_t c = 0; c < fanout; ++c) {
-        size_t child = fanout * (j + 1) + c;
-        queued_[j]->wake_next[c] = child < count ? queued_[child] : nullptr;
-      }
-    }
-    for (size_t j = count; j-- > 0;) queued_[j]->mailbox.Publish();
-    for (size_t j = 0; j < std::min(count, fanout); ++j) {
-      if (queued_[j]->mailbox.Wake()) ++stats_.woke_workers;
-    }
+  for (Slot* slot : queued_) {
+    // Full only while a worker is between taking a cell and freeing it: a moment.
+    while (!ready_.Push(slot)) std::this_thread::yield();
   }
   queued_.clear();
+  // One wake at most: the worker that takes an op wakes the next if more are ready.
+  if (idle_.Notify()) ++stats_.woke_workers;
   return Status::Ok();
 }
 
-void Interpreter::Complete(Worker* worker, gen::GenPtr* generator) {
-  const int thread = worker->thread;
+void Interpreter::Complete(Slot* done, gen::GenPtr* generator) {
+  const int thread = done->thread;
   const size_t slot = SlotOf(thread);
-  Op& op = worker->completion;
+  Op& op = done->completion;
   op.time_ns = NowNs();
   context_.time_ns = op.time_ns;
   busy_[slot] = false;
@@ -295,7 +289,6 @@ void Interpreter::Complete(Worker* worker, gen::GenPtr* generator) {
       ++stats_.info;
       break;
   }
-  stats_.workers_woken_by_workers += worker->woke;
   const bool new_process = op.type == OpType::kInfo && thread != gen::kNemesisThread;
   Record(std::move(op));
   // The generator sees the completion while process_of still names the completed process.
@@ -305,83 +298,158 @@ void Interpreter::Complete(Worker* worker, gen::GenPtr* generator) {
 
 int Interpreter::DrainCompletions(gen::GenPtr* generator) {
   int handled = 0;
-  for (Worker* worker = completed_.TakeAll(); worker != nullptr;) {
-    Worker* next = worker->next_done;  // read before the worker can be handed a new op
-    Complete(worker, generator);
-    worker = next;
+  for (Slot* slot = completed_.TakeAll(); slot != nullptr;) {
+    Slot* next = slot->next_done;  // read before the slot can be handed a new op
+    Complete(slot, generator);
+    slot = next;
     ++handled;
   }
   return handled;
 }
 
-Status Interpreter::AwaitCompletions(int64_t deadline_ns, gen::GenPtr* generator) {
+bool Interpreter::HandOutOrStop() {
   Status handed = HandOut();
-  if (!handed.ok()) return handed;
-  if (DrainCompletions(generator) > 0) return Status::Ok();
-  const int64_t deadline = start_monotonic_ns_ + std::max<int64_t>(deadline_ns, 0);
-  int64_t now = internal::MonotonicNowNs();
-  if (now >= deadline) return Status::Ok();
-  // Spin first (a completion is often microseconds away), then sleep until a worker wakes us.
-  const int64_t spin_end = std::min(deadline, now + tuning_.interpreter_spin_ns);
-  while (completed_.Empty() && now < spin_end) {
-    for (int i = 0; i < 32 && completed_.Empty(); ++i) internal::CpuRelax();
-    now = internal::MonotonicNowNs();
-  }
-  if (completed_.Empty() && now < deadline) {
-    parker_.Prepare();
-    if (completed_.Empty()) {
-      ++stats_.slept;
-      parker_.Park(deadline);
-    } else {
-      parker_.Cancel();
+  if (handed.ok()) return true;
+  error_ = handed;
+  phase_ = Phase::kDone;
+  return false;
+}
+
+void Interpreter::Finish() {
+  phase_ = Phase::kFinish;
+  give_up_ns_ = NowNs() + static_cast<int64_t>(test_.options.operation_timeout_s * 1e9);
+}
+
+int64_t Interpreter::WaitUntil(int64_t wake_ns) {
+  if (!HandOutOrStop()) return kStopped;
+  if (!completed_.Empty()) return kAgain;
+  if (wake_ns < 0) return kWaitForCompletion;
+  return NowNs() >= wake_ns ? kAgain : wake_ns;
+}
+
+int64_t Interpreter::Advance() {
+  const size_t max_batch = static_cast<size_t>(std::max(tuning_.max_batch, 1));
+  while (true) {
+    if (phase_ == Phase::kDone) return kStopped;
+    DrainCompletions(&generator_);
+    if (phase_ == Phase::kFinish) {
+      // Let the ops in flight finish, up to the operation timeout.
+      if (!HandOutOrStop()) return kStopped;
+      if (Busy() && NowNs() < give_up_ns_) {
+        if (!completed_.Empty()) continue;
+        return give_up_ns_;
+      }
+      // The last completions reach the journal before Run returns.
+      if (journal_) error_ = journal_->Flush();
+      phase_ = Phase::kDone;
+      return kStopped;
     }
+    if (!generator_ || (stop_ && stop_->load(std::memory_order_relaxed))) {
+      Finish();
+      continue;
+    }
+    const int64_t now = ContextNow().time_ns;
+    gen::Step step = generator_->Next(context_);
+    if (!step.log.empty() && on_log_) on_log_(step.log);
+    if (step.kind == gen::Step::Kind::kExhausted) {
+      Finish();
+      continue;
+    }
+    int64_t wait = kAgain;
+    if (step.kind == gen::Step::Kind::kPending) {
+      if (step.next) generator_ = step.next;
+      // Nothing outstanding and no time to wake at: no event can ever unblock this generator.
+      if (step.wake_ns < 0 && !Busy()) {
+        Finish();
+        continue;
+      }
+      wait = WaitUntil(step.wake_ns);
+    } else if (step.op.time_ns > now) {
+      wait = WaitUntil(step.op.time_ns);
+    } else {
+      generator_ = step.next ? step.next : generator_;
+      Dispatch(std::move(step.op), &generator_);
+      if (queued_.size() >= max_batch && !HandOutOrStop()) return kStopped;
+    }
+    if (wait != kAgain) return wait;
   }
-  DrainCompletions(generator);
-  return Status::Ok();
+}
+
+bool Interpreter::TryTakeRole() { return !role_.exchange(true, std::memory_order_seq_cst); }
+
+void Interpreter::ReleaseRole() { role_.store(false, std::memory_order_seq_cst); }
+
+void Interpreter::AdvanceOnWorker() {
+  // The completion was pushed before the role is tried, and whoever lets the role go looks at
+  // the completions afterwards (both sequentially consistent): no completion is left behind.
+  while (TryTakeRole()) {
+    if (!running_) {
+      ReleaseRole();  // a late completion after Run returned: the next Run takes it
+      return;
+    }
+    const int64_t wake = Advance();
+    const bool done = phase_ == Phase::kDone;
+    ReleaseRole();
+    if (done) {
+      finished_.store(true, std::memory_order_seq_cst);
+      parker_.Wake();
+      return;
+    }
+    if (wake >= 0) {
+      // The Run thread keeps the time: ask it to wake up earlier if it sleeps past `wake`.
+      int64_t requested = requested_wake_.load(std::memory_order_seq_cst);
+      while (wake < requested &&
+             !requested_wake_.compare_exchange_weak(requested, wake, std::memory_order_seq_cst)) {
+      }
+      if (wake < run_deadline_.load(std::memory_order_seq_cst)) parker_.Wake();
+    }
+    if (completed_.Empty()) return;
+  }
+}
+
+void Interpreter::AwaitTurn(int64_t deadline_ns) {
+  requested_wake_.store(kNever, std::memory_order_seq_cst);
+  run_deadline_.store(deadline_ns, std::memory_order_seq_cst);
+  ReleaseRole();
+  while (true) {
+    // A completion pushed while this thread held the role: its worker could not take it.
+    if (!completed_.Empty() && TryTakeRole()) return;
+    parker_.Prepare();
+    if (finished_.load(std::memory_order_seq_cst) ||
+        requested_wake_.load(std::memory_order_seq_cst) < deadline_ns || NowNs() >= deadline_ns) {
+      parker_.Cancel();
+    } else {
+      slept_.fetch_add(1, std::memory_order_relaxed);
+      parker_.Park(start_monotonic_ns_ + deadline_ns);
+    }
+    // Cleared before the try: a worker that holds the role now asks again when it lets go.
+    requested_wake_.store(kNever, std::memory_order_seq_cst);
+    if (TryTakeRole()) return;
+    deadline_ns = NowNs() + kPollNs;
+    run_deadline_.store(deadline_ns, std::memory_order_seq_cst);
+  }
 }
 
 Status Interpreter::Run(gen::GenPtr generator) {
-  // Without an event, re-ask a pending generator at least this often (time-based generators).
-  constexpr int64_t kPollNs = 100'000'000;
-  const size_t max_batch = static_cast<size_t>(std::max(tuning_.max_batch, 1));
-  while (generator && !(stop_ && stop_->load(std::memory_order_relaxed))) {
-    DrainCompletions(&generator);
-    const int64_t now = ContextNow().time_ns;
-    gen::Step step = generator->Next(context_);
-    if (!step.log.empty() && on_log_) on_log_(step.log);
-    if (step.kind == gen::Step::Kind::kExhausted) break;
-    if (step.kind == gen::Step::Kind::kPending) {
-      if (step.next) generator = step.next;
-      // Nothing outstanding and no time to wake at: no event can ever unblock this generator.
-      if (step.wake_ns < 0 && !Busy()) break;
-      int64_t wake = step.wake_ns >= 0 ? step.wake_ns : now + kPollNs;
-      Status waited = AwaitCompletions(std::min(wake, now + kPollNs), &generator);
-      if (!waited.ok()) return waited;
-      continue;
-    }
-    if (step.op.time_ns > now) {
-      Status waited = AwaitCompletions(step.op.time_ns, &generator);
-      if (!waited.ok()) return waited;
-      continue;
-    }
-    generator = step.next ? step.next : generator;
-    Dispatch(std::move(step.op), &generator);
-    if (queued_.size() >= max_batch) {
-      Status handed = HandOut();
-      if (!handed.ok()) return handed;
-    }
+  // A worker with a late completion from an earlier Run may hold the role for a moment.
+  while (!TryTakeRole()) std::this_thread::yield();
+  generator_ = std::move(generator);
+  phase_ = Phase::kGenerate;
+  error_ = Status::Ok();
+  running_ = true;
+  finished_.store(false, std::memory_order_seq_cst);
+  while (true) {
+    const int64_t wake = Advance();
+    if (phase_ == Phase::kDone) break;
+    // Without an event, re-ask the generator at least every kPollNs (time-based generators, and
+    // the stop flag).
+    const int64_t now = NowNs();
+    AwaitTurn(wake < 0 ? now + kPollNs : std::min(wake, now + kPollNs));
   }
-  Status handed = HandOut();
-  if (!handed.ok()) return handed;
-  // Let the ops in flight finish, up to the operation timeout.
-  int64_t timeout_ns = static_cast<int64_t>(test_.options.operation_timeout_s * 1e9);
-  int64_t give_up = NowNs() + timeout_ns;
-  while (Busy() && NowNs() < give_up) {
-    Status waited = AwaitCompletions(give_up, &generator);
-    if (!waited.ok()) return waited;
-  }
-  // The last completions reach the journal before Run returns.
-  return journal_ ? journal_->Flush() : Status::Ok();
+  running_ = false;
+  generator_ = nullptr;
+  ReleaseRole();
+  return error_;
 }
 
 }  // namespace faultline

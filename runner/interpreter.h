@@ -1,21 +1,23 @@
 // The interpreter: runs a generator against the test's clients and nemesis and records the
 // history (Jepsen's jepsen.generator.interpreter).
 //
-// Threads: the thread that calls Run owns the generator, the RNG and the journal. There is one
-// worker thread per client thread plus one for the nemesis; each owns its Client (or uses the
-// test's Nemesis) and handles one op at a time, so every queue is bounded by the number of
-// workers. After an info completion (or an exception from the client) a client thread continues
-// as a new process (process + concurrency) with a fresh client, as Jepsen does. Worker i talks to
-// node i mod n.
+// Threads: the thread that calls Run owns the generator, the RNG and the journal. Each client
+// thread (Jepsen's "thread", a logical one) and the nemesis's has a slot: its client, its
+// process and its op in flight, so it runs one op at a time. After an info completion (or an
+// exception from the client) a client thread continues as a new process (process +
+// concurrency) with a fresh client, as Jepsen does. Thread i talks to node i mod n.
 //
-// Handoff (runner/handoff.h): each worker has a one-op mailbox; finished workers go on one
-// lock-free stack that the interpreter empties at the top of every turn of its loop. A worker
-// that finds nothing in its mailbox may spin for a while (InterpreterTuning), then sleeps on a
-// futex. A batch of ops is published to its workers' mailboxes at once; sleeping ones are woken
-// along a tree (wake_fanout): the interpreter wakes the first few, and every worker, before it
-// runs its own op, wakes a few more, so a blocking client never delays the rest of its batch.
-// The interpreter, when it must wait for a completion, may spin, then sleeps until a worker or
-// its deadline wakes it.
+// Workers (runner/handoff.h): as many OS threads as slots run the ops. Ready ops go on one
+// queue, and whichever worker is idle and awake takes the next; so a fast client's worker takes
+// op after op without sleeping, where a worker per thread would sleep and be woken for every op
+// (the generators pick a free thread at random, rarely the one that just finished). Sleeping
+// workers are woken one at a time, only when no idle worker is awake, and a worker that takes an
+// op with more ready behind it and nobody else looking wakes one more before it calls its
+// client, so a blocking client never holds up the ops behind it. A client is used by one worker
+// at a time, but not always the same one (the Client contract). An idle worker may spin for a
+// while before it sleeps (InterpreterTuning). Finished ops go on one lock-free stack that the
+// interpreter empties at the top of every turn of its loop; the interpreter, when it must wait
+// for a completion, may spin, then sleeps until a worker or its deadline wakes it.
 //
 // Journal (runner/journal.h): invocations the generator gives in a row (up to max_batch, while
 // threads are free and ops are due) are recorded, written with one write(2) together with the
@@ -45,30 +47,21 @@ namespace faultline {
 struct InterpreterStats {
   int64_t invoked = 0, ok = 0, failed = 0, info = 0;
   // How the handoff went: sleeping workers the interpreter woke (a futex wake each), sleeping
-  // workers other workers woke for it (wake_fanout), and times the interpreter slept waiting
-  // for a completion (a futex wait).
+  // workers other workers woke (to take ops left ready behind theirs), and times the
+  // interpreter slept waiting for a completion (a futex wait).
   int64_t woke_workers = 0, workers_woken_by_workers = 0, slept = 0;
 };
 
 // How the interpreter hands ops over; the defaults are what runs use (docs/performance.md,
 // "Runner throughput", has the measurements behind them).
 struct InterpreterTuning {
-  // How long a worker keeps looking at its mailbox after an op before it sleeps, and how many
+  // How long an idle worker keeps looking at the ready queue before it sleeps, and how many
   // workers may do so at once (-1: one less than the CPUs, at least one), so that spinning
   // workers never crowd out the interpreter and the workers that have ops to run.
   int64_t worker_spin_ns = 0;
   int max_spinning_workers = -1;
-  // How long the interpreter keeps looking for a completion before it sleeps.
-  int64_t interpreter_spin_ns = 0;
   // Invocations recorded (and written to the journal) in a row before they are handed out.
   int max_batch = 16;
-  // Who wakes the sleeping workers of a batch. 0: the interpreter wakes each one. k (1 to
-  // kMaxWakeFanout): the interpreter wakes the batch's first k workers only; each worker, when
-  // it takes its op and before it runs it, wakes k more (a k-ary tree in batch order), so most
-  // futex calls run on the workers' CPUs instead of the interpreter's, and the last op of a
-  // batch of n starts after about log_k(n) wake-ups.
-  int wake_fanout = 2;
-  static constexpr int kMaxWakeFanout = 4;
 };
 
 class Interpreter {
@@ -101,12 +94,16 @@ class Interpreter {
   void OnLog(std::function<void(const std::string&)> callback) { on_log_ = std::move(callback); }
 
  private:
-  struct Worker;
+  struct Slot;
 
-  void WorkerLoop(Worker* worker);
-  Op Execute(Worker* worker, const Op& invoke);
-  Op ExecuteClient(Worker* worker, const Op& invoke);
-  Worker& WorkerFor(int thread);
+  void WorkerLoop(size_t id);
+  // Worker `id`: the next ready op, spinning and sleeping while there is none; nullptr once the
+  // interpreter stops and nothing is ready.
+  Slot* NextReady(size_t id);
+  // Takes one of the max_spinning_workers_ places; false when they are all taken.
+  bool StartSpinning();
+  Op Execute(Slot* slot, const Op& invoke);
+  Op ExecuteClient(Slot* slot, const Op& invoke);
   size_t SlotOf(int thread) const;
   // The context now: context_, kept up to date as threads come and go, with the time set.
   const gen::Context& ContextNow();
@@ -114,15 +111,33 @@ class Interpreter {
   void Record(Op op);
   // Records the invocation and queues it for its worker (HandOut sends it).
   void Dispatch(Op invoke, gen::GenPtr* generator);
-  // Writes the journal's buffer, then hands every queued invocation to its worker.
+  // Writes the journal's buffer, then puts every queued invocation on the ready queue.
   Status HandOut();
-  void Complete(Worker* worker, gen::GenPtr* generator);
+  void Complete(Slot* done, gen::GenPtr* generator);
   // Handles every completion that has arrived, oldest first; returns how many.
   int DrainCompletions(gen::GenPtr* generator);
-  // Hands out what is queued, then waits for a completion until `deadline_ns` (test time) and
-  // handles every one that arrived.
-  Status AwaitCompletions(int64_t deadline_ns, gen::GenPtr* generator);
   bool Busy() const { return busy_count_ > 0; }
+
+  // The interpreter role: whoever holds it (the Run thread, or a worker that has just finished
+  // an op) records completions, asks the generator and hands out ops; everything below and the
+  // state it touches are the holder's. Advance runs until it has to wait and returns the test
+  // time to be woken at, kAgain never, kWaitForCompletion for "a completion", or kStopped once
+  // the phase is kDone.
+  static constexpr int64_t kAgain = -2, kWaitForCompletion = -1, kStopped = -3;
+  int64_t Advance();
+  // Hands out what is queued; on a journal error ends the run (false).
+  bool HandOutOrStop();
+  // The generator is done (or stopped): wait for the ops in flight, up to the operation timeout.
+  void Finish();
+  // Hands out what is queued; kAgain if there is something to do at once, else wake_ns.
+  int64_t WaitUntil(int64_t wake_ns);
+  bool TryTakeRole();
+  void ReleaseRole();
+  // A worker, after pushing its completion: advances if nobody holds the role.
+  void AdvanceOnWorker();
+  // The Run thread, holding the role: lets it go and sleeps until it holds it again with
+  // something to do, or deadline_ns (test time) has passed.
+  void AwaitTurn(int64_t deadline_ns);
 
   const Test& test_;
   Journal* journal_;
@@ -132,21 +147,42 @@ class Interpreter {
   std::chrono::steady_clock::time_point start_;
   int64_t start_monotonic_ns_;  // start_ as internal::MonotonicNowNs time
   History history_;
-  std::vector<std::unique_ptr<Worker>> workers_;  // client threads 0..n-1, then the nemesis
-  std::vector<bool> busy_;                        // by worker slot
+  std::vector<std::unique_ptr<Slot>> slots_;  // client threads 0..n-1, then the nemesis
+  std::vector<bool> busy_;                    // by slot
   int busy_count_ = 0;
-  gen::Context context_;         // threads, free threads, processes; time set by ContextNow
-  std::vector<Worker*> queued_;  // recorded invocations not yet handed to their workers
-  std::vector<Worker*> asleep_;  // HandOut's scratch
+  gen::Context context_;       // threads, free threads, processes; time set by ContextNow
+  std::vector<Slot*> queued_;  // recorded invocations not yet on the ready queue
   std::shared_ptr<Nemesis> nemesis_;
   std::function<void(const Op&)> on_op_;
   std::function<void(const std::string&)> on_log_;
   InterpreterStats stats_;
 
+  internal::ReadyQueue<Slot> ready_;  // handed out, not yet taken by a worker
+  internal::IdleWorkers idle_;
+  std::atomic<bool> stopping_{false};  // the destructor's: workers end once nothing is ready
   int max_spinning_workers_;              // tuning_'s, resolved
-  std::atomic<int> spinning_workers_{0};  // workers spinning on their mailboxes now
-  internal::CompletionStack<Worker> completed_;
-  internal::Parker parker_;  // the interpreter sleeps here while it waits for completions
+  std::atomic<int> spinning_workers_{0};  // workers spinning on the ready queue now
+  std::atomic<int64_t> wakes_by_workers_{0};
+  internal::CompletionStack<Slot> completed_;
+
+  // The role (see Advance) and what its holder owns besides the above.
+  enum class Phase { kGenerate, kFinish, kDone };
+  std::atomic<bool> role_{false};
+  bool running_ = false;  // inside Run: workers may advance
+  Phase phase_ = Phase::kDone;
+  gen::GenPtr generator_;
+  int64_t give_up_ns_ = 0;  // kFinish: when to stop waiting for ops in flight
+  Status error_;
+  // The Run thread sleeps on parker_ until run_deadline_ (test time). A worker that lets the
+  // role go asks it to wake earlier (requested_wake_) or says the run is over (finished_).
+  static constexpr int64_t kNever = INT64_MAX;
+  static constexpr int64_t kPollNs = 100'000'000;
+  internal::Parker parker_;
+  std::atomic<int64_t> run_deadline_{kNever};
+  std::atomic<int64_t> requested_wake_{kNever};
+  std::atomic<bool> finished_{false};
+  std::atomic<int64_t> slept_{0};
+  std::vector<std::thread> workers_;  // last: they start after everything they use
 };
 
 }  // namespace faultline

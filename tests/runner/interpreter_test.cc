@@ -194,54 +194,51 @@ class Watchdog {
   std::thread thread_;
 };
 
-// The handoff primitives alone (runner/handoff.h) under contention: one producer hands numbered
-// items to many consumers through their mailboxes, consumers report back on one completion
-// stack, and the producer sleeps on a parker while none is free. Every item must arrive exactly
-// once, in order per consumer, with every combination of spinning and sleeping, and with the
-// wakes made by the producer or delegated to the consumers.
-struct HandoffSlot {
-  internal::Mailbox mailbox;
-  int64_t item = -1;       // written by the producer before Publish
-  int64_t last_seen = -1;  // the consumer's
-  int64_t received = 0;
-  bool in_order = true;
-  HandoffSlot* delegate = nullptr;  // woken by this slot's consumer (delegated wakes)
-  HandoffSlot* next_done = nullptr;
-  int index = 0;
-  std::thread thread;
+// The handoff primitives alone (runner/handoff.h) under contention: one producer puts numbered
+// items on the ready queue, consumers take them (spinning or sleeping between), report back on
+// one completion stack, and the producer sleeps on a parker while nothing can be handed out.
+// Every item must arrive exactly once, and none may wait in the queue while every consumer
+// sleeps (the watchdog turns such a lost wake-up into a failure).
+struct HandoffItem {
+  int64_t number = -1;  // written by the producer before Push
+  HandoffItem* next_done = nullptr;
 };
 
-void RunHandoff(int consumers, int64_t items, int64_t spin_ns, bool delegate, uint64_t seed) {
-  internal::CompletionStack<HandoffSlot> done;
+void RunHandoff(int consumers, int64_t items, int64_t spin_ns, uint64_t seed) {
+  const size_t count = static_cast<size_t>(consumers);
+  internal::ReadyQueue<HandoffItem> ready(count);
+  internal::IdleWorkers idle(count);
+  internal::CompletionStack<HandoffItem> done;
   internal::Parker parker;
-  std::vector<std::unique_ptr<HandoffSlot>> slots;
-  for (int i = 0; i < consumers; ++i) {
-    slots.push_back(std::make_unique<HandoffSlot>());
-    slots.back()->index = i;
-  }
-  for (auto& owned : slots) {
-    HandoffSlot* slot = owned.get();
-    slot->thread = std::thread([slot, spin_ns, &done, &parker] {
-      while (slot->mailbox.Wait(spin_ns)) {
-        if (slot->delegate) {
-          slot->delegate->mailbox.Wake();
-          slot->delegate = nullptr;
+  std::atomic<bool> stopping{false};
+  std::vector<HandoffItem> slots(count);
+  std::vector<std::atomic<int>> seen(static_cast<size_t>(items));
+  std::vector<std::thread> threads;
+  for (size_t id = 0; id < count; ++id) {
+    threads.emplace_back([&, id] {
+      auto ready_or_stopping = [&] { return !ready.Empty() || stopping.load(); };
+      while (true) {
+        HandoffItem* item = ready.Pop();
+        if (!item && internal::SpinUntil(spin_ns, ready_or_stopping)) item = ready.Pop();
+        if (!item) {
+          if (stopping.load()) break;
+          idle.Sleep(id, ready_or_stopping);
+          continue;
         }
-        if (slot->item <= slot->last_seen) slot->in_order = false;
-        slot->last_seen = slot->item;
-        ++slot->received;
-        done.Push(slot);
+        idle.Took([&] { return !ready.Empty(); });
+        ++seen[static_cast<size_t>(item->number)];
+        idle.Returned();
+        done.Push(item);
         parker.Wake();
       }
     });
   }
   std::mt19937_64 rng(seed);
-  std::vector<HandoffSlot*> free_slots;
-  for (auto& slot : slots) free_slots.push_back(slot.get());
+  std::vector<HandoffItem*> free_slots;
+  for (HandoffItem& slot : slots) free_slots.push_back(&slot);
   int64_t next = 0, completed = 0;
-  std::vector<HandoffSlot*> batch;
   while (completed < items) {
-    HandoffSlot* arrived = done.TakeAll();
+    HandoffItem* arrived = done.TakeAll();
     if (!arrived && (free_slots.empty() || next == items)) {
       parker.Prepare();
       if (done.Empty()) {
@@ -251,40 +248,28 @@ void RunHandoff(int consumers, int64_t items, int64_t spin_ns, bool delegate, ui
       }
       arrived = done.TakeAll();
     }
-    for (HandoffSlot* slot = arrived; slot != nullptr;) {
-      HandoffSlot* following = slot->next_done;
-      free_slots.push_back(slot);
+    for (HandoffItem* item = arrived; item != nullptr;) {
+      HandoffItem* following = item->next_done;
+      free_slots.push_back(item);
       ++completed;
-      slot = following;
+      item = following;
     }
-    // Hand a random number of items to random free consumers at once.
-    batch.clear();
+    // Hand a random number of items to the queue at once, then wake at most one consumer.
     size_t want = 1 + rng() % 4;
-    while (!free_slots.empty() && next < items && batch.size() < want) {
-      size_t pick = rng() % free_slots.size();
-      HandoffSlot* slot = free_slots[pick];
-      free_slots[pick] = free_slots.back();
+    for (size_t pushed = 0; pushed < want && !free_slots.empty() && next < items; ++pushed) {
+      HandoffItem* slot = free_slots.back();
       free_slots.pop_back();
-      slot->item = next++;
-      batch.push_back(slot);
+      slot->number = next++;
+      ASSERT_TRUE(ready.Push(slot));  // capacity = slots: never full
     }
-    if (delegate) {
-      // Each consumer wakes the next of the batch; published back to front, first one woken.
-      for (size_t i = 0; i + 1 < batch.size(); ++i) batch[i]->delegate = batch[i + 1];
-      for (size_t i = batch.size(); i-- > 0;) batch[i]->mailbox.Publish();
-      if (!batch.empty()) batch[0]->mailbox.Wake();
-    } else {
-      for (HandoffSlot* slot : batch) slot->mailbox.Post();
-    }
+    idle.Notify();
   }
-  for (auto& slot : slots) slot->mailbox.Stop();
-  int64_t received = 0;
-  for (auto& slot : slots) {
-    slot->thread.join();
-    received += slot->received;
-    EXPECT_TRUE(slot->in_order) << "consumer " << slot->index;
+  stopping.store(true);
+  idle.StopAll();
+  for (std::thread& thread : threads) thread.join();
+  for (int64_t i = 0; i < items; ++i) {
+    ASSERT_EQ(seen[static_cast<size_t>(i)].load(), 1) << "item " << i;
   }
-  EXPECT_EQ(received, items);
 }
 
 TEST(Handoff, EveryItemArrivesOnceUnderContention) {
@@ -292,32 +277,67 @@ TEST(Handoff, EveryItemArrivesOnceUnderContention) {
   int round = 0;
   for (int consumers : {1, 3, 17}) {
     for (int64_t spin_ns : {int64_t{0}, int64_t{2'000}, int64_t{50'000}}) {
-      for (bool delegate : {false, true}) {
-        SCOPED_TRACE(testing::Message() << consumers << " consumers, spin " << spin_ns
-                                        << " ns, delegated wakes " << delegate);
-        RunHandoff(consumers, 20'000, spin_ns, delegate, static_cast<uint64_t>(++round));
-      }
+      SCOPED_TRACE(testing::Message() << consumers << " consumers, spin " << spin_ns << " ns");
+      RunHandoff(consumers, 20'000, spin_ns, static_cast<uint64_t>(++round));
     }
   }
 }
 
-TEST(Handoff, StopDeliversWhatWasPublishedAndWakesASleeper) {
-  Watchdog watchdog(std::chrono::seconds(60), "the mailbox stop test");
-  for (int i = 0; i < 200; ++i) {
-    internal::Mailbox mailbox;
-    std::atomic<int> delivered{0};
-    std::thread consumer([&] {
-      while (mailbox.Wait(i % 2 == 0 ? 0 : 1'000)) ++delivered;
-    });
-    if (i % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));  // let it sleep
-    if (i % 4 < 2) {
-      // Published to a sleeper and never woken: Stop must still deliver it.
-      mailbox.Publish();
+TEST(Handoff, ReadyQueueIsFifoAndBounded) {
+  int items[5] = {0, 1, 2, 3, 4};
+  internal::ReadyQueue<int> queue(3);  // rounded up to 4
+  EXPECT_TRUE(queue.Empty());
+  EXPECT_EQ(queue.Pop(), nullptr);
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(queue.Push(&items[i]));
+  EXPECT_FALSE(queue.Push(&items[4]));  // full
+  EXPECT_EQ(queue.Pop(), &items[0]);
+  EXPECT_TRUE(queue.Push(&items[4]));  // the freed cell, next lap
+  for (int i = 1; i < 5; ++i) EXPECT_EQ(queue.Pop(), &items[i]);
+  EXPECT_TRUE(queue.Empty());
+  EXPECT_EQ(queue.Pop(), nullptr);
+}
+
+TEST(Handoff, StopAllWakesEverySleeperAndLaterSleepsReturnAtOnce) {
+  Watchdog watchdog(std::chrono::seconds(60), "the idle workers stop test");
+  for (int round = 0; round < 50; ++round) {
+    internal::IdleWorkers idle(4);
+    std::atomic<int> returned{0};
+    std::vector<std::thread> sleepers;
+    for (size_t id = 0; id < 4; ++id) {
+      sleepers.emplace_back([&, id] {
+        idle.Sleep(id, [] { return false; });
+        ++returned;
+      });
     }
-    mailbox.Stop();
-    consumer.join();
-    EXPECT_EQ(delivered.load(), i % 4 < 2 ? 1 : 0) << "round " << i;
+    if (round % 2 == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
+    idle.StopAll();
+    for (std::thread& sleeper : sleepers) sleeper.join();
+    EXPECT_EQ(returned.load(), 4);
+    EXPECT_EQ(idle.looking(), 4);  // every one counted as looking again
+    idle.Sleep(0, [] { return false; });  // after StopAll: returns at once
   }
+}
+
+TEST(Handoff, ANotifyWakesOneSleeperOnlyWhenNobodyLooks) {
+  Watchdog watchdog(std::chrono::seconds(60), "the notify test");
+  internal::IdleWorkers idle(2);
+  EXPECT_FALSE(idle.Notify());  // both look
+  std::atomic<bool> woke{false};
+  std::thread sleeper([&] {
+    idle.Sleep(0, [] { return false; });
+    woke = true;
+  });
+  while (idle.looking() != 1) std::this_thread::yield();  // worker 0 announced its sleep
+  EXPECT_FALSE(idle.Notify());  // worker 1 still looks
+  idle.Took([] { return false; });  // worker 1 takes an op: nobody looks now
+  EXPECT_EQ(idle.looking(), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_FALSE(woke.load());
+  EXPECT_TRUE(idle.Notify());
+  sleeper.join();
+  EXPECT_TRUE(woke.load());
+  EXPECT_EQ(idle.looking(), 1);  // the woken one
+  EXPECT_FALSE(idle.Notify());
 }
 
 TEST(Handoff, ParkerHonoursDeadlinesAndWakes) {
@@ -434,13 +454,9 @@ std::string TempPath(const std::string& name) {
 TEST(InterpreterJournal, EveryInvocationIsInTheFileBeforeItsClientRunsIt) {
   Watchdog watchdog(std::chrono::seconds(120), "the journal contract test");
   for (InterpreterTuning tuning :
-       {InterpreterTuning{}, InterpreterTuning{.max_batch = 1, .wake_fanout = 0},
-        InterpreterTuning{.worker_spin_ns = 20'000,
-        .max_spinning_workers = 2,
-        .interpreter_spin_ns = 5'000,
-        .max_batch = 16,
-        .wake_fanout = 2},
-        InterpreterTuning{.max_batch = 64, .wake_fanout = 4}}) {
+       {InterpreterTuning{}, InterpreterTuning{.max_batch = 1},
+        InterpreterTuning{.worker_spin_ns = 20'000, .max_spinning_workers = 2, .max_batch = 16},
+        InterpreterTuning{.max_batch = 64}}) {
     std::string path = TempPath("contract");
     auto opened = Journal::Open(path, Json{{"test", "contract"}});
     ASSERT_TRUE(opened.ok());
@@ -551,9 +567,9 @@ TEST(JournalTest, BufferedLinesReachTheFileOnlyWhenFlushedAndInOrder) {
   std::filesystem::remove(path);
 }
 
-// A client whose op blocks until every other thread's op has run: a worker must hand on the
-// wakes of its batch before it runs its own op (InterpreterTuning::wake_fanout), or the others
-// never run.
+// A client whose op blocks until every other thread's op has run: a worker that takes an op with
+// more ready behind it must wake another worker before it runs its own, or the others never
+// run.
 class BlockUntilOthersClient : public Client {
  public:
   BlockUntilOthersClient(std::atomic<int>* others_done, int others)
@@ -581,24 +597,24 @@ class BlockUntilOthersClient : public Client {
 
 TEST(Interpreter, ABlockedOpDoesNotHoldUpTheRestOfItsBatch) {
   Watchdog watchdog(std::chrono::seconds(120), "the blocked batch test");
-  for (int fanout = 0; fanout <= InterpreterTuning::kMaxWakeFanout; ++fanout) {
+  const InterpreterTuning tunings[] = {
+      {.max_batch = 64}, {.max_batch = 1}, {.worker_spin_ns = 20'000, .max_batch = 64}};
+  for (size_t variant = 0; variant < std::size(tunings); ++variant) {
     for (int round = 0; round < 20; ++round) {
       std::atomic<int> others_done{0};
       faultline::Test test;
       test.options.concurrency = 12;
       test.new_client = [&] { return std::make_unique<BlockUntilOthersClient>(&others_done, 11); };
-      InterpreterTuning tuning;
-      tuning.wake_fanout = fanout;
-      tuning.max_batch = 64;
-      Interpreter interpreter(test, nullptr, nullptr, static_cast<uint64_t>(round), tuning);
+      Interpreter interpreter(test, nullptr, nullptr, static_cast<uint64_t>(round),
+                              tunings[variant]);
       // Every thread gets one op at once, in one batch; whichever thread gets "block" waits for
       // the other eleven.
       std::vector<gen::GenPtr> ops = {gen::Once("block")};
       for (int i = 0; i < 11; ++i) ops.push_back(gen::Once("ok"));
       ASSERT_TRUE(interpreter.Run(gen::Clients(gen::Any(ops))).ok());
-      ASSERT_EQ(Completions(interpreter.history()).size(), 12u) << "fanout " << fanout;
+      ASSERT_EQ(Completions(interpreter.history()).size(), 12u) << "tuning " << variant;
       for (const Op& op : Completions(interpreter.history())) {
-        EXPECT_EQ(op.type, OpType::kOk) << "fanout " << fanout << ", op " << op.f;
+        EXPECT_EQ(op.type, OpType::kOk) << "tuning " << variant << ", op " << op.f;
       }
     }
   }
@@ -610,17 +626,10 @@ TEST(Interpreter, ManyOpsEveryTuningLosesNothing) {
   Watchdog watchdog(std::chrono::seconds(300), "the interpreter stress test");
   for (int concurrency : {1, 4, 33}) {
     for (InterpreterTuning tuning :
-         {InterpreterTuning{}, InterpreterTuning{.max_batch = 1, .wake_fanout = 0},
-          InterpreterTuning{.worker_spin_ns = 5'000,
-          .max_spinning_workers = 1,
-          .interpreter_spin_ns = 5'000,
-          .max_batch = 16,
-          .wake_fanout = 1},
-          InterpreterTuning{.worker_spin_ns = 50'000,
-          .max_spinning_workers = 64,
-          .max_batch = 8,
-          .wake_fanout = 2},
-          InterpreterTuning{.interpreter_spin_ns = 20'000, .max_batch = 64, .wake_fanout = 4}}) {
+         {InterpreterTuning{}, InterpreterTuning{.max_batch = 1},
+          InterpreterTuning{.worker_spin_ns = 5'000, .max_spinning_workers = 1, .max_batch = 16},
+          InterpreterTuning{.worker_spin_ns = 50'000, .max_spinning_workers = 64, .max_batch = 8},
+          InterpreterTuning{.max_batch = 64}}) {
       Fixture fixture(concurrency, {"n1", "n2", "n3"});
       Interpreter interpreter(fixture.test, nullptr, nullptr, 5, tuning);
       ASSERT_TRUE(interpreter.Run(gen::Clients(gen::Limit(5'000, gen::Repeat("ok")))).ok());
@@ -641,6 +650,116 @@ TEST(Interpreter, ManyOpsEveryTuningLosesNothing) {
       EXPECT_EQ(stats.ok, 5'000);
     }
   }
+}
+
+// Counts calls that overlap: any worker may run a thread's op, but one call at a time.
+class OverlapDetectingClient : public Client {
+ public:
+  OverlapDetectingClient(std::atomic<int>* overlaps, std::mutex* mutex,
+                         std::set<std::thread::id>* callers)
+      : overlaps_(overlaps), mutex_(mutex), callers_(callers) {}
+  Status Open(const Test&, const std::string&) override { return Status::Ok(); }
+  Op Invoke(const Test&, const Op& invoke) override {
+    if (in_call_.exchange(true)) ++*overlaps_;
+    {
+      std::lock_guard lock(*mutex_);
+      callers_->insert(std::this_thread::get_id());
+    }
+    if (invoke.value.is_number() && invoke.value.get<int64_t>() % 7 == 0) {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));  // some calls block a little
+    }
+    ++calls_;
+    in_call_.store(false);
+    Op completion = invoke;
+    completion.type = OpType::kOk;
+    return completion;
+  }
+
+ private:
+  std::atomic<bool> in_call_{false};
+  std::atomic<int64_t> calls_{0};
+  std::atomic<int>* overlaps_;
+  std::mutex* mutex_;
+  std::set<std::thread::id>* callers_;
+};
+
+TEST(Interpreter, AClientIsCalledByOneWorkerAtATime) {
+  Watchdog watchdog(std::chrono::seconds(120), "the client overlap test");
+  std::atomic<int> overlaps{0};
+  std::mutex mutex;
+  std::set<std::thread::id> callers;
+  faultline::Test test;
+  test.options.concurrency = 6;
+  test.new_client = [&] {
+    return std::make_unique<OverlapDetectingClient>(&overlaps, &mutex, &callers);
+  };
+  Interpreter interpreter(test, nullptr, nullptr, 9);
+  gen::OpFunction numbered = [](const gen::Context&, gen::Rng& rng) {
+    return gen::MakeOp("write", static_cast<int64_t>(rng() % 1000));
+  };
+  ASSERT_TRUE(interpreter.Run(gen::Clients(gen::Limit(20'000, gen::Repeat(numbered)))).ok());
+  EXPECT_EQ(overlaps.load(), 0);
+  EXPECT_EQ(interpreter.stats().ok, 20'000);
+  // The calls came from the workers, never from the thread that called Run.
+  EXPECT_EQ(callers.count(std::this_thread::get_id()), 0u);
+}
+
+TEST(Interpreter, TimedOpsStartOnTimeWhenEveryWorkerIsIdle) {
+  // Nothing completes between these ops, so only the Run thread's own clock can start them.
+  Watchdog watchdog(std::chrono::seconds(60), "the timed ops test");
+  Fixture fixture(3, {"n1"});
+  Interpreter interpreter(fixture.test, nullptr, nullptr, 2);
+  constexpr int64_t kGapNs = 20'000'000;
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(interpreter.Run(gen::Clients(gen::Limit(10, gen::Delay(kGapNs, gen::Repeat("ok")))))
+                  .ok());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<int64_t> invoked;
+  for (const Op& op : interpreter.history().ops) {
+    if (op.is_invoke()) invoked.push_back(op.time_ns);
+  }
+  ASSERT_EQ(invoked.size(), 10u);
+  for (size_t i = 1; i < invoked.size(); ++i) {
+    EXPECT_GE(invoked[i] - invoked[i - 1], kGapNs - 1'000'000) << "op " << i;
+  }
+  // Ten gaps of 20 ms: well under the 100 ms poll per op it would take if only polls fired.
+  EXPECT_LT(seconds, 0.9);
+}
+
+// Sets the stop flag from inside a client call once `after` calls have been made.
+class StoppingClient : public Client {
+ public:
+  StoppingClient(std::atomic<bool>* stop, std::atomic<int>* calls, int after)
+      : stop_(stop), calls_(calls), after_(after) {}
+  Status Open(const Test&, const std::string&) override { return Status::Ok(); }
+  Op Invoke(const Test&, const Op& invoke) override {
+    if (++*calls_ == after_) stop_->store(true);
+    Op completion = invoke;
+    completion.type = OpType::kOk;
+    return completion;
+  }
+
+ private:
+  std::atomic<bool>* stop_;
+  std::atomic<int>* calls_;
+  int after_;
+};
+
+TEST(Interpreter, TheStopFlagEndsAnEndlessGeneratorWithEveryOpCompleted) {
+  Watchdog watchdog(std::chrono::seconds(60), "the stop flag test");
+  std::atomic<bool> stop{false};
+  std::atomic<int> calls{0};
+  faultline::Test test;
+  test.options.concurrency = 4;
+  test.new_client = [&] { return std::make_unique<StoppingClient>(&stop, &calls, 5'000); };
+  Interpreter interpreter(test, nullptr, &stop, 1);
+  ASSERT_TRUE(interpreter.Run(gen::Clients(gen::Repeat("ok"))).ok());
+  EXPECT_TRUE(stop.load());
+  const InterpreterStats stats = interpreter.stats();
+  EXPECT_GE(stats.invoked, 5'000);
+  EXPECT_EQ(stats.ok, stats.invoked);  // the ops in flight finished before Run returned
+  EXPECT_EQ(interpreter.history().ops.size(), static_cast<size_t>(2 * stats.invoked));
 }
 
 // A database whose setup fails: the run still heals the nemesis, tears down, and is not valid.
