@@ -19,9 +19,8 @@
 //                completion, so the history has two ops per invocation);
 //   record_us    (seconds with journal / invocations) - (seconds without / invocations): what the
 //                journal adds per invocation (two lines written);
-//   cpu          per invocation: user + system CPU of the whole process, user and system CPU of
-//                the interpreter thread (the thread that calls Run: RUSAGE_THREAD), and context
-//                switches of the process (getrusage);
+//   cpu          per invocation: user and system CPU of the whole process, and its context
+//                switches (getrusage);
 // and (unless --parts 0) three parts timed on their own, to show where the time goes:
 //   - Journal::Append in a tight loop of K lines (ns per line), split into formatting the line
 //     (AppendJsonlLine into a string) and the rest (write(2));
@@ -79,13 +78,13 @@ double Median(std::vector<double> values) {
   return (values[middle - 1] + values[middle]) / 2;
 }
 
-// CPU seconds and context switches so far: of the whole process, and of the calling thread
-// (Interpreter::Run runs on the calling thread, so that is the interpreter thread).
+// CPU seconds and context switches of the whole process so far. (The interpreter is a role that
+// the workers take in turn, so no single thread's time is the interpreter's.)
 struct UsageSample {
-  double cpu_s = 0;          // process, user + system
-  double thread_user_s = 0;  // calling thread
-  double thread_sys_s = 0;
-  double switches = 0;  // process, voluntary + involuntary
+  double cpu_s = 0;  // user + system
+  double user_s = 0;
+  double sys_s = 0;
+  double switches = 0;  // voluntary + involuntary
 };
 
 double Seconds(const timeval& value) {
@@ -94,11 +93,9 @@ double Seconds(const timeval& value) {
 
 UsageSample UsageNow() {
   rusage process{};
-  rusage thread{};
   getrusage(RUSAGE_SELF, &process);
-  getrusage(RUSAGE_THREAD, &thread);
-  return {Seconds(process.ru_utime) + Seconds(process.ru_stime), Seconds(thread.ru_utime),
-          Seconds(thread.ru_stime), static_cast<double>(process.ru_nvcsw + process.ru_nivcsw)};
+  return {Seconds(process.ru_utime) + Seconds(process.ru_stime), Seconds(process.ru_utime),
+          Seconds(process.ru_stime), static_cast<double>(process.ru_nvcsw + process.ru_nivcsw)};
 }
 
 void Usage() {
@@ -184,8 +181,8 @@ bool RunOnce(const Test& test, const Options& options, bool with_journal, Round*
     round->invoked = stats.invoked;
     round->ok = stats.ok;
     round->history_ops = interpreter.history().ops.size();
-    round->usage = {after.cpu_s - before.cpu_s, after.thread_user_s - before.thread_user_s,
-                    after.thread_sys_s - before.thread_sys_s, after.switches - before.switches};
+    round->usage = {after.cpu_s - before.cpu_s, after.user_s - before.user_s,
+                    after.sys_s - before.sys_s, after.switches - before.switches};
   }
   if (journal) {
     round->journal_writes = journal->writes();
@@ -450,7 +447,7 @@ int Main(int argc, char** argv) {
 
   // Per mode (0: journal off, 1: on), one value per round.
   struct Series {
-    std::vector<double> rate, seconds, us_per_op, cpu_us, thread_user_us, thread_sys_us, switches,
+    std::vector<double> rate, seconds, us_per_op, cpu_us, user_us, sys_us, switches,
         worker_wakes, delegated_wakes, parks, journal_writes;
   };
   Series series[2];
@@ -472,8 +469,8 @@ int Main(int argc, char** argv) {
       out.seconds.push_back(round.seconds);
       out.us_per_op.push_back(round.seconds / ops * 1e6);
       out.cpu_us.push_back(round.usage.cpu_s / ops * 1e6);
-      out.thread_user_us.push_back(round.usage.thread_user_s / ops * 1e6);
-      out.thread_sys_us.push_back(round.usage.thread_sys_s / ops * 1e6);
+      out.user_us.push_back(round.usage.user_s / ops * 1e6);
+      out.sys_us.push_back(round.usage.sys_s / ops * 1e6);
       out.switches.push_back(round.usage.switches / ops);
       out.worker_wakes.push_back(static_cast<double>(round.stats.woke_workers) / ops);
       out.delegated_wakes.push_back(static_cast<double>(round.stats.workers_woken_by_workers) /
@@ -482,12 +479,12 @@ int Main(int argc, char** argv) {
       out.journal_writes.push_back(static_cast<double>(round.journal_writes) / ops);
       std::printf(
           "round %lld, journal %s: %lld invocations in %.3f s = %.0f ops/s; per invocation: "
-          "%.2f us wall, %.2f us CPU (process), interpreter thread %.2f us user + %.2f us sys, "
+          "%.2f us wall, %.2f us CPU (process: %.2f us user + %.2f us sys), "
           "%.2f context switches\n",
           static_cast<long long>(r + 1), mode == 1 ? "on " : "off",
           static_cast<long long>(round.invoked), round.seconds, out.rate.back(),
-          out.us_per_op.back(), out.cpu_us.back(), out.thread_user_us.back(),
-          out.thread_sys_us.back(), out.switches.back());
+          out.us_per_op.back(), out.cpu_us.back(), out.user_us.back(), out.sys_us.back(),
+          out.switches.back());
     }
     record_us.push_back(series[1].us_per_op.back() - series[0].us_per_op.back());
     journal_bytes_per_line = static_cast<double>(rounds[1].journal_bytes) /
@@ -521,13 +518,13 @@ int Main(int argc, char** argv) {
       static_cast<long long>(options.repeat), Median(off.rate), Median(off.seconds),
       Median(on.rate), Median(on.seconds), median_record_us, journal_bytes_per_line);
   std::printf(
-      "interpreter thread per invocation: journal off %.2f us user + %.2f us sys, journal on "
-      "%.2f us user + %.2f us sys\n",
-      Median(off.thread_user_us), Median(off.thread_sys_us), Median(on.thread_user_us),
-      Median(on.thread_sys_us));
+      "process CPU per invocation: journal off %.2f us user + %.2f us sys, journal on "
+      "%.2f us user + %.2f us sys; context switches: off %.2f, on %.2f\n",
+      Median(off.user_us), Median(off.sys_us), Median(on.user_us), Median(on.sys_us),
+      Median(off.switches), Median(on.switches));
   std::printf(
       "handoff per invocation: journal off %.2f + %.2f worker wakes (by the interpreter + by "
-      "workers), %.2f interpreter sleeps; journal on %.2f + %.2f worker wakes, %.2f interpreter "
+      "workers), %.2f Run-thread sleeps; journal on %.2f + %.2f worker wakes, %.2f Run-thread "
       "sleeps, %.2f journal writes\n",
       Median(off.worker_wakes), Median(off.delegated_wakes), Median(off.parks),
       Median(on.worker_wakes), Median(on.delegated_wakes), Median(on.parks),
@@ -551,16 +548,16 @@ int Main(int argc, char** argv) {
   std::printf(
       "RESULT concurrency=%lld invocations=%lld rounds=%lld ops_per_s_off=%.0f ops_per_s_on=%.0f "
       "s_off=%.4f s_on=%.4f record_us_per_op=%.3f cpu_us_per_op_off=%.2f cpu_us_per_op_on=%.2f "
-      "interp_user_us_off=%.2f interp_sys_us_off=%.2f interp_user_us_on=%.2f "
-      "interp_sys_us_on=%.2f switches_per_op_off=%.2f switches_per_op_on=%.2f "
-      "worker_wakes_per_op_on=%.2f interp_sleeps_per_op_on=%.2f journal_writes_per_op=%.2f "
+      "user_us_off=%.2f sys_us_off=%.2f user_us_on=%.2f "
+      "sys_us_on=%.2f switches_per_op_off=%.2f switches_per_op_on=%.2f "
+      "worker_wakes_per_op_on=%.2f run_thread_sleeps_per_op_on=%.2f journal_writes_per_op=%.2f "
       "worker_spin_ns=%lld batch=%d append_ns=%.0f batched_append_ns=%.0f "
       "format_ns=%.0f line_bytes=%.0f simulate_ops_per_s=%.0f handoff_ops_per_s=%.0f\n",
       static_cast<long long>(options.concurrency), static_cast<long long>(invoked),
       static_cast<long long>(options.repeat), Median(off.rate), Median(on.rate),
       Median(off.seconds), Median(on.seconds), median_record_us, Median(off.cpu_us),
-      Median(on.cpu_us), Median(off.thread_user_us), Median(off.thread_sys_us),
-      Median(on.thread_user_us), Median(on.thread_sys_us), Median(off.switches),
+      Median(on.cpu_us), Median(off.user_us), Median(off.sys_us), Median(on.user_us),
+      Median(on.sys_us), Median(off.switches),
       Median(on.switches), Median(on.worker_wakes), Median(on.parks), Median(on.journal_writes),
       static_cast<long long>(options.tuning.worker_spin_ns), options.tuning.max_batch,
       append.append_ns, append.batched_ns, append.format_ns, append.line_bytes, Median(simulated),

@@ -23,7 +23,7 @@
 //       invoke = step.op with time_ns = now and the next history index; record it
 //       mark ctx.ThreadOf(invoke.process) busy; ctx = the same context with that thread busy
 //       gen = gen->Update(ctx, invoke)
-//       hand invoke to that thread's worker (the nemesis worker for kNemesisThread). runner/
+//       hand invoke out to be run with that thread's client (or the nemesis). runner/
 //       may hold it while it goes round again and records more invocations (at most
 //       InterpreterTuning::max_batch, and never while it waits for anything), then writes them
 //       to its journal together and hands them all out; the simulator hands each out at once.

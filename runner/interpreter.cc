@@ -375,6 +375,18 @@ int64_t Interpreter::Advance() {
   }
 }
 
+int64_t Interpreter::AdvanceCatching() {
+  try {
+    return Advance();
+  } catch (...) {
+    // A generator or callback that throws on a worker must not terminate the process: the run
+    // ends, and Run rethrows it on its own thread.
+    failure_ = std::current_exception();
+    phase_ = Phase::kDone;
+    return kStopped;
+  }
+}
+
 bool Interpreter::TryTakeRole() { return !role_.exchange(true, std::memory_order_seq_cst); }
 
 void Interpreter::ReleaseRole() { role_.store(false, std::memory_order_seq_cst); }
@@ -387,7 +399,7 @@ void Interpreter::AdvanceOnWorker() {
       ReleaseRole();  // a late completion after Run returned: the next Run takes it
       return;
     }
-    const int64_t wake = Advance();
+    const int64_t wake = AdvanceCatching();
     const bool done = phase_ == Phase::kDone;
     ReleaseRole();
     if (done) {
@@ -437,9 +449,10 @@ Status Interpreter::Run(gen::GenPtr generator) {
   phase_ = Phase::kGenerate;
   error_ = Status::Ok();
   running_ = true;
+  failure_ = nullptr;
   finished_.store(false, std::memory_order_seq_cst);
   while (true) {
-    const int64_t wake = Advance();
+    const int64_t wake = AdvanceCatching();
     if (phase_ == Phase::kDone) break;
     // Without an event, re-ask the generator at least every kPollNs (time-based generators, and
     // the stop flag).
@@ -448,7 +461,9 @@ Status Interpreter::Run(gen::GenPtr generator) {
   }
   running_ = false;
   generator_ = nullptr;
+  std::exception_ptr failure = failure_;
   ReleaseRole();
+  if (failure) std::rethrow_exception(failure);
   return error_;
 }
 

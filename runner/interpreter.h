@@ -29,6 +29,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -125,6 +126,8 @@ class Interpreter {
   // the phase is kDone.
   static constexpr int64_t kAgain = -2, kWaitForCompletion = -1, kStopped = -3;
   int64_t Advance();
+  // Advance, with an exception caught and kept for Run to rethrow (the run ends).
+  int64_t AdvanceCatching();
   // Hands out what is queued; on a journal error ends the run (false).
   bool HandOutOrStop();
   // The generator is done (or stopped): wait for the ops in flight, up to the operation timeout.
@@ -173,6 +176,7 @@ class Interpreter {
   gen::GenPtr generator_;
   int64_t give_up_ns_ = 0;  // kFinish: when to stop waiting for ops in flight
   Status error_;
+  std::exception_ptr failure_;  // thrown by Advance; Run rethrows it
   // The Run thread sleeps on parker_ until run_deadline_ (test time). A worker that lets the
   // role go asks it to wake earlier (requested_wake_) or says the run is over (finished_).
   static constexpr int64_t kNever = INT64_MAX;

@@ -59,9 +59,11 @@ class Db {
 // thread and the lifecycle thread may share one. Valid from Nemesis::Setup until Teardown returns.
 using NodeRemotes = std::vector<control::Remote*>;
 
-// One client connection, owned by one worker thread. Invoke turns an invocation into its
-// completion: ok (it happened), fail (it certainly did not), or info (unknown). A client that
-// is unsure must say info; an exception thrown from Invoke is recorded as info too.
+// One client connection, for one client thread (a logical thread: runner/interpreter.h). Its
+// calls never overlap and each happens-before the next, but they may come from different OS
+// threads (the interpreter's workers). Invoke turns an invocation into its completion: ok (it
+// happened), fail (it certainly did not), or info (unknown). A client that is unsure must say
+// info; an exception thrown from Invoke is recorded as info too.
 class Client {
  public:
   virtual ~Client() = default;

@@ -16,7 +16,8 @@
 //
 // Threads: EtcdDb may be called for different nodes from different threads at once, and from the
 // nemesis thread (its only shared state, the resolved directories, is guarded). An EtcdClient
-// belongs to one worker thread.
+// serves one client thread: one call at a time, from whichever worker runs it (its curl handle
+// moves between OS threads, which libcurl allows for a handle not in use elsewhere).
 #pragma once
 
 #include <cstdint>

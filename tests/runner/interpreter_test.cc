@@ -762,6 +762,29 @@ TEST(Interpreter, TheStopFlagEndsAnEndlessGeneratorWithEveryOpCompleted) {
   EXPECT_EQ(interpreter.history().ops.size(), static_cast<size_t>(2 * stats.invoked));
 }
 
+TEST(Interpreter, AGeneratorThatThrowsOnAWorkerEndsRunWithItsException) {
+  // Most ops are advanced on workers: the exception must reach Run's caller, not terminate.
+  Watchdog watchdog(std::chrono::seconds(60), "the throwing generator test");
+  Fixture fixture(4, {"n1"});
+  Interpreter interpreter(fixture.test, nullptr, nullptr, 3);
+  auto made = std::make_shared<std::atomic<int>>(0);
+  gen::OpFunction throws_later = [made](const gen::Context&, gen::Rng&) {
+    if (++*made > 2'000) throw std::runtime_error("generator broke");
+    return gen::MakeOp("ok", 1);
+  };
+  EXPECT_THROW(
+      {
+        try {
+          (void)interpreter.Run(gen::Clients(gen::Repeat(throws_later)));
+        } catch (const std::runtime_error& error) {
+          EXPECT_STREQ(error.what(), "generator broke");
+          throw;
+        }
+      },
+      std::runtime_error);
+  EXPECT_GT(interpreter.stats().ok, 0);
+}
+
 // A database whose setup fails: the run still heals the nemesis, tears down, and is not valid.
 class FailingDb : public Db {
  public:
