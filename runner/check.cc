@@ -43,24 +43,39 @@ std::vector<std::string> CheckerNames() {
   return {"linearizable", "list-append", "rw-register", "session"};
 }
 
-CheckOutcome CheckHistory(const History& history, const CheckerSpec& checker, double time_limit_s) {
+CheckOutcome CheckHistory(const History& history, const CheckerSpec& checker) {
   try {
     if (checker.name == "linearizable") {
       LinearizableOptions options;
-      options.time_limit_s = time_limit_s;
+      options.threads = checker.threads;
+      options.time_limit_s = checker.time_limit_s;
+      options.memory_limit_bytes = checker.memory_limit_bytes;
+      options.lenient = checker.lenient;
       Result<LinearizableResult> checked = CheckLinearizable(history, checker.model, options);
-      return checked.ok() ? Judged(*checked) : Failed(checked.status());
+      if (!checked.ok()) return Failed(checked.status());
+      CheckOutcome outcome = Judged(*checked);
+      outcome.warnings = checked->warnings;
+      return outcome;
     }
     if (checker.name == "list-append" || checker.name == "rw-register") {
       TxnOptions options;
       options.workload =
           checker.name == "list-append" ? TxnWorkload::kListAppend : TxnWorkload::kRwRegister;
       options.consistency_models = {checker.consistency_model};
+      options.threads = static_cast<size_t>(checker.threads);
       Result<TxnResult> checked = CheckTransactions(history, options);
-      return checked.ok() ? Judged(*checked) : Failed(checked.status());
+      if (!checked.ok()) return Failed(checked.status());
+      CheckOutcome outcome = Judged(*checked);
+      if (!checker.cycles_dir.empty()) {
+        Status written = checked->WriteCycleDots(checker.cycles_dir);
+        if (!written.ok()) outcome.warnings.push_back(written.message());
+      }
+      return outcome;
     }
     if (checker.name == "session") {
-      Result<SessionResult> checked = CheckSessions(history, SessionOptions{});
+      SessionOptions options;
+      options.lenient = checker.lenient;
+      Result<SessionResult> checked = CheckSessions(history, options);
       return checked.ok() ? Judged(*checked) : Failed(checked.status());
     }
     return Failed(Status::InvalidArgument("unknown checker " + checker.name));

@@ -1,8 +1,10 @@
-// The end-of-run check: one history, judged by the checker the test names. Shared by
-// `faultline test` (RunTest) and `faultline analyze` (AnalyzeRun).
+// One history, judged by a named checker: the end-of-run check of `faultline test` (RunTest)
+// and `faultline analyze` (AnalyzeRun), and each file of `faultline check`.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <vector>
 
 #include "checker/linearizable/linearizable.h"
 #include "checker/verdict.h"
@@ -18,6 +20,14 @@ struct CheckerSpec {
   std::string name = "linearizable";
   ModelSpec model;
   std::string consistency_model = "strict-serializable";
+
+  // How the check runs (not recorded in test.json).
+  int threads = 0;                // checker threads; 0 = all cores
+  double time_limit_s = 0;        // linearizable: then unknown; 0 = none
+  size_t memory_limit_bytes = 0;  // linearizable search state: then unknown; 0 = half of RAM
+  bool lenient = false;           // well-formedness problems are warnings, not errors
+  std::string cycles_dir;         // list-append, rw-register: a Graphviz file per cycle here
+
   Json ToJson() const;
   static CheckerSpec FromJson(const Json& test_json);  // test.json's "checker" and "model"
 };
@@ -29,11 +39,12 @@ struct CheckOutcome {
   Verdict verdict = Verdict::kUnknown;
   Json result;              // the checker's JSON result (or {"valid":"unknown","error":...})
   std::string explanation;  // the verdict in words, with the witness when invalid
-  Status error;             // the checker could not run (bad history, unknown checker)
+  std::vector<std::string> warnings;  // e.g. what lenient accepted, a cycle file not written
+  Status error;  // the checker could not run (bad history, unknown checker)
 };
 
-// Bounded by `time_limit_s` where the checker has a time budget (linearizable); the isolation
-// checker is bounded by its search budget. Never throws.
-CheckOutcome CheckHistory(const History& history, const CheckerSpec& checker, double time_limit_s);
+// Bounded by the spec's time and memory limits where the checker has them (linearizable); the
+// isolation checker is bounded by its search budget. Never throws.
+CheckOutcome CheckHistory(const History& history, const CheckerSpec& checker);
 
 }  // namespace faultline

@@ -138,7 +138,9 @@ std::string ProcessNodes(const TestOptions& options) {
 }
 
 void Check(const History& history, const CheckerSpec& checker, RunOutcome* outcome) {
-  CheckOutcome checked = CheckHistory(history, checker, kCheckTimeLimitS);
+  CheckerSpec bounded = checker;
+  bounded.time_limit_s = kCheckTimeLimitS;
+  CheckOutcome checked = CheckHistory(history, bounded);
   if (!checked.error.ok() && outcome->error.ok()) outcome->error = checked.error;
   outcome->explanation = checked.explanation;
   Verdict verdict = checked.verdict;

@@ -4,9 +4,7 @@
 #include <iostream>
 
 #include "checker/linearizable/linearizable.h"
-#include "checker/session/session.h"
 #include "checker/txn/models.h"
-#include "checker/txn/txn.h"
 #include "core/history_io.h"
 #include "runner/check.h"
 
@@ -38,61 +36,27 @@ struct FileOutcome {
   bool bad_input = false;
 };
 
-// Prints (or adds to the JSON report) one file's result; any checker's result type.
-template <typename CheckerResult>
-FileOutcome Report(const std::string& file, const Result<CheckerResult>& result,
-                   const CheckArguments& arguments, double seconds, Json* report, std::ostream& out,
-                   std::ostream& err) {
-  if (!result.ok()) {
-    err << "faultline: " << file << ": " << result.status().message() << "\n";
-    report->push_back({{"file", file}, {"error", result.status().message()}});
-    return {Verdict::kUnknown, true};
-  }
-  if (arguments.json) {
-    Json entry = result->ToJson();
-    entry["file"] = file;
-    entry["checker"] = arguments.checker;
-    entry["seconds"] = seconds;
-    report->push_back(std::move(entry));
-  } else {
-    out << file << ": " << result->ToText();
-  }
-  return {result->verdict, false};
+FileOutcome BadInput(const std::string& file, const Status& status, Json* report,
+                     std::ostream& err) {
+  err << "faultline: " << status.message() << "\n";
+  report->push_back({{"file", file}, {"error", status.message()}});
+  return {Verdict::kUnknown, true};
 }
 
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+CheckerSpec SpecOf(const CheckArguments& arguments) {
+  CheckerSpec spec;
+  spec.name = arguments.checker;
+  spec.model = {arguments.model, ParseInitialValue(arguments.initial_value)};
+  spec.consistency_model = arguments.consistency_model;
+  spec.threads = arguments.threads;
+  spec.time_limit_s = arguments.time_limit_s;
+  spec.memory_limit_bytes = static_cast<size_t>(arguments.memory_limit_mb * (1 << 20));
+  spec.lenient = arguments.lenient;
+  spec.cycles_dir = arguments.cycles_dir;
+  return spec;
 }
 
-// The session guarantees over one parsed history; sessions from the history's header.
-FileOutcome CheckSessionFile(const std::string& file, const History& history,
-                             const CheckArguments& arguments,
-                             std::chrono::steady_clock::time_point started, Json* report,
-                             std::ostream& out, std::ostream& err) {
-  SessionOptions options;
-  options.lenient = arguments.lenient;
-  Result<SessionResult> result = CheckSessions(history, options);
-  return Report(file, result, arguments, SecondsSince(started), report, out, err);
-}
-
-// The transactional checkers (list-append, rw-register) over one parsed history.
-FileOutcome CheckTxnFile(const std::string& file, const History& history,
-                         const CheckArguments& arguments, double read_seconds, Json* report,
-                         std::ostream& out, std::ostream& err) {
-  TxnOptions options;
-  options.workload =
-      arguments.checker == "list-append" ? TxnWorkload::kListAppend : TxnWorkload::kRwRegister;
-  options.consistency_models = {arguments.consistency_model};
-  options.threads = static_cast<size_t>(arguments.threads);
-  auto started = std::chrono::steady_clock::now();
-  Result<TxnResult> result = CheckTransactions(history, options);
-  if (result.ok() && !arguments.cycles_dir.empty()) {
-    Status written = result->WriteCycleDots(arguments.cycles_dir);
-    if (!written.ok()) err << "faultline: " << written.message() << "\n";
-  }
-  return Report(file, result, arguments, SecondsSince(started) + read_seconds, report, out, err);
-}
-
+// Reads one file, checks it and prints (or adds to the JSON report) its result.
 FileOutcome CheckFile(const std::string& file, const CheckArguments& arguments, Json* report,
                       std::ostream& out, std::ostream& err) {
   ReadOptions read_options;
@@ -100,43 +64,24 @@ FileOutcome CheckFile(const std::string& file, const CheckArguments& arguments, 
   read_options.threads = arguments.threads;
   auto started = std::chrono::steady_clock::now();
   Result<History> history = ReadHistoryFile(file, read_options);
-  if (!history.ok()) {
-    err << "faultline: " << history.status().message() << "\n";
-    report->push_back({{"file", file}, {"error", history.status().message()}});
-    return {Verdict::kUnknown, true};
-  }
-  if (arguments.checker == "list-append" || arguments.checker == "rw-register") {
-    double read_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    return CheckTxnFile(file, *history, arguments, read_seconds, report, out, err);
-  }
-  if (arguments.checker == "session") {
-    return CheckSessionFile(file, *history, arguments, started, report, out, err);
-  }
-  LinearizableOptions options;
-  options.threads = arguments.threads;
-  options.time_limit_s = arguments.time_limit_s;
-  options.memory_limit_bytes = static_cast<size_t>(arguments.memory_limit_mb * (1 << 20));
-  options.lenient = arguments.lenient;
-  ModelSpec model{arguments.model, ParseInitialValue(arguments.initial_value)};
-  Result<LinearizableResult> result = CheckLinearizable(*history, model, options);
-  if (!result.ok()) {
-    err << "faultline: " << result.status().message() << "\n";
-    report->push_back({{"file", file}, {"error", result.status().message()}});
-    return {Verdict::kUnknown, true};
-  }
-  double seconds =
+  if (!history.ok()) return BadInput(file, history.status(), report, err);
+  CheckOutcome checked = CheckHistory(*history, SpecOf(arguments));
+  // A history the checker refuses (not well-formed, say) is bad input, not a verdict.
+  if (!checked.error.ok()) return BadInput(file, checked.error, report, err);
+  const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (arguments.json) {
-    Json entry = result->ToJson();
+    Json entry = std::move(checked.result);
     entry["file"] = file;
+    entry["checker"] = arguments.checker;
     entry["seconds"] = seconds;
+    if (!checked.warnings.empty()) entry["warnings"] = checked.warnings;
     report->push_back(std::move(entry));
   } else {
-    out << file << ": " << result->ToText();
-    for (const std::string& warning : result->warnings) out << "  warning: " << warning << "\n";
+    out << file << ": " << checked.explanation;
+    for (const std::string& warning : checked.warnings) out << "  warning: " << warning << "\n";
   }
-  return {result->verdict, false};
+  return {checked.verdict, false};
 }
 
 }  // namespace
