@@ -763,6 +763,66 @@ TEST(Interpreter, TheStopFlagEndsAnEndlessGeneratorWithEveryOpCompleted) {
   EXPECT_EQ(interpreter.history().ops.size(), static_cast<size_t>(2 * stats.invoked));
 }
 
+// Sleeps a few microseconds in some calls and returns fail or info in others, by the op's value.
+class JitteryClient : public Client {
+ public:
+  Status Open(const Test&, const std::string&) override { return Status::Ok(); }
+  Op Invoke(const Test&, const Op& invoke) override {
+    const int64_t value = invoke.value.is_number() ? invoke.value.get<int64_t>() : 0;
+    if (value % 5 == 0) std::this_thread::sleep_for(std::chrono::microseconds(value % 200));
+    Op completion = invoke;
+    completion.type = value % 11 == 0 ? OpType::kInfo : value % 7 == 0 ? OpType::kFail : OpType::kOk;
+    return completion;
+  }
+};
+
+TEST(Interpreter, TimedAndUntimedOpsMixedLoseNothing) {
+  // Some threads run a staggered schedule (the Run thread's clock starts those), the others run
+  // flat out (the workers advance), clients sleep now and then, and the nemesis has its own
+  // timed schedule: every op completes exactly once, and the run ends on time.
+  Watchdog watchdog(std::chrono::seconds(120), "the mixed schedule test");
+  for (int concurrency : {2, 5, 16}) {
+    faultline::Test test;
+    test.options.concurrency = concurrency;
+    test.options.operation_timeout_s = 5;
+    test.new_client = [] { return std::make_unique<JitteryClient>(); };
+    test.nemesis = std::make_shared<RecordingNemesis>();
+    Interpreter interpreter(test, nullptr, nullptr, static_cast<uint64_t>(concurrency));
+    gen::OpFunction numbered = [](const gen::Context&, gen::Rng& rng) {
+      return gen::MakeOp("write", static_cast<int64_t>(rng() % 1000));
+    };
+    gen::GenPtr clients = gen::Reserve(
+        {{1, gen::Stagger(300'000, gen::Repeat(numbered))}}, gen::Repeat(numbered));
+    gen::GenPtr nemesis = gen::Delay(20'000'000, gen::Repeat("start-partition"));
+    auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(interpreter
+                    .Run(gen::TimeLimit(400'000'000, gen::Clients(clients, nemesis)))
+                    .ok());
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_LT(seconds, 2.0) << concurrency << " threads";
+    const History& history = interpreter.history();
+    std::map<int64_t, int> open;
+    size_t nemesis_ops = 0, staggered = 0;
+    for (const Op& op : history.ops) {
+      if (op.is_invoke()) {
+        EXPECT_EQ(open[op.process]++, 0) << "two ops at once on process " << op.process;
+        if (op.process == kNemesisProcess) ++nemesis_ops;
+        if (op.process % concurrency == 0 && op.process != kNemesisProcess) ++staggered;
+      } else {
+        EXPECT_EQ(open[op.process]--, 1) << "a completion without invocation";
+      }
+    }
+    for (const auto& [process, count] : open) EXPECT_EQ(count, 0) << "process " << process;
+    // 400 ms at a 20 ms delay and a 0.3 ms mean stagger: both schedules ran, neither flooded.
+    EXPECT_GE(nemesis_ops, 10u);
+    EXPECT_LE(nemesis_ops, 21u);
+    EXPECT_GE(staggered, 100u);
+    const InterpreterStats stats = interpreter.stats();
+    EXPECT_EQ(stats.ok + stats.failed + stats.info, stats.invoked);
+  }
+}
+
 TEST(Interpreter, AGeneratorThatThrowsOnAWorkerEndsRunWithItsException) {
   // Most ops are advanced on workers: the exception must reach Run's caller, not terminate.
   Watchdog watchdog(std::chrono::seconds(60), "the throwing generator test");
