@@ -98,7 +98,9 @@ struct Context {
   std::vector<int> AllThreads() const;
   // Whether every thread of AllThreads() is free (the barrier condition).
   bool AllThreadsFree() const;
-  // A free thread drawn uniformly with rng (Jepsen picks a random free process), or nullopt.
+  // A free thread drawn uniformly with rng, or nullopt. (Jepsen's context documents a random
+  // free process and rotates through the free threads from a moving index; either spreads ops
+  // over threads, and so over nodes. docs/generators.md.)
   std::optional<int> SomeFreeThread() const;
 };
 
