@@ -65,6 +65,17 @@ bool Context::AllThreadsFree() const {
   return true;
 }
 
+void Context::SetFree(int thread, bool free) {
+  const auto position = std::lower_bound(free_threads.begin(), free_threads.end(), thread);
+  if (free) {
+    assert(position == free_threads.end() || *position != thread);
+    free_threads.insert(position, thread);
+  } else {
+    assert(position != free_threads.end() && *position == thread);
+    free_threads.erase(position);
+  }
+}
+
 std::optional<int> Context::SomeFreeThread() const {
   if (free_threads.empty()) return std::nullopt;
   assert(rng != nullptr);

@@ -84,6 +84,9 @@ struct Context {
   static Context Initial(int concurrency, bool with_nemesis, Rng* rng);
 
   bool IsFree(int thread) const;
+  // Marks a thread free or busy (the interpreter and the simulator, as ops start and finish),
+  // keeping free_threads ascending. The thread must be busy, or free, before.
+  void SetFree(int thread, bool free);
   int64_t ProcessOf(int thread) const;  // kNemesisProcess for the nemesis thread
   // The thread a process runs on: process mod concurrency, or kNemesisThread.
   int ThreadOf(int64_t process) const;

@@ -124,7 +124,7 @@ class Simulator {
     invoke.time_ns = now_ns_;
     invoke.index = static_cast<int64_t>(result_.history.ops.size());
     result_.history.ops.push_back(invoke);
-    SetFree(thread, false);
+    base_.SetFree(thread, false);
     generator_ = generator_->Update(MakeContext(), invoke);
 
     Completion completion = complete_(invoke, rng_);
@@ -143,24 +143,12 @@ class Simulator {
     completion.time_ns = done.due_ns;
     completion.index = static_cast<int64_t>(result_.history.ops.size());
     result_.history.ops.push_back(completion);
-    SetFree(done.thread, true);
+    base_.SetFree(done.thread, true);
     generator_ = generator_->Update(MakeContext(), completion);
     // After an info the thread goes on as a new process (Jepsen): the old one may still be
     // running the op, so it must never be reused.
     if (completion.type == OpType::kInfo && done.thread != kNemesisThread) {
       base_.process_of[done.thread] += options_.concurrency;
-    }
-  }
-
-  void SetFree(int thread, bool free) {
-    std::vector<int>& threads = base_.free_threads;
-    const auto position = std::lower_bound(threads.begin(), threads.end(), thread);
-    if (free) {
-      assert(position == threads.end() || *position != thread);
-      threads.insert(position, thread);
-    } else {
-      assert(position != threads.end() && *position == thread);
-      threads.erase(position);
     }
   }
 

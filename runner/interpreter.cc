@@ -210,18 +210,6 @@ const gen::Context& Interpreter::ContextNow() {
   return context_;
 }
 
-void Interpreter::SetFree(int thread, bool free) {
-  std::vector<int>& threads = context_.free_threads;
-  const auto position = std::lower_bound(threads.begin(), threads.end(), thread);
-  if (free) {
-    assert(position == threads.end() || *position != thread);
-    threads.insert(position, thread);
-  } else {
-    assert(position != threads.end() && *position == thread);
-    threads.erase(position);
-  }
-}
-
 void Interpreter::Record(Op op) {
   op.index = static_cast<int64_t>(history_.ops.size());
   if (journal_) journal_->Buffer(op);
@@ -240,7 +228,7 @@ void Interpreter::Dispatch(Op invoke, gen::GenPtr* generator) {
   Record(std::move(invoke));
   busy_[slot] = true;
   ++busy_count_;
-  SetFree(thread, false);
+  context_.SetFree(thread, false);
   ++stats_.invoked;
   const Op& logged = history_.ops.back();
   Slot& target = *slots_[slot];
@@ -277,7 +265,7 @@ void Interpreter::Complete(Slot* done, gen::GenPtr* generator) {
   context_.time_ns = op.time_ns;
   busy_[slot] = false;
   --busy_count_;
-  SetFree(thread, true);
+  context_.SetFree(thread, true);
   switch (op.type) {
     case OpType::kOk:
       ++stats_.ok;

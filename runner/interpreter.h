@@ -108,7 +108,6 @@ class Interpreter {
   size_t SlotOf(int thread) const;
   // The context now: context_, kept up to date as threads come and go, with the time set.
   const gen::Context& ContextNow();
-  void SetFree(int thread, bool free);
   void Record(Op op);
   // Records the invocation and queues it for its worker (HandOut sends it).
   void Dispatch(Op invoke, gen::GenPtr* generator);
