@@ -286,7 +286,10 @@ Result<Model> BuildModel(const History& history, const SessionOptions& options) 
   ChooseSessions(history, options, &model);
   Normaliser normaliser(history, model.type);
   for (const Call& call : *calls) {
-    Event event{call.invoke, call.completion, call.ok};
+    Event event;
+    event.invoke = call.invoke;
+    event.completion = call.completion;
+    event.ok = call.ok;
     if (Status status = normaliser.Fill(call, &event); !status.ok()) return status;
     if (event.accesses.empty()) continue;
     int64_t process = history.ops[call.invoke].process;

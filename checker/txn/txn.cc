@@ -89,8 +89,7 @@ struct CycleFound {
 
 // The shortest cycle of each class in each of components [begin, end), at most `limit` per type,
 // in component order.
-std::vector<CycleFound> SearchComponents(const DependencyGraph& graph,
-                                         const std::vector<std::vector<uint32_t>>& components,
+std::vector<CycleFound> SearchComponents(const std::vector<std::vector<uint32_t>>& components,
                                          size_t begin, size_t end, size_t limit,
                                          CycleSearcher* searcher) {
   static const CycleShape kShapes[] = {CycleShape::kG0, CycleShape::kG1c, CycleShape::kGSingle,
@@ -137,7 +136,7 @@ std::vector<CycleFound> FindCycles(const DependencyGraph& graph,
     std::vector<uint8_t> exhausted_parts(parts, 0);
     RunParts(parts, [&](size_t part) {
       CycleSearcher searcher(graph, options.search_budget, &spent);
-      found[part] = SearchComponents(graph, components, bounds[part], bounds[part + 1],
+      found[part] = SearchComponents(components, bounds[part], bounds[part + 1],
                                      options.max_cycles_per_type, &searcher);
       steps[part] = searcher.steps();
       exhausted_parts[part] = searcher.exhausted();
