@@ -2,7 +2,10 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
+#include <optional>
+#include <vector>
 
 #include "clients/etcd/etcd.h"
 #include "clients/etcd/gateway.h"
@@ -64,21 +67,42 @@ Status EtcdClient::Open(const Test& test, const std::string& node) {
   return Status::Ok();
 }
 
-Op EtcdClient::Invoke(const Test& test, const Op& invoke) {
-  Result<RegisterOp> op = ParseRegisterOp(invoke, options_.key_prefix);
-  if (!op.ok()) {
-    Op completion = invoke;
-    completion.type = OpType::kFail;
-    completion.error = op.status().message();
-    return completion;
-  }
+namespace {
+
+// An op the client cannot run: fail, nothing sent.
+Op Refused(const Op& invoke, const Status& status) {
+  Op completion = invoke;
+  completion.type = OpType::kFail;
+  completion.error = status.message();
+  return completion;
+}
+
+}  // namespace
+
+HttpExchange EtcdClient::Send(const Test& test, const GatewayRequest& request) {
   // Open is the worker's first call; a client used without it is a programmer error.
   assert(curl_ != nullptr);
-  GatewayRequest request = BuildRequest(*op, options_.read_consistency);
   auto timeout_ms = std::max<int64_t>(1, test.options.operation_timeout_s * 1000);
-  HttpExchange exchange =
-      HttpExchangeOnce(curl_, base_url_ + request.path, request.body.dump(), timeout_ms);
-  return Complete(invoke, *op, exchange);
+  return HttpExchangeOnce(curl_, base_url_ + request.path, request.body.dump(), timeout_ms);
+}
+
+Op EtcdClient::Invoke(const Test& test, const Op& invoke) {
+  if (invoke.f == "txn") return InvokeListAppend(test, invoke);
+  Result<RegisterOp> op = ParseRegisterOp(invoke, options_.key_prefix);
+  if (!op.ok()) return Refused(invoke, op.status());
+  return Complete(invoke, *op, Send(test, BuildRequest(*op, options_.read_consistency)));
+}
+
+Op EtcdClient::InvokeListAppend(const Test& test, const Op& invoke) {
+  Result<ListAppendTxn> txn = ParseListAppendTxn(invoke, options_.key_prefix);
+  if (!txn.ok()) return Refused(invoke, txn.status());
+  std::vector<KeyVersion> versions(txn->keys.size());
+  for (size_t i = 0; i < txn->keys.size(); ++i) {
+    HttpExchange range =
+        Send(test, BuildRangeRequest(txn->keys[i].etcd_key, options_.read_consistency));
+    if (std::optional<Op> failed = ReadKeyVersion(invoke, range, &versions[i])) return *failed;
+  }
+  return CompleteTxn(invoke, *txn, versions, Send(test, BuildTxnRequest(*txn, versions)));
 }
 
 void EtcdClient::Close(const Test&) {
@@ -88,8 +112,9 @@ void EtcdClient::Close(const Test&) {
 
 Result<Test> BuildEtcdTest(const TestOptions& options, EtcdOptions etcd,
                            const std::string& workload) {
-  if (workload != "register") {
-    return Status::InvalidArgument("etcd has no workload " + workload + " (only register)");
+  if (workload != "register" && workload != "list-append") {
+    return Status::InvalidArgument("etcd has no workload " + workload +
+                                   " (only register and list-append)");
   }
   if (options.nodes.empty()) return Status::InvalidArgument("etcd needs at least one node");
   if (Status valid = ValidateOptions(etcd); !valid.ok()) return valid;
@@ -104,7 +129,11 @@ Result<Test> BuildEtcdTest(const TestOptions& options, EtcdOptions etcd,
   test.workload = workload;
   test.db = std::make_shared<EtcdDb>(etcd);
   test.new_client = [etcd] { return std::make_unique<EtcdClient>(etcd); };
-  test.model = {"cas-register", Json()};  // a key nobody wrote reads as nil
+  if (workload == "list-append") {
+    test.checker = "list-append";  // judged against test.consistency_model
+  } else {
+    test.model = {"cas-register", Json()};  // a key nobody wrote reads as nil
+  }
   return test;
 }
 

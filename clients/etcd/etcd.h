@@ -1,5 +1,6 @@
-// etcd: the database lifecycle over SSH (EtcdDb) and a register client on etcd's v3 JSON gateway
-// through libcurl (EtcdClient), for the `register` workload. docs/etcd.md has the details.
+// etcd: the database lifecycle over SSH (EtcdDb) and a client on etcd's v3 JSON gateway through
+// libcurl (EtcdClient), for the `register` and `list-append` workloads. docs/etcd.md has the
+// details.
 //
 // EtcdDb runs one etcd member per node, each with its own directory (data dir, pid file, log)
 // under the SSH user's home, started with start-stop-daemon --pidfile so that nodes sharing one
@@ -9,10 +10,11 @@
 // process faults (Kill, Start, Pause, Resume) are idempotent.
 //
 // EtcdClient sends each op as one HTTP request on a fresh connection: read -> /v3/kv/range, write
-// -> /v3/kv/put, cas -> /v3/kv/txn comparing the value. Errors are mapped honestly: a request
+// -> /v3/kv/put, cas -> /v3/kv/txn comparing the value; a list-append txn -> a /v3/kv/range per
+// key, then one /v3/kv/txn comparing mod_revisions. Errors are mapped honestly: a request
 // that never left (connection refused, connect timeout) or that etcd rejected before proposing it
-// is fail; a request that left and got no answer (timeout, reset) is info. Reads change nothing,
-// so every read error is fail.
+// is fail; a request that left and got no answer (timeout, reset) is info. Reads (and read-only
+// txns) change nothing, so every read error is fail.
 //
 // Threads: EtcdDb may be called for different nodes from different threads at once, and from the
 // nemesis thread (its only shared state, the resolved directories, is guarded). An EtcdClient
@@ -109,6 +111,9 @@ class EtcdDb : public Db {
   std::map<std::string, std::string> directories_;  // node -> absolute directory
 };
 
+struct GatewayRequest;
+struct HttpExchange;
+
 class EtcdClient : public Client {
  public:
   explicit EtcdClient(EtcdOptions options);
@@ -117,19 +122,27 @@ class EtcdClient : public Client {
   EtcdClient& operator=(const EtcdClient&) = delete;
 
   Status Open(const Test& test, const std::string& node) override;
-  // read / write / cas on a bare value or a Jepsen [key value] tuple, like clients/fake.
+  // read / write / cas on a bare value or a Jepsen [key value] tuple, like clients/fake; or a
+  // list-append txn (f "txn", [["append",k,v],["r",k,null],...]).
   Op Invoke(const Test& test, const Op& invoke) override;
   void Close(const Test&) override;
 
  private:
+  // One request on a fresh connection, bounded by the test's operation timeout.
+  HttpExchange Send(const Test& test, const GatewayRequest& request);
+  // Optimistic: a range per distinct key (list and mod_revision), then one Txn that puts the
+  // appended keys' new lists if no key's mod_revision changed; a failed compare is fail.
+  Op InvokeListAppend(const Test& test, const Op& invoke);
+
   const EtcdOptions options_;
   std::string base_url_;
   CURL* curl_ = nullptr;
 };
 
-// The test value for `workload` on etcd: db, client factory and model. The generator is the
-// caller's (the register workload's generator is the fake's). Only "register" exists: per-key
-// cas-registers starting at nil, checked against {"cas-register", nil}.
+// The test value for `workload` on etcd: db, client factory and checker. The generator is the
+// caller's (the register workload's generator is the fake's). "register": per-key cas-registers
+// starting at nil, checked against {"cas-register", nil}; "list-append": Elle-style list-append
+// transactions, checker "list-append" against test.consistency_model (the caller's).
 Result<Test> BuildEtcdTest(const TestOptions& options, EtcdOptions etcd,
                            const std::string& workload);
 

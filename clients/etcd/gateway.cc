@@ -1,7 +1,10 @@
 #include "clients/etcd/gateway.h"
 
 #include <array>
+#include <charconv>
+#include <map>
 #include <set>
+#include <system_error>
 
 namespace faultline::etcd {
 namespace {
@@ -37,23 +40,43 @@ Op WithType(const Op& invoke, OpType type, Json error = Json()) {
   return completion;
 }
 
-// The value of the range response's first kv (nil when there is none), or nullopt when the
-// response is not a range response.
-std::optional<Json> RangeValue(const Json& body) {
-  if (!body.is_object() || !body.contains("header")) return std::nullopt;
+// Every gateway response to kv requests has a header.
+bool IsGatewayResponse(const Json& body) { return body.is_object() && body.contains("header"); }
+
+// A 200 body that is not a gateway response: the request may have been applied when it writes.
+Op UnexpectedResponse(const Op& invoke, bool writes) {
+  return WithType(invoke, writes ? OpType::kInfo : OpType::kFail, "unexpected response");
+}
+
+// The range response's first kv ({} when the key is absent), or nullopt when the response is not
+// a range response.
+std::optional<Json> FirstKv(const Json& body) {
+  if (!IsGatewayResponse(body)) return std::nullopt;
   auto kvs = body.find("kvs");
-  if (kvs == body.end() || kvs->empty()) return Json();
-  if (!kvs->is_array() || !(*kvs)[0].is_object()) return std::nullopt;
-  std::optional<std::string> bytes = Base64Decode((*kvs)[0].value("value", ""));
+  if (kvs == body.end() || kvs->empty()) return Json::object();
+  if (!kvs->is_array() || !(*kvs)[0].is_object() || (*kvs)[0].empty()) return std::nullopt;
+  return (*kvs)[0];
+}
+
+// The stored value of a kv of FirstKv (nil when absent), or nullopt when it is not base64.
+std::optional<Json> KvValue(const Json& kv) {
+  if (kv.empty()) return Json();
+  std::optional<std::string> bytes = Base64Decode(kv.value("value", ""));
   if (!bytes) return std::nullopt;
   return DecodeValue(*bytes);
 }
 
+// The value of the range response's first kv (nil when there is none), or nullopt when the
+// response is not a range response.
+std::optional<Json> RangeValue(const Json& body) {
+  std::optional<Json> kv = FirstKv(body);
+  if (!kv) return std::nullopt;
+  return KvValue(*kv);
+}
+
 Op CompleteResponse(const Op& invoke, const RegisterOp& op, const Json& body) {
-  if (!body.is_object() || !body.contains("header")) {
-    bool read = op.kind == RegisterOp::Kind::kRead;
-    return WithType(invoke, read ? OpType::kFail : OpType::kInfo, "unexpected response");
-  }
+  if (!IsGatewayResponse(body))
+    return UnexpectedResponse(invoke, op.kind != RegisterOp::Kind::kRead);
   switch (op.kind) {
     case RegisterOp::Kind::kRead: {
       std::optional<Json> value = RangeValue(body);
@@ -72,12 +95,12 @@ Op CompleteResponse(const Op& invoke, const RegisterOp& op, const Json& body) {
   return WithType(invoke, OpType::kInfo, "unreachable");
 }
 
-Op CompleteErrorResponse(const Op& invoke, const RegisterOp& op, const HttpExchange& exchange) {
+Op CompleteErrorResponse(const Op& invoke, bool writes, const HttpExchange& exchange) {
   Json body = Json::parse(exchange.body, nullptr, /*allow_exceptions=*/false);
   std::string message = body.is_object() && body.contains("message") && body["message"].is_string()
                             ? body["message"].get<std::string>()
                             : "HTTP " + std::to_string(exchange.status);
-  bool definite = op.kind == RegisterOp::Kind::kRead || ProvesNothingHappened(body);
+  bool definite = !writes || ProvesNothingHappened(body);
   return WithType(invoke, definite ? OpType::kFail : OpType::kInfo, message);
 }
 
@@ -140,14 +163,17 @@ Result<RegisterOp> ParseRegisterOp(const Op& invoke, const std::string& key_pref
   return op;
 }
 
+GatewayRequest BuildRangeRequest(const std::string& etcd_key, ReadConsistency consistency) {
+  Json body = {{"key", Base64Encode(etcd_key)}};
+  if (consistency == ReadConsistency::kSerializable) body["serializable"] = true;
+  return {"/v3/kv/range", body};
+}
+
 GatewayRequest BuildRequest(const RegisterOp& op, ReadConsistency consistency) {
   std::string key = Base64Encode(op.etcd_key);
   switch (op.kind) {
-    case RegisterOp::Kind::kRead: {
-      Json body = {{"key", key}};
-      if (consistency == ReadConsistency::kSerializable) body["serializable"] = true;
-      return {"/v3/kv/range", body};
-    }
+    case RegisterOp::Kind::kRead:
+      return BuildRangeRequest(op.etcd_key, consistency);
     case RegisterOp::Kind::kWrite:
       return {"/v3/kv/put", {{"key", key}, {"value", Base64Encode(op.argument.dump())}}};
     case RegisterOp::Kind::kCas: {
@@ -182,22 +208,151 @@ bool ProvesNothingHappened(const Json& error_body) {
          kRefusedMessages.count(message->get<std::string>()) > 0;
 }
 
-Op Complete(const Op& invoke, const RegisterOp& op, const HttpExchange& exchange) {
+std::optional<Op> CompleteUnanswered(const Op& invoke, bool writes, const HttpExchange& exchange) {
   switch (exchange.stage) {
     case HttpExchange::Stage::kNotSent:
       return WithType(invoke, OpType::kFail, exchange.error);
-    case HttpExchange::Stage::kNoResponse: {
+    case HttpExchange::Stage::kNoResponse:
       // A read has no effect: whether or not etcd saw it, it did not happen.
-      bool read = op.kind == RegisterOp::Kind::kRead;
-      return WithType(invoke, read ? OpType::kFail : OpType::kInfo,
+      return WithType(invoke, writes ? OpType::kInfo : OpType::kFail,
                       exchange.timed_out ? "timeout" : exchange.error);
-    }
     case HttpExchange::Stage::kResponded:
       break;
   }
-  if (exchange.status != 200) return CompleteErrorResponse(invoke, op, exchange);
+  if (exchange.status != 200) return CompleteErrorResponse(invoke, writes, exchange);
+  return std::nullopt;
+}
+
+Op Complete(const Op& invoke, const RegisterOp& op, const HttpExchange& exchange) {
+  if (std::optional<Op> unanswered =
+          CompleteUnanswered(invoke, op.kind != RegisterOp::Kind::kRead, exchange)) {
+    return *unanswered;
+  }
   Json body = Json::parse(exchange.body, nullptr, /*allow_exceptions=*/false);
   return CompleteResponse(invoke, op, body);
+}
+
+bool ListAppendTxn::writes() const {
+  for (const Key& key : keys) {
+    if (key.appended) return true;
+  }
+  return false;
+}
+
+Result<ListAppendTxn> ParseListAppendTxn(const Op& invoke, const std::string& key_prefix) {
+  if (invoke.f != "txn" || !invoke.value.is_array()) {
+    return Status::InvalidArgument("a list-append txn is f txn with a list of micro-ops, not " +
+                                   invoke.f + " " + invoke.value.dump());
+  }
+  ListAppendTxn txn;
+  std::map<std::string, size_t> indexes;  // etcd key -> index into txn.keys
+  for (const Json& mop : invoke.value) {
+    bool shaped = mop.is_array() && mop.size() == 3 && mop[0].is_string();
+    std::string f = shaped ? mop[0].get<std::string>() : "";
+    if ((f != "append" && f != "r") || (f == "append" && mop[2].is_null())) {
+      return Status::InvalidArgument(
+          "etcd runs list-append micro-ops [append k v] and [r k nil], not " + mop.dump());
+    }
+    std::string etcd_key = key_prefix + KeyText(mop[1]);
+    auto [at, added] = indexes.emplace(etcd_key, txn.keys.size());
+    if (added) txn.keys.push_back({mop[1], etcd_key, false});
+    bool append = f == "append";
+    if (append) txn.keys[at->second].appended = true;
+    txn.mops.push_back({append, at->second, append ? mop[2] : Json()});
+  }
+  return txn;
+}
+
+std::optional<Op> ReadKeyVersion(const Op& invoke, const HttpExchange& exchange,
+                                 KeyVersion* version) {
+  if (std::optional<Op> unanswered = CompleteUnanswered(invoke, /*writes=*/false, exchange)) {
+    return unanswered;
+  }
+  Json body = Json::parse(exchange.body, nullptr, /*allow_exceptions=*/false);
+  std::optional<Json> kv = FirstKv(body);
+  std::optional<Json> list = kv ? KvValue(*kv) : std::nullopt;
+  if (!list) return WithType(invoke, OpType::kFail, "unexpected range response");
+  if (!list->is_null() && !list->is_array()) {
+    return WithType(invoke, OpType::kFail, "key holds " + list->dump() + ", not a list");
+  }
+  // protobuf's JSON writes int64 as a string; a number is accepted too.
+  const Json revision = kv->value("mod_revision", Json("0"));
+  int64_t mod_revision = -1;
+  if (revision.is_number_integer()) mod_revision = revision.get<int64_t>();
+  if (revision.is_string()) {
+    const std::string& text = revision.get_ref<const std::string&>();
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), mod_revision);
+    if (error != std::errc() || end != text.data() + text.size()) mod_revision = -1;
+  }
+  if (mod_revision < 0 || (mod_revision == 0) != list->is_null()) {
+    return WithType(invoke, OpType::kFail, "unexpected range response");
+  }
+  version->list = std::move(*list);
+  version->mod_revision = mod_revision;
+  return std::nullopt;
+}
+
+namespace {
+
+// What a serializable txn sees of each key as it goes: the versions read, its own appends on top.
+class TxnView {
+ public:
+  explicit TxnView(const std::vector<KeyVersion>& versions) {
+    for (const KeyVersion& version : versions) lists_.push_back(version.list);
+  }
+  void Append(size_t key, const Json& element) {
+    if (lists_[key].is_null()) lists_[key] = Json::array();
+    lists_[key].push_back(element);
+  }
+  const Json& List(size_t key) const { return lists_[key]; }
+
+ private:
+  std::vector<Json> lists_;
+};
+
+}  // namespace
+
+GatewayRequest BuildTxnRequest(const ListAppendTxn& txn, const std::vector<KeyVersion>& versions) {
+  TxnView view(versions);
+  for (const ListAppendTxn::MicroOp& mop : txn.mops) {
+    if (mop.append) view.Append(mop.key, mop.value);
+  }
+  Json compares = Json::array();
+  Json puts = Json::array();
+  for (size_t i = 0; i < txn.keys.size(); ++i) {
+    std::string key = Base64Encode(txn.keys[i].etcd_key);
+    compares.push_back({{"key", key},
+                        {"target", "MOD"},
+                        {"result", "EQUAL"},
+                        {"mod_revision", std::to_string(versions[i].mod_revision)}});
+    if (txn.keys[i].appended) {
+      puts.push_back(
+          {{"request_put", {{"key", key}, {"value", Base64Encode(view.List(i).dump())}}}});
+    }
+  }
+  return {"/v3/kv/txn", {{"compare", compares}, {"success", puts}}};
+}
+
+Op CompleteTxn(const Op& invoke, const ListAppendTxn& txn, const std::vector<KeyVersion>& versions,
+               const HttpExchange& exchange) {
+  if (std::optional<Op> unanswered = CompleteUnanswered(invoke, txn.writes(), exchange)) {
+    return *unanswered;
+  }
+  Json body = Json::parse(exchange.body, nullptr, /*allow_exceptions=*/false);
+  if (!IsGatewayResponse(body)) return UnexpectedResponse(invoke, txn.writes());
+  // A failed compare leaves "succeeded" out (false is protobuf's default): nothing was put.
+  if (!body.value("succeeded", false)) return WithType(invoke, OpType::kFail, "compare failed");
+  Op completion = WithType(invoke, OpType::kOk);
+  TxnView view(versions);
+  for (size_t i = 0; i < txn.mops.size(); ++i) {
+    const ListAppendTxn::MicroOp& mop = txn.mops[i];
+    if (mop.append) {
+      view.Append(mop.key, mop.value);
+    } else {
+      completion.value[i] = Json::array({"r", txn.keys[mop.key].key, view.List(mop.key)});
+    }
+  }
+  return completion;
 }
 
 }  // namespace faultline::etcd

@@ -1,5 +1,6 @@
-// The register ops as etcd v3 JSON gateway requests, and gateway responses as completions.
-// Pure functions (no I/O): the client sends what these build and hands back what came.
+// The register ops and list-append transactions as etcd v3 JSON gateway requests, and gateway
+// responses as completions. Pure functions (no I/O): the client sends what these build and hands
+// back what came.
 //
 // The gateway (etcd 3.4: /v3/kv/range, /v3/kv/put, /v3/kv/txn) speaks protobuf's JSON mapping:
 // keys and values are base64, int64 fields are strings, and fields at their default value are
@@ -7,9 +8,11 @@
 // "kvs"). A register's value is stored as its JSON text, so any JSON value round-trips.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "clients/etcd/etcd.h"
 #include "core/op.h"
@@ -39,6 +42,9 @@ struct GatewayRequest {
 
 GatewayRequest BuildRequest(const RegisterOp& op, ReadConsistency consistency);
 
+// A range of one key: /v3/kv/range {"key"} (+ "serializable": true when asked).
+GatewayRequest BuildRangeRequest(const std::string& etcd_key, ReadConsistency consistency);
+
 // What happened to one HTTP exchange, as far as the client can tell.
 struct HttpExchange {
   enum class Stage {
@@ -55,6 +61,57 @@ struct HttpExchange {
 
 // The completion of `invoke` given the exchange: ok, fail or info with an error.
 Op Complete(const Op& invoke, const RegisterOp& op, const HttpExchange& exchange);
+
+// The completion of an exchange that brought no 200 response, the same for every request: fail
+// when nothing can have happened (nothing sent, refused before proposing, or a request that
+// `writes` nothing), info otherwise. nullopt for a 200 response: the caller reads its body.
+std::optional<Op> CompleteUnanswered(const Op& invoke, bool writes, const HttpExchange& exchange);
+
+// One list-append transaction (f "txn", value [["append",k,v],["r",k,null],...]), understood.
+// Each distinct key is stored under key_prefix + key as the JSON text of an array; an absent key
+// is the empty list.
+struct ListAppendTxn {
+  struct Key {
+    Json key;
+    std::string etcd_key;
+    bool appended = false;  // the txn appends to it: the Txn puts its new list
+  };
+  struct MicroOp {
+    bool append = false;  // else a read
+    size_t key = 0;       // index into keys
+    Json value;           // append: the element
+  };
+  std::vector<Key> keys;  // distinct, in the order the txn first touches them
+  std::vector<MicroOp> mops;
+  bool writes() const;  // some micro-op appends
+};
+
+// InvalidArgument for an op that is not a txn of append and r micro-ops.
+Result<ListAppendTxn> ParseListAppendTxn(const Op& invoke, const std::string& key_prefix);
+
+// One key as a range found it: its list (null when absent) and mod_revision (0 when absent).
+struct KeyVersion {
+  Json list;
+  int64_t mod_revision = 0;
+};
+
+// Reads the range exchange of one key into `version`: nullopt when it did, else the txn's
+// completion, always fail (a range changes nothing): the exchange failed, or its body is not a
+// range response, or the key holds something that is not a list.
+std::optional<Op> ReadKeyVersion(const Op& invoke, const HttpExchange& exchange,
+                                 KeyVersion* version);
+
+// The one Txn: compares require every key's mod_revision to be what its range found (0: still
+// absent); the success branch puts each appended key's list with the txn's appends on top.
+// `versions` are the keys' versions, index for index.
+GatewayRequest BuildTxnRequest(const ListAppendTxn& txn, const std::vector<KeyVersion>& versions);
+
+// The txn's completion given the Txn exchange: ok with every read filled in (a read sees the
+// version the ranges found plus this txn's earlier appends to the key; null for a key absent and
+// not yet appended to), fail when a compare failed (etcd applied nothing), else as
+// CompleteUnanswered with `writes` = txn.writes(); a read-only txn never changed anything.
+Op CompleteTxn(const Op& invoke, const ListAppendTxn& txn, const std::vector<KeyVersion>& versions,
+               const HttpExchange& exchange);
 
 // Whether a gateway error body ({"error", "message", "code"}) proves etcd did not apply the
 // request: it was rejected before being proposed to raft.

@@ -25,8 +25,9 @@ class Listener {
  public:
   enum class Mode { kAnswer, kHang, kReset };
 
-  Listener(Mode mode, int status = 200, std::string body = "")
-      : mode_(mode), status_(status), body_(std::move(body)) {
+  // The first `answered_first` connections are answered whatever `mode` says.
+  Listener(Mode mode, int status = 200, std::string body = "", int answered_first = 0)
+      : mode_(mode), status_(status), body_(std::move(body)), answered_first_(answered_first) {
     socket_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -89,15 +90,17 @@ class Listener {
       int fd = ::accept(socket_, nullptr, nullptr);
       if (fd < 0) continue;
       std::string request = ReadRequest(fd);
+      Mode mode = mode_;
       {
         std::lock_guard lock(mutex_);
         requests_.push_back(request);
+        if (static_cast<int>(requests_.size()) <= answered_first_) mode = Mode::kAnswer;
       }
-      if (mode_ == Mode::kAnswer) Answer(fd);
-      if (mode_ == Mode::kHang) {
+      if (mode == Mode::kAnswer) Answer(fd);
+      if (mode == Mode::kHang) {
         while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
-      if (mode_ == Mode::kReset) {
+      if (mode == Mode::kReset) {
         linger reset{1, 0};  // close with RST instead of FIN
         ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
       }
@@ -108,6 +111,7 @@ class Listener {
   const Mode mode_;
   const int status_;
   const std::string body_;
+  const int answered_first_;
   int socket_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
@@ -241,10 +245,78 @@ TEST(EtcdClientTest, EtcdErrorsMapByWhetherTheyProveNothingHappened) {
   EXPECT_EQ(write.error, "etcdserver: request timed out");
 }
 
+// One canned body that reads as a range response (key holding [1] at mod_revision 4) and as a
+// won Txn: the listener gives every request the same answer.
+std::string RangeAndTxnBody() {
+  return R"({"header":{"revision":"9"},"succeeded":true,"kvs":[{"key":"dC8x","value":")" +
+         Base64Encode("[1]") + R"(","mod_revision":"4"}],"count":"1"})";
+}
+
+const Json kAppendTxn = Json::parse(R"([["r",1,null],["append",1,2],["append",7,3],["r",1,null]])");
+
+TEST(EtcdClientTest, AListAppendTxnIsARangePerKeyThenOneTxn) {
+  Listener answer(Listener::Mode::kAnswer, 200, RangeAndTxnBody());
+  Op txn = Exchange(answer.port(), Invoke("txn", kAppendTxn));
+  EXPECT_EQ(txn.type, OpType::kOk) << txn.error;
+  EXPECT_EQ(txn.value, Json::parse(R"([["r",1,[1]],["append",1,2],["append",7,3],["r",1,[1,2]]])"));
+  std::vector<std::string> requests = answer.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].rfind("POST /v3/kv/range ", 0), 0u);
+  EXPECT_EQ(Json::parse(Body(requests[0])), Json({{"key", Base64Encode("t/1")}}));
+  EXPECT_EQ(Json::parse(Body(requests[1])), Json({{"key", Base64Encode("t/7")}}));
+  EXPECT_EQ(requests[2].rfind("POST /v3/kv/txn ", 0), 0u);
+  Json body = Json::parse(Body(requests[2]));
+  ASSERT_EQ(body["compare"].size(), 2u);
+  EXPECT_EQ(body["compare"][0]["mod_revision"], "4");  // both ranges found the canned key
+  EXPECT_EQ(body["compare"][0]["target"], "MOD");
+  ASSERT_EQ(body["success"].size(), 2u);
+  EXPECT_EQ(Base64Decode(body["success"][0]["request_put"]["value"].get<std::string>()), "[1,2]");
+  EXPECT_EQ(Base64Decode(body["success"][1]["request_put"]["value"].get<std::string>()), "[1,3]");
+}
+
+TEST(EtcdClientTest, ATxnTimingOutAfterItsRangesIsInfoWhenItAppendsAndFailWhenItOnlyReads) {
+  Listener hang(Listener::Mode::kHang, 200, RangeAndTxnBody(), /*answered_first=*/2);
+  Op unsure = Exchange(hang.port(), Invoke("txn", kAppendTxn), 0.3);
+  EXPECT_EQ(unsure.type, OpType::kInfo);
+  EXPECT_EQ(unsure.error, "timeout");
+  EXPECT_EQ(unsure.value, kAppendTxn);
+  ASSERT_EQ(hang.requests().size(), 3u);
+  EXPECT_EQ(hang.requests()[2].rfind("POST /v3/kv/txn ", 0), 0u);
+  Listener hang_reads(Listener::Mode::kHang, 200, RangeAndTxnBody(), /*answered_first=*/1);
+  Op reads = Exchange(hang_reads.port(), Invoke("txn", Json::parse(R"([["r",1,null]])")), 0.3);
+  EXPECT_EQ(reads.type, OpType::kFail);
+  EXPECT_EQ(hang_reads.requests().size(), 2u);
+}
+
+TEST(EtcdClientTest, ATxnWhoseRangeFailsIsFailAndSendsNoTxn) {
+  Listener hang(Listener::Mode::kHang, 200, RangeAndTxnBody(), /*answered_first=*/1);
+  Op txn = Exchange(hang.port(), Invoke("txn", kAppendTxn), 0.3);
+  EXPECT_EQ(txn.type, OpType::kFail);
+  EXPECT_EQ(hang.requests().size(), 2u);  // the second range hung: no Txn was sent
+  ClosedPort closed;
+  EXPECT_EQ(Exchange(closed.port(), Invoke("txn", kAppendTxn)).type, OpType::kFail);
+  Listener reset(Listener::Mode::kReset, 200, RangeAndTxnBody(), /*answered_first=*/2);
+  Op reset_txn = Exchange(reset.port(), Invoke("txn", kAppendTxn));
+  EXPECT_EQ(reset_txn.type, OpType::kInfo);  // the Txn left and the connection was reset
+  EXPECT_EQ(reset.requests().size(), 3u);
+}
+
+TEST(EtcdClientTest, ALostCompareIsFail) {
+  // A range of an absent key, then a Txn without "succeeded": the compare failed.
+  Listener lost(Listener::Mode::kAnswer, 200, R"({"header":{"revision":"9"}})");
+  Op txn = Exchange(lost.port(), Invoke("txn", kAppendTxn));
+  EXPECT_EQ(txn.type, OpType::kFail);
+  EXPECT_EQ(txn.error, "compare failed");
+  ASSERT_EQ(lost.requests().size(), 3u);
+  EXPECT_EQ(Json::parse(Body(lost.requests()[2]))["compare"][1]["mod_revision"], "0");
+}
+
 TEST(EtcdClientTest, AnUnknownOpFailsWithoutSendingAnything) {
   Listener answer(Listener::Mode::kAnswer, 200, "{}");
   Op append = Exchange(answer.port(), Invoke("append", Json::array({1, 2})));
   EXPECT_EQ(append.type, OpType::kFail);
+  Op rw_register = Exchange(answer.port(), Invoke("txn", Json::parse(R"([["w",1,2]])")));
+  EXPECT_EQ(rw_register.type, OpType::kFail);
   EXPECT_TRUE(answer.requests().empty());
 }
 

@@ -1,5 +1,5 @@
-// The etcd client's pure parts: base64, gateway requests for each op, responses and errors as
-// completions, options. No network.
+// The etcd client's pure parts: base64, gateway requests for each op and list-append txn,
+// responses and errors as completions, options. No network.
 #include <gtest/gtest.h>
 
 #include "clients/etcd/etcd.h"
@@ -171,6 +171,171 @@ TEST(EtcdGatewayTest, AnUnreadableSuccessIsInfoForWritesAndFailForReads) {
   EXPECT_EQ(Complete(read, Parsed(read), Response(200, "{}")).type, OpType::kFail);
 }
 
+// A list-append txn: the micro-ops and the versions its ranges found.
+Op Txn(Json mops) { return Invoke("txn", std::move(mops)); }
+
+ListAppendTxn ParsedTxn(const Op& invoke) {
+  Result<ListAppendTxn> txn = ParseListAppendTxn(invoke, "p/");
+  EXPECT_TRUE(txn.ok()) << txn.status().message();
+  return txn.ok() ? *txn : ListAppendTxn();
+}
+
+KeyVersion Version(Json list, int64_t mod_revision) { return {std::move(list), mod_revision}; }
+
+std::string RangeBody(const std::string& etcd_key, const std::string& value,
+                      const std::string& mod_revision) {
+  return std::string("{") + kHeader + R"(,"kvs":[{"key":")" + Base64Encode(etcd_key) +
+         R"(","value":")" + Base64Encode(value) + R"(","create_revision":"2","mod_revision":")" +
+         mod_revision + R"(","version":"1"}],"count":"1"})";
+}
+
+// Reads key 1 (holding [1,2]), appends 5 to it, appends 6 to key 2 (absent), reads key 2, and
+// reads key 3 (absent, never appended).
+const Json kMixedTxn = Json::parse(
+    R"([["r",1,null],["append",1,5],["append",2,6],["r",2,null],["r",1,null],["r",3,null]])");
+const std::vector<KeyVersion> kMixedVersions = {Version(Json::array({1, 2}), 7),
+                                                Version(nullptr, 0), Version(nullptr, 0)};
+
+TEST(EtcdListAppendTest, ParsesDistinctKeysInFirstTouchOrder) {
+  ListAppendTxn txn = ParsedTxn(Txn(kMixedTxn));
+  ASSERT_EQ(txn.keys.size(), 3u);
+  EXPECT_EQ(txn.keys[0].etcd_key, "p/1");
+  EXPECT_TRUE(txn.keys[0].appended);
+  EXPECT_EQ(txn.keys[1].key, 2);
+  EXPECT_TRUE(txn.keys[1].appended);
+  EXPECT_FALSE(txn.keys[2].appended);
+  ASSERT_EQ(txn.mops.size(), 6u);
+  EXPECT_EQ(txn.mops[4].key, 0u);
+  EXPECT_TRUE(txn.writes());
+  EXPECT_FALSE(ParsedTxn(Txn(Json::parse(R"([["r",1,null],["r",1,null]])"))).writes());
+  for (const char* bad : {R"([["w",1,2]])", R"([["append",1,null]])", R"([["r",1]])", R"(3)"}) {
+    EXPECT_EQ(ParseListAppendTxn(Txn(Json::parse(bad)), "p/").status().code(),
+              StatusCode::kInvalidArgument)
+        << bad;
+  }
+  EXPECT_FALSE(ParseListAppendTxn(Invoke("read", Json::array({1, nullptr})), "p/").ok());
+}
+
+TEST(EtcdListAppendTest, ARangeGivesTheListAndModRevisionOrNothingForAnAbsentKey) {
+  Op invoke = Txn(kMixedTxn);
+  KeyVersion found;
+  EXPECT_FALSE(ReadKeyVersion(invoke, Response(200, RangeBody("p/1", "[1,2]", "9")), &found));
+  EXPECT_EQ(found.list, Json::array({1, 2}));
+  EXPECT_EQ(found.mod_revision, 9);
+  KeyVersion absent = Version(Json::array({4}), 3);
+  EXPECT_FALSE(ReadKeyVersion(invoke, Response(200, std::string("{") + kHeader + "}"), &absent));
+  EXPECT_TRUE(absent.list.is_null());
+  EXPECT_EQ(absent.mod_revision, 0);
+  GatewayRequest range = BuildRangeRequest("p/1", ReadConsistency::kLinearizable);
+  EXPECT_EQ(range.path, "/v3/kv/range");
+  EXPECT_EQ(range.body, Json({{"key", Base64Encode("p/1")}}));
+  EXPECT_EQ(BuildRangeRequest("p/1", ReadConsistency::kSerializable).body["serializable"], true);
+}
+
+TEST(EtcdListAppendTest, AFailedRangeIsFailEvenForATxnThatAppends) {
+  Op invoke = Txn(kMixedTxn);
+  KeyVersion version;
+  HttpExchange timeout;
+  timeout.stage = HttpExchange::Stage::kNoResponse;
+  timeout.timed_out = true;
+  std::optional<Op> timed_out = ReadKeyVersion(invoke, timeout, &version);
+  ASSERT_TRUE(timed_out);
+  EXPECT_EQ(timed_out->type, OpType::kFail);
+  EXPECT_EQ(timed_out->error, "timeout");
+  EXPECT_EQ(timed_out->value, kMixedTxn);
+  std::optional<Op> error = ReadKeyVersion(
+      invoke, Response(503, R"({"message":"etcdserver: request timed out","code":14})"), &version);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->type, OpType::kFail);
+  std::optional<Op> not_a_list =
+      ReadKeyVersion(invoke, Response(200, RangeBody("p/1", "3", "9")), &version);
+  ASSERT_TRUE(not_a_list);
+  EXPECT_EQ(not_a_list->type, OpType::kFail);
+  EXPECT_EQ(not_a_list->error, "key holds 3, not a list");
+  std::optional<Op> garbage = ReadKeyVersion(invoke, Response(200, "{}"), &version);
+  ASSERT_TRUE(garbage);
+  EXPECT_EQ(garbage->type, OpType::kFail);
+}
+
+TEST(EtcdListAppendTest, TheTxnComparesEveryKeysModRevisionAndPutsTheAppendedLists) {
+  GatewayRequest txn = BuildTxnRequest(ParsedTxn(Txn(kMixedTxn)), kMixedVersions);
+  EXPECT_EQ(txn.path, "/v3/kv/txn");
+  auto compare = [](const std::string& key, const std::string& revision) {
+    return Json({{"key", Base64Encode(key)},
+                 {"target", "MOD"},
+                 {"result", "EQUAL"},
+                 {"mod_revision", revision}});
+  };
+  auto put = [](const std::string& key, const std::string& list) {
+    return Json({{"request_put", {{"key", Base64Encode(key)}, {"value", Base64Encode(list)}}}});
+  };
+  Json expected = {
+      {"compare", Json::array({compare("p/1", "7"), compare("p/2", "0"), compare("p/3", "0")})},
+      {"success", Json::array({put("p/1", "[1,2,5]"), put("p/2", "[6]")})}};
+  EXPECT_EQ(txn.body, expected);
+  EXPECT_FALSE(txn.body.contains("failure"));
+  GatewayRequest read_only =
+      BuildTxnRequest(ParsedTxn(Txn(Json::parse(R"([["r",4,null]])"))), {Version(nullptr, 0)});
+  EXPECT_EQ(read_only.body,
+            Json({{"compare", Json::array({compare("p/4", "0")})}, {"success", Json::array()}}));
+}
+
+TEST(EtcdListAppendTest, ReadsSeeTheVersionsReadAndTheTxnsOwnEarlierAppends) {
+  Op invoke = Txn(kMixedTxn);
+  std::string won = std::string("{") + kHeader + R"(,"succeeded":true,"responses":[]})";
+  Op ok = CompleteTxn(invoke, ParsedTxn(invoke), kMixedVersions, Response(200, won));
+  EXPECT_EQ(ok.type, OpType::kOk);
+  EXPECT_TRUE(ok.error.is_null());
+  EXPECT_EQ(ok.value, Json::parse(R"([["r",1,[1,2]],["append",1,5],["append",2,6],)"
+                                  R"(["r",2,[6]],["r",1,[1,2,5]],["r",3,null]])"));
+}
+
+TEST(EtcdListAppendTest, AFailedCompareIsFailWithTheReadsLeftUnknown) {
+  Op invoke = Txn(kMixedTxn);
+  Op lost = CompleteTxn(invoke, ParsedTxn(invoke), kMixedVersions,
+                        Response(200, std::string("{") + kHeader + "}"));
+  EXPECT_EQ(lost.type, OpType::kFail);
+  EXPECT_EQ(lost.error, "compare failed");
+  EXPECT_EQ(lost.value, kMixedTxn);
+}
+
+TEST(EtcdListAppendTest, TxnErrorsAreInfoOnlyWhenTheTxnWritesAndMayHaveHappened) {
+  Op appends = Txn(kMixedTxn);
+  Op reads = Txn(Json::parse(R"([["r",1,null],["r",3,null]])"));
+  std::vector<KeyVersion> read_versions = {Version(Json::array({1}), 4), Version(nullptr, 0)};
+  auto complete = [&](const Op& invoke, const HttpExchange& exchange) {
+    return CompleteTxn(invoke, ParsedTxn(invoke),
+                       invoke.value == kMixedTxn ? kMixedVersions : read_versions, exchange);
+  };
+  HttpExchange refused;
+  refused.stage = HttpExchange::Stage::kNotSent;
+  refused.error = "Couldn't connect to server";
+  EXPECT_EQ(complete(appends, refused).type, OpType::kFail);
+  HttpExchange timeout;
+  timeout.stage = HttpExchange::Stage::kNoResponse;
+  timeout.timed_out = true;
+  Op unsure = complete(appends, timeout);
+  EXPECT_EQ(unsure.type, OpType::kInfo);
+  EXPECT_EQ(unsure.error, "timeout");
+  EXPECT_EQ(unsure.value, kMixedTxn);
+  EXPECT_EQ(complete(reads, timeout).type, OpType::kFail);
+  HttpExchange reset;
+  reset.stage = HttpExchange::Stage::kNoResponse;
+  reset.error = "Recv failure: Connection reset by peer";
+  EXPECT_EQ(complete(appends, reset).type, OpType::kInfo);
+  EXPECT_EQ(complete(reads, reset).type, OpType::kFail);
+  auto error = [](int code, const std::string& message) {
+    return Response(503, Json({{"error", message}, {"message", message}, {"code", code}}).dump());
+  };
+  EXPECT_EQ(complete(appends, error(14, "etcdserver: no leader")).type, OpType::kFail);
+  EXPECT_EQ(complete(appends, error(3, "etcdserver: too many operations in txn request")).type,
+            OpType::kFail);
+  EXPECT_EQ(complete(appends, error(14, "etcdserver: request timed out")).type, OpType::kInfo);
+  EXPECT_EQ(complete(reads, error(14, "etcdserver: request timed out")).type, OpType::kFail);
+  EXPECT_EQ(complete(appends, Response(200, "{not json")).type, OpType::kInfo);
+  EXPECT_EQ(complete(reads, Response(200, "{not json")).type, OpType::kFail);
+}
+
 TEST(EtcdOptionsTest, ReadConsistencyParsesBothNamesAndRejectsOthers) {
   EXPECT_EQ(*ParseReadConsistency("linearizable"), ReadConsistency::kLinearizable);
   EXPECT_EQ(*ParseReadConsistency("serializable"), ReadConsistency::kSerializable);
@@ -211,6 +376,12 @@ TEST(EtcdOptionsTest, BuildsARegisterTestWithACasRegisterModelAndAFreshKeyPrefix
   EXPECT_EQ(db->options().key_prefix.rfind("faultline/", 0), 0u);
   EXPECT_EQ(BuildEtcdTest(options, EtcdOptions(), "bank").status().code(),
             StatusCode::kInvalidArgument);
+  Result<faultline::Test> list_append = BuildEtcdTest(options, EtcdOptions(), "list-append");
+  ASSERT_TRUE(list_append.ok()) << list_append.status().message();
+  EXPECT_EQ(list_append->checker, "list-append");
+  EXPECT_EQ(list_append->consistency_model, "strict-serializable");
+  EXPECT_NE(list_append->new_client(), nullptr);
+  EXPECT_FALSE(BuildEtcdTest(options, EtcdOptions(), "rw-register").ok());
   options.nodes.clear();
   EXPECT_FALSE(BuildEtcdTest(options, EtcdOptions(), "register").ok());
   EXPECT_EQ(ClientUrl(test->options, "n1", 2379), "http://10.213.0.11:2379");
