@@ -85,14 +85,16 @@ Result<Test> BuildFakeTest(const TestOptions& options, const WorkloadOptions& wo
 Result<Test> BuildDbTest(const TestOptions& options, const WorkloadOptions& workload) {
   if (workload.db == "fake") return BuildFakeTest(options, workload);
   if (workload.db != "etcd") return Status::InvalidArgument("unknown db " + workload.db);
-  if (IsTxnWorkload(workload.workload)) {
+  if (IsTxnWorkload(workload.workload) && workload.workload != "list-append") {
     return Status::InvalidArgument("etcd has no workload " + workload.workload + " yet");
   }
   etcd::EtcdOptions etcd_options;
   Result<etcd::ReadConsistency> consistency = etcd::ParseReadConsistency(workload.read_consistency);
   if (!consistency.ok()) return consistency.status();
   etcd_options.read_consistency = *consistency;
-  return etcd::BuildEtcdTest(options, etcd_options, workload.workload);
+  Result<Test> test = etcd::BuildEtcdTest(options, etcd_options, workload.workload);
+  if (test.ok()) test->consistency_model = workload.consistency_model;  // list-append's checker
+  return test;
 }
 
 // The clients' part of the workload, unbounded (RegisterWorkload's counterpart).

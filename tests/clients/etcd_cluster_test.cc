@@ -1,7 +1,8 @@
 // EtcdDb and EtcdClient against real etcd members on the local cluster (3 namespaces, one sshd
 // each, real SSH): setup, reads/writes/cas through the gateway, kill + start, pause + resume,
-// teardown. Skipped unless root with etcd installed and no other cluster up. Takes the machine's
-// cluster lock (tests/support/cluster_lock.h) and brings its cluster down in TearDown.
+// teardown; short register and list-append runs through the lifecycle. Skipped unless root with
+// etcd installed and no other cluster up. Takes the machine's cluster lock
+// (tests/support/cluster_lock.h) and brings its cluster down in TearDown.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "clients/etcd/etcd.h"
 #include "clients/etcd_test_support.h"
 #include "clients/registry.h"
+#include "core/history_io.h"
 #include "generators/combinators.h"
 #include "runner/cluster/cluster.h"
 #include "runner/control/remote.h"
@@ -131,6 +133,17 @@ class EtcdClusterTest : public ::testing::Test {
     auto client = std::make_unique<EtcdClient>(options);
     EXPECT_TRUE(client->Open(test_, test_.options.nodes[node]).ok());
     return client;
+  }
+
+  // The lifecycle's way to the nodes: SSH to the local cluster's sshds.
+  Connector Connect() {
+    return [this](const std::string& node) {
+      for (const cluster::NodeInfo& info : cluster_.nodes) {
+        if (info.name == node)
+          return control::ConnectSsh(node, cluster::NodeSshOptions(cluster_, info));
+      }
+      return Result<std::unique_ptr<control::Remote>>(Status::InvalidArgument("no node " + node));
+    };
   }
 
   // Invokes until the completion is ok or `timeout_s` passes; returns the last completion.
@@ -256,15 +269,8 @@ TEST_F(EtcdClusterTest, AShortRegisterRunIsLinearizable) {
       gen::Clients(gen::TimeLimit(4'000'000'000, gen::Independent(keys, 3, 100, [](const Json&) {
                                     return gen::Repeat(gen::OpFunction(clients::RegisterOp));
                                   })));
-  Connector connect = [this](const std::string& node) {
-    for (const cluster::NodeInfo& info : cluster_.nodes) {
-      if (info.name == node)
-        return control::ConnectSsh(node, cluster::NodeSshOptions(cluster_, info));
-    }
-    return Result<std::unique_ptr<control::Remote>>(Status::InvalidArgument("no node " + node));
-  };
   auto start = Clock::now();
-  RunOutcome outcome = RunTest(*built, connect, {});
+  RunOutcome outcome = RunTest(*built, Connect(), {});
   std::cout << "[ etcd     ] register run of 4 s took " << SecondsSince(start) << " s\n";
   EXPECT_TRUE(outcome.error.ok()) << outcome.error.message();
   EXPECT_EQ(outcome.verdict, Verdict::kValid) << outcome.results.dump();
@@ -278,6 +284,55 @@ TEST_F(EtcdClusterTest, AShortRegisterRunIsLinearizable) {
   std::cout << "[ etcd     ] " << oks << " ok ops\n";
   EXPECT_NE(ReadFile(outcome.directory.node("n2") / "etcd.log").find("starting an etcd server"),
             std::string::npos);
+  for (size_t i = 0; i < 3; ++i) EXPECT_FALSE(fs::exists(HostDirectory(i)));
+}
+
+// list-append through the registry (as `faultline test --db etcd --workload list-append`) and the
+// lifecycle: 6 clients on 3 members for 12 s, each txn a range per key and one Txn comparing
+// mod_revisions, judged strict-serializable by the list-append checker.
+TEST_F(EtcdClusterTest, AShortListAppendRunIsStrictSerializable) {
+  TestOptions options = test_.options;
+  options.name = "etcd-list-append";
+  options.concurrency = 6;
+  options.time_limit_s = 12;
+  options.store_dir = (cluster_options_.state_directory / "store").string();
+  clients::WorkloadOptions workload;
+  workload.db = "etcd";
+  workload.workload = "list-append";
+  Result<faultline::Test> built = clients::BuildTest(options, workload);
+  ASSERT_TRUE(built.ok()) << built.status().message();
+  EXPECT_EQ(built->checker, "list-append");
+  EXPECT_EQ(built->consistency_model, "strict-serializable");
+  auto start = Clock::now();
+  RunOutcome outcome = RunTest(*built, Connect(), {});
+  std::cout << "[ etcd     ] list-append run of 12 s took " << SecondsSince(start) << " s\n";
+  EXPECT_TRUE(outcome.error.ok()) << outcome.error.message();
+  EXPECT_EQ(outcome.verdict, Verdict::kValid) << outcome.explanation << "\n"
+                                              << outcome.results.dump(2);
+  EXPECT_TRUE(outcome.results["checkers"].contains("list-append")) << outcome.results.dump(2);
+  Result<History> history = ReadHistoryFile(outcome.directory.history().string());
+  ASSERT_TRUE(history.ok()) << history.status().ToString();
+  size_t invokes = 0, oks = 0, fails = 0, infos = 0, appends = 0, reads = 0, nonempty_reads = 0;
+  for (const Op& op : history->ops) {
+    if (op.f != "txn") continue;
+    if (op.type == OpType::kInvoke) ++invokes;
+    if (op.type == OpType::kFail) ++fails;
+    if (op.type == OpType::kInfo) ++infos;
+    if (op.type != OpType::kOk) continue;
+    ++oks;
+    for (const Json& mop : op.value) {
+      if (mop[0] == "append") ++appends;
+      if (mop[0] != "r") continue;
+      ++reads;
+      if (mop[2].is_array() && !mop[2].empty()) ++nonempty_reads;
+    }
+  }
+  std::cout << "[ etcd     ] " << invokes << " txns: " << oks << " ok (" << appends << " appends, "
+            << reads << " reads, " << nonempty_reads << " saw appends), " << fails << " fail, "
+            << infos << " info\n";
+  EXPECT_GT(oks, 300u);
+  EXPECT_GT(appends, 100u);
+  EXPECT_GT(nonempty_reads, 100u);
   for (size_t i = 0; i < 3; ++i) EXPECT_FALSE(fs::exists(HostDirectory(i)));
 }
 

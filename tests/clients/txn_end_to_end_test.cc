@@ -114,9 +114,9 @@ std::string BuildError(clients::WorkloadOptions workload) {
 }
 
 TEST(TxnEndToEnd, OptionsThatDoNotFitAreRefused) {
-  clients::WorkloadOptions etcd = TxnWorkload("list-append", "serializable");
+  clients::WorkloadOptions etcd = TxnWorkload("rw-register", "serializable");
   etcd.db = "etcd";
-  EXPECT_EQ(BuildError(etcd), "etcd has no workload list-append yet");
+  EXPECT_EQ(BuildError(etcd), "etcd has no workload rw-register yet");
   EXPECT_NE(BuildError(TxnWorkload("register", "snapshot-isolation")).find("--fake-bug"),
             std::string::npos);
   clients::WorkloadOptions bug = TxnWorkload("session", "serializable");
