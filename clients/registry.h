@@ -49,7 +49,7 @@ bool IsNemesisSet(const std::string& set);
 // the generator is the clients' workload beside the nemesis schedule, bounded by the time limit,
 // then the nemesis's final heal (so the heal is in the history). Options that do not fit the db
 // and workload (an unknown consistency model, --fake-isolation with the register workload, a
-// transactional workload on etcd, ...) are InvalidArgument, with the reason.
+// workload etcd has no client for yet, ...) are InvalidArgument, with the reason.
 Result<Test> BuildTest(const TestOptions& options, const WorkloadOptions& workload);
 
 // How the lifecycle reaches the nodes of this db: SSH with `ssh`, or for the fake db a no-op
