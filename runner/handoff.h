@@ -1,4 +1,4 @@
-// The handoff between the interpreter thread and its workers (interpreter.h): the queue of ready
+// The handoff between the interpreter and its workers (interpreter.h): the queue of ready
 // ops any idle worker takes from, who of the idle workers looks and who sleeps, the stack
 // finished ops go on, and the word the interpreter sleeps on.
 //

@@ -1,23 +1,26 @@
 // The interpreter: runs a generator against the test's clients and nemesis and records the
 // history (Jepsen's jepsen.generator.interpreter).
 //
-// Threads: the thread that calls Run owns the generator, the RNG and the journal. Each client
-// thread (Jepsen's "thread", a logical one) and the nemesis's has a slot: its client, its
-// process and its op in flight, so it runs one op at a time. After an info completion (or an
-// exception from the client) a client thread continues as a new process (process +
-// concurrency) with a fresh client, as Jepsen does. Thread i talks to node i mod n.
+// Threads: each client thread (Jepsen's "thread", a logical one) and the nemesis's has a slot:
+// its client, its process and its op in flight, so it runs one op at a time. After an info
+// completion (or an exception from the client) a client thread continues as a new process
+// (process + concurrency) with a fresh client, as Jepsen does. Thread i talks to node i mod n.
 //
 // Workers (runner/handoff.h): as many OS threads as slots run the ops. Ready ops go on one
-// queue, and whichever worker is idle and awake takes the next; so a fast client's worker takes
-// op after op without sleeping, where a worker per thread would sleep and be woken for every op
-// (the generators pick a free thread at random, rarely the one that just finished). Sleeping
-// workers are woken one at a time, only when no idle worker is awake, and a worker that takes an
-// op with more ready behind it and nobody else looking wakes one more before it calls its
-// client, so a blocking client never holds up the ops behind it. A client is used by one worker
-// at a time, but not always the same one (the Client contract). An idle worker may spin for a
-// while before it sleeps (InterpreterTuning). Finished ops go on one lock-free stack that the
-// interpreter empties at the top of every turn of its loop; the interpreter, when it must wait
-// for a completion, may spin, then sleeps until a worker or its deadline wakes it.
+// queue, and whichever worker is idle and awake takes the next. Sleeping workers are woken one
+// at a time, only when no idle worker is awake, and a worker that takes an op with more ready
+// behind it and nobody else looking wakes one more before it calls its client, so a blocking
+// client never holds up the ops behind it. A client is used by one worker at a time, but not
+// always the same one (the Client contract). An idle worker may spin for a while before it
+// sleeps (InterpreterTuning).
+//
+// The interpreter is a role, not a thread: the generator, the RNG, the context, the history and
+// the journal belong to whoever holds it (see Advance). A worker that has just finished an op
+// takes it if it is free, records its completion and hands out what the generator gives next;
+// so a fast client's op costs no sleep and no wake-up. The thread that calls Run only keeps
+// time: it takes the role when a generator waits for a time, for the end-of-run timeout and
+// every kPollNs (the stop flag), and sleeps otherwise. Callbacks (OnOp, OnLog) run on whichever
+// thread holds the role, one at a time.
 //
 // Journal (runner/journal.h): invocations the generator gives in a row (up to max_batch, while
 // threads are free and ops are due) are recorded, written with one write(2) together with the
@@ -47,9 +50,9 @@ namespace faultline {
 
 struct InterpreterStats {
   int64_t invoked = 0, ok = 0, failed = 0, info = 0;
-  // How the handoff went: sleeping workers the interpreter woke (a futex wake each), sleeping
-  // workers other workers woke (to take ops left ready behind theirs), and times the
-  // interpreter slept waiting for a completion (a futex wait).
+  // How the handoff went: sleeping workers woken when ops were handed out (a futex wake each),
+  // sleeping workers other workers woke (to take ops left ready behind theirs), and times the
+  // Run thread slept waiting for time or the end of the run (a futex wait).
   int64_t woke_workers = 0, workers_woken_by_workers = 0, slept = 0;
 };
 
@@ -89,7 +92,7 @@ class Interpreter {
   InterpreterStats stats() const;
   int64_t NowNs() const;
 
-  // Called (on the interpreter thread) for every recorded op; for progress lines and logs.
+  // Called (by the role's holder) for every recorded op; for progress lines and logs.
   void OnOp(std::function<void(const Op&)> callback) { on_op_ = std::move(callback); }
   // Called with the messages of gen::Log steps.
   void OnLog(std::function<void(const std::string&)> callback) { on_log_ = std::move(callback); }

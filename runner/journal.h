@@ -19,7 +19,7 @@
 // happened, at any time after its invocation), so checking what is left stays sound: a lost ok
 // or fail makes the check less precise, never wrong.
 //
-// Used by one thread at a time (the interpreter thread).
+// Used by one thread at a time (the holder of the interpreter's role).
 #pragma once
 
 #include <memory>

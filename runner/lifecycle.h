@@ -34,9 +34,11 @@ struct RunOutcome {
 using Connector = std::function<Result<std::unique_ptr<control::Remote>>(const std::string& node)>;
 
 struct RunHooks {
-  // Receives each log line (also written to run.log). Called from the lifecycle thread.
+  // Receives each log line (also written to run.log). Called from the lifecycle thread, and
+  // while the workload runs, for the generators' log lines, by the interpreter role's holder.
   std::function<void(const std::string&)> log;
-  // Receives every recorded op, on the interpreter thread (for progress displays).
+  // Receives every recorded op, from the interpreter role's holder, one at a time (for progress
+  // displays).
   std::function<void(const Op&)> on_op;
 };
 

@@ -1,9 +1,11 @@
 // A test: one value that composes the database, clients, nemesis, generators and checker
 // (Jepsen's test map, DESIGN.md principle 1), and the small interfaces it is made of.
 //
-// Threads: the interpreter thread owns the generators, the RNG and the journal. Each client
-// thread owns its Client; the nemesis thread owns the Nemesis. Db methods run on the lifecycle
-// thread, one node at a time per Remote. A Test is immutable while it runs: share it as const.
+// Threads: the generators, the RNG and the journal belong to the interpreter's role, held by one
+// thread at a time (runner/interpreter.h). Each client thread's Client is called by one worker
+// at a time; the Nemesis is called for the nemesis thread's ops, one at a time. Db methods run on
+// the lifecycle thread, one node at a time per Remote. A Test is immutable while it runs: share
+// it as const.
 #pragma once
 
 #include <cstdint>
