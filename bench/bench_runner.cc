@@ -312,7 +312,9 @@ double HandoffOpsPerSecond(int concurrency, int64_t ops, const InterpreterTuning
   };
   const size_t count = static_cast<size_t>(concurrency);
   internal::ReadyQueue<Slot> ready(2 * count);
-  internal::IdleWorkers idle(count);
+  internal::IdleWorkers idle(count, tuning.max_spinning_workers >= 0
+                                         ? tuning.max_spinning_workers
+                                         : 1 << 30);
   internal::CompletionStack<Slot> done;
   internal::Parker parker;
   std::atomic<bool> stopping{false};
@@ -320,18 +322,10 @@ double HandoffOpsPerSecond(int concurrency, int64_t ops, const InterpreterTuning
   std::vector<std::thread> workers;
   for (size_t id = 0; id < count; ++id) {
     workers.emplace_back([&, id] {
-      auto ready_or_stopping = [&] { return !ready.Empty() || stopping.load(); };
-      while (true) {
-        Slot* slot = ready.Pop();
-        if (!slot && internal::SpinUntil(tuning.worker_spin_ns, ready_or_stopping)) {
-          slot = ready.Pop();
-        }
-        if (!slot) {
-          if (stopping.load()) break;
-          idle.Sleep(id, ready_or_stopping);
-          continue;
-        }
-        idle.Took([&] { return !ready.Empty(); });
+      auto stopped = [&] { return stopping.load(); };
+      bool woke = false;
+      while (Slot* slot =
+                 internal::TakeNext(ready, idle, id, tuning.worker_spin_ns, stopped, &woke)) {
         idle.Returned();
         done.Push(slot);
         parker.Wake();

@@ -42,8 +42,10 @@ int64_t MonotonicNowNs() {
       .count();
 }
 
-IdleWorkers::IdleWorkers(size_t workers)
-    : looking_(static_cast<int>(workers)), words_(std::make_unique<std::atomic<uint32_t>[]>(workers)) {
+IdleWorkers::IdleWorkers(size_t workers, int max_spinning)
+    : looking_(static_cast<int>(workers)),
+      max_spinning_(max_spinning),
+      words_(std::make_unique<std::atomic<uint32_t>[]>(workers)) {
   sleepers_.reserve(workers);
   for (size_t i = 0; i < workers; ++i) words_[i].store(kAwake, std::memory_order_relaxed);
 }

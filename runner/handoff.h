@@ -67,8 +67,8 @@ class ReadyQueue {
 // Workers are numbered 0 .. workers-1; each calls only its own Sleep.
 class IdleWorkers {
  public:
-  // Every worker starts looking.
-  explicit IdleWorkers(size_t workers);
+  // Every worker starts looking. At most max_spinning of them spin at once (see Spin).
+  explicit IdleWorkers(size_t workers, int max_spinning = 1 << 30);
 
   // The worker that took an op: it stops looking; `work_left` is asked (after that) whether
   // more is ready, and if so and nobody else looks, a sleeper is woken. Returns whether it woke
@@ -100,6 +100,12 @@ class IdleWorkers {
   // Wakes every sleeper, and from now on Sleep returns at once.
   void StopAll();
 
+  // A looking worker: spins until ready() or spin_ns have passed, if one of the max_spinning
+  // places is free (so that spinning workers never crowd out the ones with work); returns
+  // ready()'s last answer.
+  template <typename Ready>
+  bool Spin(int64_t spin_ns, const Ready& ready);
+
   int looking() const { return looking_.load(std::memory_order_relaxed); }
 
  private:
@@ -114,6 +120,8 @@ class IdleWorkers {
   bool WakeOne();
 
   alignas(64) std::atomic<int> looking_;
+  const int max_spinning_;
+  std::atomic<int> spinning_{0};
   std::mutex mutex_;             // guards sleepers_ and stopped_
   std::vector<size_t> sleepers_;  // most recent last
   bool stopped_ = false;
@@ -197,6 +205,39 @@ bool SpinUntil(int64_t spin_ns, const Done& done) {
       if (done()) return true;
     }
     if (MonotonicNowNs() >= end_ns) return false;
+  }
+}
+
+template <typename Ready>
+bool IdleWorkers::Spin(int64_t spin_ns, const Ready& ready) {
+  if (spin_ns <= 0) return ready();
+  int spinning = spinning_.load(std::memory_order_relaxed);
+  do {
+    if (spinning >= max_spinning_) return ready();
+  } while (!spinning_.compare_exchange_weak(spinning, spinning + 1, std::memory_order_relaxed));
+  const bool found = SpinUntil(spin_ns, ready);
+  spinning_.fetch_sub(1, std::memory_order_relaxed);
+  return found;
+}
+
+// Worker `id`'s wait for its next item: takes the next ready one, spinning (IdleWorkers::Spin)
+// and sleeping while there is none; nullptr once stopping() and nothing is ready (an item pushed
+// before the stop is still taken). On return with an item the worker has stopped looking, and
+// *woke says whether it woke another for the items left behind it; call IdleWorkers::Returned
+// when done with the item.
+template <typename T, typename Stopping>
+T* TakeNext(ReadyQueue<T>& ready, IdleWorkers& idle, size_t id, int64_t spin_ns,
+            const Stopping& stopping, bool* woke) {
+  auto ready_or_stopping = [&] { return !ready.Empty() || stopping(); };
+  while (true) {
+    T* item = ready.Pop();
+    if (!item && idle.Spin(spin_ns, ready_or_stopping)) item = ready.Pop();
+    if (item) {
+      *woke = idle.Took([&] { return !ready.Empty(); });
+      return item;
+    }
+    if (stopping()) return nullptr;
+    idle.Sleep(id, ready_or_stopping);
   }
 }
 

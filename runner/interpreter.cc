@@ -54,9 +54,9 @@ Interpreter::Interpreter(const Test& test, Journal* journal, const std::atomic<b
           std::chrono::duration_cast<std::chrono::nanoseconds>(start_.time_since_epoch()).count()),
       nemesis_(test.nemesis ? test.nemesis : std::make_shared<NoopNemesis>()),
       ready_(2 * (static_cast<size_t>(test.options.concurrency) + 1)),
-      idle_(static_cast<size_t>(test.options.concurrency) + 1),
-      max_spinning_workers_(tuning.max_spinning_workers >= 0 ? tuning.max_spinning_workers
-                                                             : std::max(1, AvailableCpus() - 1)) {
+      idle_(static_cast<size_t>(test.options.concurrency) + 1,
+            tuning.max_spinning_workers >= 0 ? tuning.max_spinning_workers
+                                             : std::max(1, AvailableCpus() - 1)) {
   int concurrency = test.options.concurrency;
   for (int thread = 0; thread <= concurrency; ++thread) {
     auto slot = std::make_unique<Slot>();
@@ -103,39 +103,14 @@ size_t Interpreter::SlotOf(int thread) const {
   return thread == gen::kNemesisThread ? slots_.size() - 1 : static_cast<size_t>(thread);
 }
 
-Interpreter::Slot* Interpreter::NextReady(size_t id) {
-  while (true) {
-    if (Slot* slot = ready_.Pop()) return slot;
-    if (tuning_.worker_spin_ns > 0 && StartSpinning()) {
-      internal::SpinUntil(tuning_.worker_spin_ns, [&] {
-        return !ready_.Empty() || stopping_.load(std::memory_order_relaxed);
-      });
-      spinning_workers_.fetch_sub(1, std::memory_order_relaxed);
-      if (Slot* slot = ready_.Pop()) return slot;
-    }
-    if (stopping_.load(std::memory_order_seq_cst)) return nullptr;  // nothing left to run
-    idle_.Sleep(id, [&] { return !ready_.Empty() || stopping_.load(std::memory_order_seq_cst); });
-  }
-}
-
-bool Interpreter::StartSpinning() {
-  int spinning = spinning_workers_.load(std::memory_order_relaxed);
-  while (spinning < max_spinning_workers_) {
-    if (spinning_workers_.compare_exchange_weak(spinning, spinning + 1,
-                                                std::memory_order_relaxed)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 void Interpreter::WorkerLoop(size_t id) {
-  while (Slot* slot = NextReady(id)) {
-    // More ready and nobody else looking: wake a sleeper before this op's client call, which
-    // may block.
-    if (idle_.Took([&] { return !ready_.Empty(); })) {
-      wakes_by_workers_.fetch_add(1, std::memory_order_relaxed);
-    }
+  auto stopping = [this] { return stopping_.load(std::memory_order_seq_cst); };
+  bool woke = false;
+  // TakeNext wakes a sleeper for what is left ready before this op's client call, which may
+  // block.
+  while (Slot* slot = internal::TakeNext(ready_, idle_, id, tuning_.worker_spin_ns, stopping,
+                                         &woke)) {
+    if (woke) wakes_by_workers_.fetch_add(1, std::memory_order_relaxed);
     slot->completion = Execute(slot, slot->invoke);
     // Looking again before the interpreter can hand out more: it then finds this worker awake
     // and wakes nobody.

@@ -101,11 +101,6 @@ class Interpreter {
   struct Slot;
 
   void WorkerLoop(size_t id);
-  // Worker `id`: the next ready op, spinning and sleeping while there is none; nullptr once the
-  // interpreter stops and nothing is ready.
-  Slot* NextReady(size_t id);
-  // Takes one of the max_spinning_workers_ places; false when they are all taken.
-  bool StartSpinning();
   Op Execute(Slot* slot, const Op& invoke);
   Op ExecuteClient(Slot* slot, const Op& invoke);
   size_t SlotOf(int thread) const;
@@ -165,8 +160,6 @@ class Interpreter {
   internal::ReadyQueue<Slot> ready_;  // handed out, not yet taken by a worker
   internal::IdleWorkers idle_;
   std::atomic<bool> stopping_{false};  // the destructor's: workers end once nothing is ready
-  int max_spinning_workers_;              // tuning_'s, resolved
-  std::atomic<int> spinning_workers_{0};  // workers spinning on the ready queue now
   std::atomic<int64_t> wakes_by_workers_{0};
   internal::CompletionStack<Slot> completed_;
 

@@ -216,16 +216,9 @@ void RunHandoff(int consumers, int64_t items, int64_t spin_ns, uint64_t seed) {
   std::vector<std::thread> threads;
   for (size_t id = 0; id < count; ++id) {
     threads.emplace_back([&, id] {
-      auto ready_or_stopping = [&] { return !ready.Empty() || stopping.load(); };
-      while (true) {
-        HandoffItem* item = ready.Pop();
-        if (!item && internal::SpinUntil(spin_ns, ready_or_stopping)) item = ready.Pop();
-        if (!item) {
-          if (stopping.load()) break;
-          idle.Sleep(id, ready_or_stopping);
-          continue;
-        }
-        idle.Took([&] { return !ready.Empty(); });
+      auto stopped = [&] { return stopping.load(); };
+      bool woke = false;
+      while (HandoffItem* item = internal::TakeNext(ready, idle, id, spin_ns, stopped, &woke)) {
         ++seen[static_cast<size_t>(item->number)];
         idle.Returned();
         done.Push(item);
