@@ -2,7 +2,7 @@
 # Sets up a fresh Debian 12 machine and runs faultline's whole test suite (README Quick start).
 # Usage: bash scripts/test.sh        (as root, or with sudo rights for the package install)
 # Environment: FAULTLINE_BUILD_DIR (default build), FAULTLINE_FUZZ_SECONDS (default 10 per target;
-# 0 skips the fuzz run), FAULTLINE_SLOW=1 also runs the tests labelled slow.
+# 0 skips the fuzz run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +19,5 @@ if [ "$fuzz_seconds" != 0 ] && [ -f scripts/fuzz.sh ]; then
   bash scripts/fuzz.sh "$fuzz_seconds"
 fi
 
-label_filter=()
-if [ "${FAULTLINE_SLOW:-0}" != 1 ]; then label_filter=(-LE slow); fi
-ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" "${label_filter[@]}"
+ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
 
