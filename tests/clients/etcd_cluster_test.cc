@@ -27,6 +27,7 @@
 #include "runner/control/ssh_remote.h"
 #include "runner/lifecycle.h"
 #include "support/cluster_lock.h"
+#include "support/skip.h"
 
 namespace faultline::etcd {
 namespace {
@@ -52,15 +53,18 @@ Op Invoke(const std::string& f, Json value) {
 class EtcdClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, bridge, sshd)";
-    if (!fs::exists("/usr/bin/etcd")) GTEST_SKIP() << "etcd is not installed (scripts/setup.sh)";
+    if (::geteuid() != 0) FAULTLINE_SKIP() << "needs root (namespaces, bridge, sshd)";
+    if (!fs::exists("/usr/bin/etcd")) {
+      FAULTLINE_SKIP() << "etcd is not installed (scripts/setup.sh)";
+    }
     lock_ = std::make_unique<faultline::testing::ClusterLock>();
     ASSERT_TRUE(lock_->held());
     for (const char* program : {"/usr/sbin/ip", "/usr/sbin/sshd", "/usr/sbin/start-stop-daemon"}) {
-      if (!fs::exists(program)) GTEST_SKIP() << program << " is missing";
+      if (!fs::exists(program)) FAULTLINE_SKIP() << program << " is missing";
     }
     if (fs::exists(std::string("/sys/class/net/") + cluster::kBridge)) {
-      GTEST_SKIP() << cluster::kBridge << " exists: another local cluster is up on this machine";
+      FAULTLINE_SKIP() << cluster::kBridge
+                       << " exists: another local cluster is up on this machine";
     }
     char pattern[] = "/tmp/faultline_etcd_cluster_XXXXXX";
     ASSERT_NE(::mkdtemp(pattern), nullptr);

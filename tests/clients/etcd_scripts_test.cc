@@ -17,6 +17,7 @@
 #include "clients/etcd/etcd.h"
 #include "clients/etcd_test_support.h"
 #include "runner/control/local_remote.h"
+#include "support/skip.h"
 
 namespace faultline::etcd {
 namespace {
@@ -31,7 +32,7 @@ class EtcdScriptsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!fs::exists("/usr/sbin/start-stop-daemon") && !fs::exists("/sbin/start-stop-daemon")) {
-      GTEST_SKIP() << "start-stop-daemon is missing";
+      FAULTLINE_SKIP() << "start-stop-daemon is missing";
     }
     char pattern[] = "/tmp/faultline_etcd_scripts_XXXXXX";
     ASSERT_NE(::mkdtemp(pattern), nullptr);

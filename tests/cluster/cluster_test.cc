@@ -21,6 +21,7 @@
 #include "runner/control/remote.h"
 #include "runner/control/ssh_remote.h"
 #include "support/cluster_lock.h"
+#include "support/skip.h"
 
 namespace faultline::cluster {
 namespace {
@@ -88,20 +89,20 @@ TEST(ClusterOptionsTest, RejectsBadNodeCountsAndHiddenStateDirectories) {
 class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, bridge, sshd)";
+    if (::geteuid() != 0) FAULTLINE_SKIP() << "needs root (namespaces, bridge, sshd)";
     // CTest runs tests as parallel processes, and the bridge and namespace names are one per
     // machine: every test that builds a cluster takes the machine-wide lock, so they take turns.
     lock_ = std::make_unique<faultline::testing::ClusterLock>();
-    ASSERT_TRUE(lock_->held());
+    ASSERT_TRUE(lock_->held()) << lock_->error();
     for (const char* program : {"/usr/sbin/ip", "/usr/sbin/sshd", "/usr/sbin/iptables"}) {
-      if (!fs::exists(program)) GTEST_SKIP() << program << " is missing";
+      if (!fs::exists(program)) FAULTLINE_SKIP() << program << " is missing";
     }
     iptables_before_ = Host({"iptables", "-S"});
     netns_before_ = Host({"ip", "netns", "list"});
-    if (netns_before_.rfind("ERROR", 0) == 0) GTEST_SKIP() << "ip netns does not work here";
-    if (iptables_before_.rfind("ERROR", 0) == 0) GTEST_SKIP() << "iptables does not work here";
+    if (netns_before_.rfind("ERROR", 0) == 0) FAULTLINE_SKIP() << "ip netns does not work here";
+    if (iptables_before_.rfind("ERROR", 0) == 0) FAULTLINE_SKIP() << "iptables does not work here";
     if (fs::exists(std::string("/sys/class/net/") + kBridge)) {
-      GTEST_SKIP() << kBridge << " exists: another local cluster is up on this machine";
+      FAULTLINE_SKIP() << kBridge << " exists: another local cluster is up on this machine";
     }
     char pattern[] = "/tmp/faultline_cluster_XXXXXX";
     ASSERT_NE(::mkdtemp(pattern), nullptr);

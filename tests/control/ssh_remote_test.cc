@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/skip.h"
+
 namespace faultline::control {
 namespace {
 
@@ -150,10 +152,10 @@ bool ProcessIsDead(pid_t pid) {
 class SshRemoteTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (sshd and root login)";
+    if (::geteuid() != 0) FAULTLINE_SKIP() << "needs root (sshd and root login)";
     if (!fs::exists(kSshd) || !fs::exists(kSshKeygen)) {
-      GTEST_SKIP() << kSshd << " or " << kSshKeygen
-                   << " is missing (scripts/setup.sh installs them)";
+      FAULTLINE_SKIP() << kSshd << " or " << kSshKeygen
+                       << " is missing (scripts/setup.sh installs them)";
     }
     std::string pattern = (fs::temp_directory_path() / "faultline_sshd_XXXXXX").string();
     ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
@@ -472,7 +474,7 @@ TEST_F(SshRemoteTest, AuthenticationFailureIsNotRetriedAndSaysWhatWasTried) {
 
 TEST_F(SshRemoteTest, AuthenticatesThroughTheAgent) {
   if (!fs::exists("/usr/bin/ssh-agent") || !fs::exists("/usr/bin/ssh-add")) {
-    GTEST_SKIP() << "ssh-agent or ssh-add is missing (openssh-client)";
+    FAULTLINE_SKIP() << "ssh-agent or ssh-add is missing (openssh-client)";
   }
   // A private ssh-agent holding the client key; no key file is configured.
   const fs::path socket = dir_ / "agent.sock";

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -26,6 +27,7 @@
 #include "runner/control/remote.h"
 #include "runner/control/ssh_remote.h"
 #include "support/cluster_lock.h"
+#include "support/skip.h"
 
 namespace faultline {
 namespace {
@@ -36,6 +38,7 @@ struct Process {
   int pid = 0;
   std::string comm;
   char state = '?';
+  std::string node;  // the name of the node whose network namespace it is in
 };
 
 std::string ReadFile(const fs::path& path) {
@@ -48,11 +51,11 @@ std::string ReadFile(const fs::path& path) {
 // The processes whose network namespace is one of the cluster's nodes (all nodes share the
 // host's PID namespace): what a run may have left behind.
 std::vector<Process> ProcessesInNodes(const cluster::ClusterInfo& cluster) {
-  std::set<ino_t> namespaces;
+  std::map<ino_t, std::string> namespaces;  // namespace inode -> node name
   for (const cluster::NodeInfo& node : cluster.nodes) {
     struct stat info {};
     if (::stat(("/run/netns/" + node.namespace_name).c_str(), &info) == 0) {
-      namespaces.insert(info.st_ino);
+      namespaces[info.st_ino] = node.name;
     }
   }
   std::vector<Process> processes;
@@ -61,9 +64,11 @@ std::vector<Process> ProcessesInNodes(const cluster::ClusterInfo& cluster) {
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     struct stat info {};
     if (::stat((entry.path() / "ns/net").c_str(), &info) != 0) continue;
-    if (!namespaces.count(info.st_ino)) continue;
+    auto node = namespaces.find(info.st_ino);
+    if (node == namespaces.end()) continue;
     Process process;
     process.pid = std::stoi(name);
+    process.node = node->second;
     process.comm = ReadFile(entry.path() / "comm");
     if (!process.comm.empty() && process.comm.back() == '\n') process.comm.pop_back();
     std::string stat = ReadFile(entry.path() / "stat");
@@ -113,14 +118,15 @@ std::vector<Json> HistoryLines(const fs::path& run) {
 class EtcdAcceptanceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, iptables, sshd)";
+    if (::geteuid() != 0) FAULTLINE_SKIP() << "needs root (namespaces, iptables, sshd)";
     for (const char* program : {"/usr/bin/etcd", "/usr/sbin/sshd", "/usr/sbin/iptables"}) {
-      if (!fs::exists(program)) GTEST_SKIP() << program << " is missing (scripts/setup.sh)";
+      if (!fs::exists(program)) FAULTLINE_SKIP() << program << " is missing (scripts/setup.sh)";
     }
     lock_ = std::make_unique<testing::ClusterLock>();
-    ASSERT_TRUE(lock_->held());
+    ASSERT_TRUE(lock_->held()) << lock_->error();
     if (fs::exists(std::string("/sys/class/net/") + cluster::kBridge)) {
-      GTEST_SKIP() << cluster::kBridge << " exists: another local cluster is up on this machine";
+      FAULTLINE_SKIP() << cluster::kBridge
+                       << " exists: another local cluster is up on this machine";
     }
     char pattern[] = "/tmp/faultline_e2e_XXXXXX";
     ASSERT_NE(::mkdtemp(pattern), nullptr);
@@ -198,15 +204,29 @@ class EtcdAcceptanceTest : public ::testing::Test {
 
   // What the issue asks after every run: no partition rule, no stopped process and no etcd
   // left on any node (the run tore etcd down; a SIGKILLed run could not, so `etcd_allowed`).
+  // Each check must first see what it looks at: a node's rules are real `iptables -S` output,
+  // and the process scan finds every node's own sshd, or "nothing left" would be vacuously true.
   void ExpectNodesClean(bool etcd_allowed = false) {
     cluster::ClusterInfo info = Cluster();
-    ASSERT_FALSE(info.nodes.empty());
+    ASSERT_EQ(info.nodes.size(), 5u);
     for (const cluster::NodeInfo& node : info.nodes) {
       std::string rules = OnNode(info, node, "iptables -S");
       EXPECT_EQ(rules.rfind("ERROR", 0), std::string::npos) << rules;
+      EXPECT_NE(rules.find("-P INPUT "), std::string::npos) << node.name << ":\n" << rules;
       EXPECT_EQ(rules.find("FAULTLINE"), std::string::npos) << node.name << ":\n" << rules;
     }
-    for (const Process& process : ProcessesInNodes(info)) {
+    const std::vector<Process> processes = ProcessesInNodes(info);
+    for (const cluster::NodeInfo& node : info.nodes) {
+      bool sshd_found = false;
+      for (const Process& process : processes) {
+        sshd_found = sshd_found || (process.node == node.name && process.pid == node.sshd_pid &&
+                                    process.comm == "sshd");
+      }
+      ASSERT_TRUE(sshd_found) << node.name
+                              << ": the scan of /proc did not find the node's sshd (pid "
+                              << node.sshd_pid << "), so it cannot tell what else is left";
+    }
+    for (const Process& process : processes) {
       EXPECT_NE(process.state, 'T')
           << "stopped process left: " << process.pid << " " << process.comm;
       if (!etcd_allowed) {

@@ -13,6 +13,7 @@
 #include "nemesis/fake_nodes.h"
 #include "nemesis/partition.h"
 #include "runner/control/local_remote.h"
+#include "support/skip.h"
 
 namespace faultline::nemesis {
 namespace {
@@ -105,7 +106,7 @@ class Child {
 };
 
 TEST(ResumeOwnedProcesses, ContinuesOnlyStoppedProcessesWithTheirPidFileAndName) {
-  if (!fs::exists("/bin/sleep")) GTEST_SKIP() << "/bin/sleep is missing";
+  if (!fs::exists("/bin/sleep")) FAULTLINE_SKIP() << "/bin/sleep is missing";
   char pattern[] = "/tmp/faultline_heal_XXXXXX";
   ASSERT_NE(::mkdtemp(pattern), nullptr);
   const fs::path directory = pattern;

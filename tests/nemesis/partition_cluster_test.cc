@@ -21,6 +21,7 @@
 #include "runner/control/local_remote.h"
 #include "runner/control/ssh_remote.h"
 #include "support/cluster_lock.h"
+#include "support/skip.h"
 
 namespace faultline::nemesis {
 namespace {
@@ -46,14 +47,15 @@ std::string Host(const std::vector<std::string>& argv) {
 class NemesisClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, bridge, sshd, iptables)";
+    if (::geteuid() != 0) FAULTLINE_SKIP() << "needs root (namespaces, bridge, sshd, iptables)";
     for (const char* program : {"/usr/sbin/ip", "/usr/sbin/sshd", "/usr/sbin/iptables"}) {
-      if (!fs::exists(program)) GTEST_SKIP() << program << " is missing";
+      if (!fs::exists(program)) FAULTLINE_SKIP() << program << " is missing";
     }
     lock_ = std::make_unique<faultline::testing::ClusterLock>();
     ASSERT_TRUE(lock_->held());
     if (fs::exists(std::string("/sys/class/net/") + cluster::kBridge)) {
-      GTEST_SKIP() << cluster::kBridge << " exists: another local cluster is up on this machine";
+      FAULTLINE_SKIP() << cluster::kBridge
+                       << " exists: another local cluster is up on this machine";
     }
     host_iptables_before_ = Host({"iptables", "-S"});
     char pattern[] = "/tmp/faultline_nemesis_cluster_XXXXXX";
