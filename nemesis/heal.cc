@@ -47,8 +47,18 @@ Result<std::vector<int>> ResumeOwnedProcesses(control::Remote& remote,
 
 Result<NodeHealReport> HealNode(control::Remote& remote, const HealOptions& options) {
   NodeHealReport report;
-  Status removed = RemoveRules(remote, options.sudo, &report.removed_rules);
-  if (!removed.ok()) return removed;
+  std::vector<IpFamily> families = {IpFamily::kIpv4};
+  Result<bool> ipv6 = HasIp6tables(remote, options.sudo);
+  if (!ipv6.ok()) return ipv6.status();
+  if (*ipv6) families.push_back(IpFamily::kIpv6);
+  for (IpFamily family : families) {
+    std::string run;
+    // Any run's chain: the controller that marked it is dead (or the user says so).
+    Status removed = RemoveRules(remote, family, /*run_id=*/"", options.sudo, &run);
+    if (!removed.ok()) return removed;
+    if (!run.empty()) report.runs.insert(run);
+  }
+  report.removed_rules = !report.runs.empty();
   Result<std::vector<int>> resumed = ResumeOwnedProcesses(remote, options.processes, options.sudo);
   if (!resumed.ok()) return resumed.status();
   report.resumed_pids = std::move(*resumed);

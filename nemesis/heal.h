@@ -1,7 +1,9 @@
 // Healing a node after a controller that died without healing (SIGKILL, power loss): what
 // `faultline cluster heal` runs on every node.
 //
-// It removes faultline's iptables chain and jump (partition.h: nothing else is touched) and
+// It removes faultline's iptables and ip6tables chains and jumps, whichever run marked them
+// (partition.h: nothing else is touched; a FAULTLINE chain without faultline's mark is refused
+// and left as it is), and
 // continues the processes a pause fault may have left stopped. Only processes this project
 // started are continued, and the way to know them is the database's pid files: the Db that
 // Pause()d a server wrote that server's pid file, so the caller passes the Db's pid files with
@@ -14,6 +16,7 @@
 // Everything here is idempotent: healing a healthy node changes nothing and succeeds.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,7 +38,8 @@ struct HealOptions {
 };
 
 struct NodeHealReport {
-  bool removed_rules = false;     // the FAULTLINE chain or a jump to it was there
+  bool removed_rules = false;     // a FAULTLINE chain of faultline's was there and was removed
+  std::set<std::string> runs;     // the run ids whose chains were removed
   std::vector<int> resumed_pids;  // processes that were stopped and were continued
 };
 

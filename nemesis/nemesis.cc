@@ -52,7 +52,7 @@ class FaultNemesis : public Nemesis {
     for (const std::string& fault : faults) {
       if (fault == kPartition) {
         partition_ = std::make_unique<PartitionFault>(
-            PartitionOptions{options.sudo, options.protected_addresses});
+            PartitionOptions{options.sudo, options.protected_addresses, /*run_id=*/""});
       } else {
         processes_[fault] = std::make_unique<ProcessFault>(
             fault == kKill ? ProcessFaultKind::kKill : ProcessFaultKind::kPause);
@@ -99,7 +99,7 @@ class FaultNemesis : public Nemesis {
     std::lock_guard lock(mutex_);
     // Partitions first, so restarted nodes find their peers; resumed before restarted.
     std::vector<Status> statuses;
-    if (partition_) statuses.push_back(partition_->Heal());
+    if (partition_) statuses.push_back(partition_->Teardown());
     for (const char* name : {kPause, kKill}) {
       auto found = processes_.find(name);
       if (found != processes_.end()) statuses.push_back(found->second->HealAll(test));

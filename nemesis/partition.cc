@@ -2,7 +2,12 @@
 
 #include <arpa/inet.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <random>
 #include <sstream>
 
 #include "generators/random.h"
@@ -52,6 +57,28 @@ bool IsIpv4(const std::string& text) {
   return inet_pton(AF_INET, text.c_str(), &parsed) == 1;
 }
 
+// Whether the address can carry traffic between nodes: not loopback, link-local (it needs an
+// interface named with it, which no database's peer address has), IPv4-mapped (that is IPv4
+// traffic), unspecified or multicast.
+bool IsRoutableIpv6(const in6_addr& address) {
+  return !IN6_IS_ADDR_LOOPBACK(&address) && !IN6_IS_ADDR_LINKLOCAL(&address) &&
+         !IN6_IS_ADDR_V4MAPPED(&address) && !IN6_IS_ADDR_UNSPECIFIED(&address) &&
+         !IN6_IS_ADDR_MULTICAST(&address);
+}
+
+std::string Ipv6Text(const in6_addr& address) {
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET6, &address, text, sizeof text);
+  return text;
+}
+
+// `text` in the canonical form ip6tables prints when it is a routable IPv6 address, else "".
+std::string RoutableIpv6(const std::string& text) {
+  in6_addr parsed{};
+  if (inet_pton(AF_INET6, text.c_str(), &parsed) != 1 || !IsRoutableIpv6(parsed)) return "";
+  return Ipv6Text(parsed);
+}
+
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);
@@ -59,68 +86,201 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
-std::string FirstField(const std::string& text) {
+std::vector<std::string> Words(const std::string& text) {
+  std::vector<std::string> words;
   std::istringstream in(text);
-  std::string field;
-  in >> field;
-  return field;
+  for (std::string word; in >> word;) words.push_back(word);
+  return words;
 }
 
-// What `iptables -S` says of our chain: whether it exists and how many jumps INPUT has to it.
+std::string FirstField(const std::string& text) {
+  std::vector<std::string> words = Words(text);
+  return words.empty() ? "" : words[0];
+}
+
+const char* ToolName(IpFamily family) {
+  return family == IpFamily::kIpv4 ? "iptables" : "ip6tables";
+}
+
+std::string Mark(const std::string& run_id) { return kMarkPrefix + run_id; }
+
+// The arguments of the jump of run `run_id`, after the action and the chain.
+std::vector<std::string> JumpArguments(const std::string& run_id) {
+  return {"-m", "comment", "--comment", Mark(run_id), "-j", kChain};
+}
+
+// What `iptables -S` says of our chain.
 struct ChainState {
   bool exists = false;
-  int jumps = 0;
+  std::vector<std::string> runs;  // the run ids of INPUT's marked jumps to the chain
+  std::vector<std::string> other_references;  // any other rule jumping to it, as listed
+  int rules = 0;                              // rules in the chain
 };
 
-const std::string& JumpRule() {
-  static const std::string rule = std::string("-A INPUT -j ") + kChain;
-  return rule;
-}
-
-Result<ChainState> ReadChainState(control::Remote& remote, bool sudo) {
-  Result<control::CommandResult> listing = control::Run(remote, IptablesCommand({"-S"}, sudo));
+Result<ChainState> ReadChainState(control::Remote& remote, IpFamily family, bool sudo) {
+  Result<control::CommandResult> listing =
+      control::Run(remote, IptablesCommand({"-S"}, sudo, family));
   if (!listing.ok()) return listing.status();
   ChainState state;
+  const std::string chain = kChain;
   for (const std::string& line : Lines(listing->out)) {
-    if (line == std::string("-N ") + kChain) state.exists = true;
-    if (line == JumpRule()) ++state.jumps;
+    std::vector<std::string> words = Words(line);
+    if (words == std::vector<std::string>{"-N", chain}) state.exists = true;
+    if (words.size() >= 2 && words[0] == "-A" && words[1] == chain) ++state.rules;
+    if (words.size() < 4 || words[0] != "-A") continue;
+    const std::string& target = words[words.size() - 1];
+    const std::string& how = words[words.size() - 2];
+    if (target != chain || (how != "-j" && how != "-g")) continue;
+    // Ours is exactly `-A INPUT -m comment --comment faultline-run-<id> -j FAULTLINE`.
+    std::string comment = words.size() == 8 ? words[5] : "";
+    if (comment.size() >= 2 && comment.front() == '"' && comment.back() == '"') {
+      comment = comment.substr(1, comment.size() - 2);
+    }
+    const std::vector<std::string> ours = {"-A", "INPUT", "-m", "comment", "--comment", comment,
+                                           "-j", chain};
+    if (words.size() == 8 && words == ours && comment.rfind(kMarkPrefix, 0) == 0) {
+      state.runs.push_back(comment.substr(std::string(kMarkPrefix).size()));
+    } else {
+      state.other_references.push_back(line);
+    }
   }
   return state;
 }
 
-Status RunIptables(control::Remote& remote, std::vector<std::string> arguments, bool sudo) {
+// Ok when the listed chain may be changed by run `run_id` (any faultline run when it is empty):
+// it exists, only marked jumps of that run reach it. Else the refusal, naming the node.
+Status CheckOwner(const control::Remote& remote, IpFamily family, const ChainState& state,
+                  const std::string& run_id) {
+  const std::string where = remote.node() + ": " + ToolName(family) + " chain " + kChain;
+  if (state.runs.empty()) {
+    return Status::InvalidArgument(
+        where + " exists but was not created by faultline (no jump from INPUT carries a " +
+        kMarkPrefix + " mark); refusing to flush or delete it. Remove or rename it by hand");
+  }
+  if (!state.other_references.empty()) {
+    return Status::InvalidArgument(where + " is also used by rules faultline did not add (" +
+                                   state.other_references.front() +
+                                   "); refusing to flush or delete it");
+  }
+  for (const std::string& run : state.runs) {
+    if (!run_id.empty() && run != run_id) {
+      return Status::InvalidArgument(
+          where + " belongs to another faultline run (" + run + ", this is " + run_id +
+          "): two runs partitioning the same nodes would heal each other's partitions. Wait for "
+          "it to end; if its controller was killed, `faultline cluster heal` removes its rules");
+    }
+  }
+  return Status::Ok();
+}
+
+Status RunIptables(control::Remote& remote, IpFamily family, std::vector<std::string> arguments,
+                   bool sudo) {
   Result<control::CommandResult> result =
-      control::Run(remote, IptablesCommand(std::move(arguments), sudo));
+      control::Run(remote, IptablesCommand(std::move(arguments), sudo, family));
   return result.ok() ? Status::Ok() : result.status();
 }
 
-// The IPv4 address `name` resolves to on the node, by the node's own resolver.
-Result<std::string> ResolveOnNode(control::Remote& remote, const std::string& name) {
+Status RunAll(control::Remote& remote, IpFamily family,
+              std::vector<std::vector<std::string>> commands, bool sudo) {
+  for (std::vector<std::string>& arguments : commands) {
+    Status status = RunIptables(remote, family, std::move(arguments), sudo);
+    if (!status.ok()) return status;
+  }
+  return Status::Ok();
+}
+
+// The chain of run `run_id`, created with its marked jump when missing; refused when another
+// run's or program's.
+Result<ChainState> OwnChain(control::Remote& remote, IpFamily family, const std::string& run_id,
+                            bool sudo) {
+  Result<ChainState> state = ReadChainState(remote, family, sudo);
+  if (!state.ok()) return state.status();
+  if (state->exists) {
+    Status owner = CheckOwner(remote, family, *state, run_id);
+    if (!owner.ok()) return owner;
+    return state;
+  }
+  // -N fails when another run or program creates the chain at the same moment: that is the lock.
+  std::vector<std::string> jump = {"-I", "INPUT"};
+  for (std::string& argument : JumpArguments(run_id)) jump.push_back(std::move(argument));
+  Status created = RunAll(remote, family, {{"-N", kChain}, jump}, sudo);
+  if (!created.ok()) return created;
+  ChainState fresh;
+  fresh.exists = true;
+  fresh.runs = {run_id};
+  return fresh;
+}
+
+// A name's addresses by the node's own resolver: the first IPv4 one and the routable IPv6 ones.
+struct Resolved {
+  std::string ipv4;
+  std::set<std::string> ipv6;
+};
+
+Result<Resolved> ResolveOnNode(control::Remote& remote, const std::string& name) {
   control::Command command;
-  command.argv = {"getent", "ahostsv4", name};
+  command.argv = {"getent", "ahosts", name};
   command.timeout_ms = 10'000;
   Result<control::CommandResult> result = control::Run(remote, command);
   if (!result.ok()) {
     return Status::IoError(remote.node() + ": cannot resolve " + name + ": " +
                            result.status().message());
   }
-  std::string address = FirstField(result->out);
-  if (!IsIpv4(address)) {
-    return Status::IoError(remote.node() + ": `getent ahostsv4 " + name +
+  Resolved resolved;
+  for (const std::string& line : Lines(result->out)) {
+    const std::string address = FirstField(line);
+    if (resolved.ipv4.empty() && IsIpv4(address)) resolved.ipv4 = address;
+    if (std::string ipv6 = RoutableIpv6(address); !ipv6.empty()) resolved.ipv6.insert(ipv6);
+  }
+  if (resolved.ipv4.empty()) {
+    return Status::IoError(remote.node() + ": `getent ahosts " + name +
                            "` gave no IPv4 address: " + control::OutputTail(result->out));
   }
-  return address;
+  return resolved;
 }
 
-// The controller's address as the node sees it: the client end of the ssh session, if any.
-std::string ControllerAddress(control::Remote& remote) {
+// The routable IPv6 addresses on the node's interfaces, from /proc/net/if_inet6 (lines of 32 hex
+// digits, interface index, prefix length, scope, flags, name); none when the kernel has no IPv6.
+Result<std::set<std::string>> InterfaceIpv6(control::Remote& remote) {
+  control::Command command;
+  command.argv = {"cat", "/proc/net/if_inet6"};
+  command.timeout_ms = 10'000;
+  Result<control::CommandResult> result = remote.Execute(command);
+  if (!result.ok()) return result.status();
+  std::set<std::string> addresses;
+  if (result->exit_code != 0) return addresses;
+  for (const std::string& line : Lines(result->out)) {
+    const std::string hex = FirstField(line);
+    if (hex.size() != 32 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+      continue;
+    in6_addr address{};
+    for (size_t i = 0; i < 16; ++i) {
+      address.s6_addr[i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+    }
+    if (IsRoutableIpv6(address)) addresses.insert(Ipv6Text(address));
+  }
+  return addresses;
+}
+
+// The controller's addresses as the node sees them: the client end of the ssh session, if any
+// (an IPv4-mapped IPv6 address counts as both forms).
+std::set<std::string> ControllerAddresses(control::Remote& remote) {
   control::Command command;
   command.argv = {"printenv", "SSH_CLIENT"};
   command.timeout_ms = 10'000;
   Result<control::CommandResult> result = remote.Execute(command);
-  if (!result.ok() || result->exit_code != 0) return "";
-  std::string address = FirstField(result->out);
-  return IsIpv4(address) ? address : "";
+  if (!result.ok() || result->exit_code != 0) return {};
+  const std::string address = FirstField(result->out);
+  if (IsIpv4(address)) return {address};
+  in6_addr parsed{};
+  if (inet_pton(AF_INET6, address.c_str(), &parsed) != 1) return {};
+  std::set<std::string> addresses = {Ipv6Text(parsed)};
+  if (IN6_IS_ADDR_V4MAPPED(&parsed)) {
+    char text[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &parsed.s6_addr[12], text, sizeof text);
+    addresses.insert(text);
+  }
+  return addresses;
 }
 
 }  // namespace
@@ -216,102 +376,216 @@ Result<Grudge> GrudgeFromJson(const Json& drops, const std::vector<std::string>&
   return grudge;
 }
 
-control::Command IptablesCommand(std::vector<std::string> arguments, bool sudo) {
+control::Command IptablesCommand(std::vector<std::string> arguments, bool sudo,
+                                 IpFamily family) {
   control::Command command;
   // -w: wait for the xtables lock instead of failing when another iptables runs on the node.
-  command.argv = {"iptables", "-w"};
+  command.argv = {ToolName(family), "-w"};
   command.argv.insert(command.argv.end(), arguments.begin(), arguments.end());
   command.sudo = sudo;
   command.timeout_ms = 30'000;
   return command;
 }
 
-Status ApplyRules(control::Remote& remote, const std::vector<std::string>& addresses, bool sudo) {
-  Result<ChainState> state = ReadChainState(remote, sudo);
+std::string NewRunId() {
+  std::random_device device;
+  char random[9] = {};
+  std::snprintf(random, sizeof random, "%08x", static_cast<unsigned>(device()));
+  return std::to_string(::getpid()) + "-" + random;
+}
+
+Status CheckRunId(const std::string& run_id) {
+  const bool safe = !run_id.empty() && run_id.size() <= 40 &&
+                    std::all_of(run_id.begin(), run_id.end(), [](char c) {
+                      return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+                    });
+  if (safe) return Status::Ok();
+  return Status::InvalidArgument("partition: the run id \"" + run_id +
+                                 "\" must be 1-40 letters, digits, '-' or '_'");
+}
+
+Status ApplyRules(control::Remote& remote, IpFamily family, const std::string& run_id,
+                  const std::vector<std::string>& addresses, bool sudo) {
+  Result<ChainState> state = OwnChain(remote, family, run_id, sudo);
   if (!state.ok()) return state.status();
   std::vector<std::vector<std::string>> commands;
-  if (!state->exists) commands.push_back({"-N", kChain});
-  if (state->jumps == 0) commands.push_back({"-I", "INPUT", "-j", kChain});
-  commands.push_back({"-F", kChain});  // the new grudge replaces the previous one
+  if (state->rules > 0) commands.push_back({"-F", kChain});  // the new grudge replaces the old
   for (const std::string& address : addresses) {
     commands.push_back({"-A", kChain, "-s", address, "-j", "DROP"});
   }
-  for (std::vector<std::string>& arguments : commands) {
-    Status status = RunIptables(remote, std::move(arguments), sudo);
-    if (!status.ok()) return status;
-  }
-  return Status::Ok();
+  return RunAll(remote, family, std::move(commands), sudo);
 }
 
-Status RemoveRules(control::Remote& remote, bool sudo, bool* removed) {
-  Result<ChainState> state = ReadChainState(remote, sudo);
+Status FlushRules(control::Remote& remote, IpFamily family, const std::string& run_id, bool sudo) {
+  Result<ChainState> state = ReadChainState(remote, family, sudo);
   if (!state.ok()) return state.status();
-  if (removed) *removed = state->exists || state->jumps > 0;
+  if (!state->exists) return Status::Ok();
+  Status owner = CheckOwner(remote, family, *state, run_id);
+  if (!owner.ok()) return owner;
+  return state->rules > 0 ? RunIptables(remote, family, {"-F", kChain}, sudo) : Status::Ok();
+}
+
+Status RemoveRules(control::Remote& remote, IpFamily family, const std::string& run_id, bool sudo,
+                   std::string* removed_run) {
+  if (removed_run) removed_run->clear();
+  Result<ChainState> state = ReadChainState(remote, family, sudo);
+  if (!state.ok()) return state.status();
+  if (!state->exists) return Status::Ok();
+  Status owner = CheckOwner(remote, family, *state, run_id);
+  if (!owner.ok()) return owner;
   std::vector<std::vector<std::string>> commands;
-  for (int jump = 0; jump < state->jumps; ++jump) commands.push_back({"-D", "INPUT", "-j", kChain});
-  if (state->exists) {
-    commands.push_back({"-F", kChain});
-    commands.push_back({"-X", kChain});
+  for (const std::string& run : state->runs) {
+    std::vector<std::string> jump = {"-D", "INPUT"};
+    for (std::string& argument : JumpArguments(run)) jump.push_back(std::move(argument));
+    commands.push_back(std::move(jump));
   }
-  for (std::vector<std::string>& arguments : commands) {
-    Status status = RunIptables(remote, std::move(arguments), sudo);
-    if (!status.ok()) return status;
-  }
-  return Status::Ok();
+  commands.push_back({"-F", kChain});
+  commands.push_back({"-X", kChain});
+  Status removed = RunAll(remote, family, std::move(commands), sudo);
+  if (removed.ok() && removed_run) *removed_run = state->runs.front();
+  return removed;
+}
+
+Result<bool> HasIp6tables(control::Remote& remote, bool sudo) {
+  control::Command command;
+  command.argv = {"sh", "-c", "command -v ip6tables"};
+  command.sudo = sudo;
+  command.timeout_ms = 10'000;
+  Result<control::CommandResult> result = remote.Execute(command);
+  if (!result.ok()) return result.status();
+  return result->exit_code == 0;
+}
+
+PartitionFault::PartitionFault(PartitionOptions options) : options_(std::move(options)) {
+  if (options_.run_id.empty()) options_.run_id = NewRunId();
+}
+
+std::vector<IpFamily> PartitionFault::Families(const std::string& node) const {
+  if (ipv6_addresses_.count(node)) return {IpFamily::kIpv4, IpFamily::kIpv6};
+  return {IpFamily::kIpv4};
 }
 
 Status PartitionFault::Setup(const Test& test, const NodeRemotes& remotes) {
+  if (Status released = Teardown(); !released.ok()) return released;
+  if (Status valid = CheckRunId(options_.run_id); !valid.ok()) return valid;
   nodes_ = test.options.nodes;
   remotes_ = remotes;
   addresses_.clear();
+  ipv6_addresses_.clear();
   protected_.clear();
+  held_.clear();
   for (size_t i = 0; i < nodes_.size(); ++i) {
     if (i >= remotes_.size() || remotes_[i] == nullptr) {
       return Status::InvalidArgument("partition: no session to node " + nodes_[i] +
                                      " (this database runs no nodes)");
     }
     addresses_[nodes_[i]];
+    held_[nodes_[i]];
     protected_[nodes_[i]].insert(options_.protected_addresses.begin(),
                                  options_.protected_addresses.end());
   }
+  // Per node: the IPv6 addresses each name resolves to there, and those on its interfaces.
+  std::vector<std::map<std::string, std::set<std::string>>> resolved_ipv6(nodes_.size());
+  std::vector<std::set<std::string>> interface_ipv6(nodes_.size());
   Status resolved = Combine(InParallel(nodes_.size(), [&](size_t i) {
     control::Remote& remote = *remotes_[i];
-    std::string controller = ControllerAddress(remote);
-    if (!controller.empty()) protected_[nodes_[i]].insert(controller);
-    for (const std::string& peer : nodes_) {
-      Result<std::string> address = ResolveOnNode(remote, peer);
-      if (!address.ok()) return address.status();
-      addresses_[nodes_[i]][peer] = *address;
+    for (const std::string& address : ControllerAddresses(remote)) {
+      protected_[nodes_[i]].insert(address);
     }
+    for (const std::string& peer : nodes_) {
+      Result<Resolved> address = ResolveOnNode(remote, peer);
+      if (!address.ok()) return address.status();
+      addresses_[nodes_[i]][peer] = address->ipv4;
+      resolved_ipv6[i][peer] = address->ipv6;
+    }
+    Result<std::set<std::string>> interfaces = InterfaceIpv6(remote);
+    if (!interfaces.ok()) return interfaces.status();
+    interface_ipv6[i] = *interfaces;
     return Status::Ok();
   }));
   if (!resolved.ok()) return resolved;
-  for (const std::string& node : nodes_) {
-    for (const std::string& peer : nodes_) {
-      const std::string& address = addresses_[node][peer];
-      if (peer != node && protected_[node].count(address)) {
-        return Status::InvalidArgument("partition: on " + node + ", node " + peer +
-                                       " resolves to the protected (controller's) address " +
-                                       address + "; a partition would cut the controller off");
+  // Which nodes talk IPv6, and why (for the refusal): what a peer drops for a node is every
+  // IPv6 address the node's name resolves to there and every one on the node's interfaces.
+  std::vector<std::string> ipv6_reasons(nodes_.size());
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (!interface_ipv6[i].empty()) {
+      ipv6_reasons[i] = "has " + *interface_ipv6[i].begin() + " on an interface";
+    }
+    for (const auto& [peer, addresses] : resolved_ipv6[i]) {
+      if (ipv6_reasons[i].empty() && !addresses.empty()) {
+        ipv6_reasons[i] = "resolves " + peer + " to " + *addresses.begin();
       }
     }
+    if (ipv6_reasons[i].empty()) continue;
+    for (size_t j = 0; j < nodes_.size(); ++j) {
+      std::set<std::string>& addresses = ipv6_addresses_[nodes_[i]][nodes_[j]];
+      addresses = resolved_ipv6[i][nodes_[j]];
+      addresses.insert(interface_ipv6[j].begin(), interface_ipv6[j].end());
+    }
+  }
+  for (const std::string& node : nodes_) {
+    for (const std::string& peer : nodes_) {
+      std::set<std::string> addresses = {addresses_[node][peer]};
+      if (ipv6_addresses_.count(node)) {
+        const std::set<std::string>& ipv6 = ipv6_addresses_[node][peer];
+        addresses.insert(ipv6.begin(), ipv6.end());
+      }
+      for (const std::string& address : addresses) {
+        if (peer != node && protected_[node].count(address)) {
+          return Status::InvalidArgument("partition: on " + node + ", node " + peer +
+                                         " has the protected (controller's) address " + address +
+                                         "; a partition would cut the controller off");
+        }
+      }
+    }
+  }
+  // An IPv4-only partition of a node that talks IPv6 would silently let traffic through.
+  Status tools = Combine(InParallel(nodes_.size(), [&](size_t i) {
+    if (ipv6_reasons[i].empty()) return Status::Ok();
+    Result<bool> present = HasIp6tables(*remotes_[i], options_.sudo);
+    if (!present.ok()) return present.status();
+    if (*present) return Status::Ok();
+    return Status::Unsupported("partition: " + nodes_[i] + " talks IPv6 (it " + ipv6_reasons[i] +
+                               ") but has no ip6tables: an IPv4-only partition would let its "
+                               "IPv6 traffic through. Install ip6tables or disable IPv6 there");
+  }));
+  if (!tools.ok()) return tools;
+  Status taken = Combine(InParallel(nodes_.size(), [&](size_t i) {
+    for (IpFamily family : Families(nodes_[i])) {
+      Result<ChainState> chain = OwnChain(*remotes_[i], family, options_.run_id, options_.sudo);
+      if (!chain.ok()) return chain.status();
+      held_[nodes_[i]].insert(family);
+    }
+    return Status::Ok();
+  }));
+  if (!taken.ok()) {
+    (void)Teardown();  // gives back what was taken; the refusal is the error worth reporting
+    return taken;
   }
   return Status::Ok();
 }
 
 Result<std::vector<std::string>> PartitionFault::DroppedAddresses(
-    const std::string& node, const std::set<std::string>& peers) const {
-  const std::map<std::string, std::string>& known = addresses_.at(node);
-  const std::string& own = known.at(node);
+    const std::string& node, const std::set<std::string>& peers, IpFamily family) const {
+  std::set<std::string> own;
+  std::map<std::string, std::set<std::string>> known;
+  if (family == IpFamily::kIpv4) {
+    for (const auto& [peer, address] : addresses_.at(node)) known[peer] = {address};
+  } else {
+    known = ipv6_addresses_.at(node);
+  }
+  own = known.at(node);
   std::set<std::string> addresses;
   for (const std::string& peer : peers) {
     auto found = known.find(peer);
     if (found == known.end()) return Status::InvalidArgument("partition: unknown node " + peer);
-    if (protected_.at(node).count(found->second)) {
-      return Status::InvalidArgument("partition: refusing to make " + node + " drop " + peer +
-                                     " at the controller's address " + found->second);
+    for (const std::string& address : found->second) {
+      if (protected_.at(node).count(address)) {
+        return Status::InvalidArgument("partition: refusing to make " + node + " drop " + peer +
+                                       " at the controller's address " + address);
+      }
+      if (!own.count(address)) addresses.insert(address);
     }
-    if (found->second != own) addresses.insert(found->second);
   }
   return std::vector<std::string>(addresses.begin(), addresses.end());
 }
@@ -319,32 +593,69 @@ Result<std::vector<std::string>> PartitionFault::DroppedAddresses(
 Status PartitionFault::Apply(const Grudge& grudge, std::vector<std::string>* applied) {
   if (applied) applied->clear();
   if (nodes_.empty()) return Status::InvalidArgument("partition: Setup was not called");
+  for (const std::string& node : nodes_) {
+    if (held_[node].empty()) {
+      return Status::InvalidArgument("partition: " + node +
+                                     "'s chain is not held (Setup failed or Teardown ran)");
+    }
+  }
   // Every node's rules are computed before any is applied, so a refusal changes nothing.
-  std::vector<std::vector<std::string>> dropped(nodes_.size());
+  std::vector<std::map<IpFamily, std::vector<std::string>>> dropped(nodes_.size());
   for (size_t i = 0; i < nodes_.size(); ++i) {
     auto found = grudge.find(nodes_[i]);
-    if (found == grudge.end()) continue;
-    Result<std::vector<std::string>> addresses = DroppedAddresses(nodes_[i], found->second);
-    if (!addresses.ok()) return addresses.status();
-    dropped[i] = std::move(*addresses);
+    for (IpFamily family : Families(nodes_[i])) {
+      dropped[i][family];
+      if (found == grudge.end()) continue;
+      Result<std::vector<std::string>> addresses =
+          DroppedAddresses(nodes_[i], found->second, family);
+      if (!addresses.ok()) return addresses.status();
+      dropped[i][family] = std::move(*addresses);
+    }
   }
   std::vector<Status> statuses = InParallel(nodes_.size(), [&](size_t i) {
-    // A node that drops nothing carries no rules at all.
-    return dropped[i].empty() ? RemoveRules(*remotes_[i], options_.sudo)
-                              : ApplyRules(*remotes_[i], dropped[i], options_.sudo);
+    for (const auto& [family, addresses] : dropped[i]) {
+      Status status = ApplyRules(*remotes_[i], family, options_.run_id, addresses, options_.sudo);
+      if (!status.ok()) return status;
+    }
+    return Status::Ok();
   });
   for (size_t i = 0; i < nodes_.size(); ++i) {
-    if (statuses[i].ok() && !dropped[i].empty() && applied) applied->push_back(nodes_[i]);
+    const bool drops = !dropped[i][IpFamily::kIpv4].empty() ||
+                       (dropped[i].count(IpFamily::kIpv6) && !dropped[i][IpFamily::kIpv6].empty());
+    if (statuses[i].ok() && drops && applied) applied->push_back(nodes_[i]);
   }
   return Combine(statuses);
 }
 
-Status PartitionFault::Heal() {
+Status PartitionFault::ForEachHeld(const std::function<Status(size_t, IpFamily)>& action) {
   return Combine(InParallel(nodes_.size(), [&](size_t i) {
     // A node without a session was never partitioned (Setup refused to start).
-    bool reachable = i < remotes_.size() && remotes_[i] != nullptr;
-    return reachable ? RemoveRules(*remotes_[i], options_.sudo) : Status::Ok();
+    auto held = held_.find(nodes_[i]);
+    if (held == held_.end() || i >= remotes_.size() || remotes_[i] == nullptr) return Status::Ok();
+    std::vector<Status> statuses;
+    for (IpFamily family : held->second) statuses.push_back(action(i, family));
+    return Combine(statuses);
   }));
+}
+
+Status PartitionFault::Heal() {
+  return ForEachHeld([&](size_t i, IpFamily family) {
+    return FlushRules(*remotes_[i], family, options_.run_id, options_.sudo);
+  });
+}
+
+Status PartitionFault::Teardown() {
+  // A chain whose removal failed stays held, so a later Teardown tries again.
+  std::vector<std::set<IpFamily>> still_held(nodes_.size());
+  Status status = ForEachHeld([&](size_t i, IpFamily family) {
+    Status removed = RemoveRules(*remotes_[i], family, options_.run_id, options_.sudo);
+    if (!removed.ok()) still_held[i].insert(family);
+    return removed;
+  });
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (held_.count(nodes_[i])) held_[nodes_[i]] = still_held[i];
+  }
+  return status;
 }
 
 }  // namespace faultline::nemesis

@@ -1,23 +1,40 @@
 // Network partitions: grudges computed as pure functions of the nodes and the seeded RNG, applied
-// as iptables rules in a chain of faultline's own on each node (docs/nemesis.md).
+// as iptables (and ip6tables) rules in a chain of faultline's own on each node (docs/nemesis.md).
 //
 // A grudge maps a node to the nodes whose packets it drops. On a node, the rules live in the
-// filter table's chain FAULTLINE, reached by one `-I INPUT -j FAULTLINE` jump; applying a grudge
-// replaces the chain's rules (one `-A FAULTLINE -s <peer address> -j DROP` per dropped peer) and
-// healing flushes and deletes exactly that chain and that jump, nothing else, so rules that other
-// software put on the node survive. Peer addresses are resolved on the node itself (`getent
-// ahostsv4`), because the names the test uses may resolve only there (the local cluster's
-// n1..nN). A rule never names a protected address (the controller's: the address its ssh session
-// comes from, plus any the caller lists) nor the node's own address: the controller must keep
-// reaching every node whatever the partition.
+// filter table's chain FAULTLINE, reached by one jump from INPUT that carries the mark of the run
+// that created it (`-I INPUT -m comment --comment faultline-run-<run id> -j FAULTLINE`).
 //
-// Everything uses the `iptables` command only, never iptables-legacy/-nft by name, so one backend
-// is used consistently on a node (mixing them leaves rules one cannot see from the other).
+// The chain is also the run's lock on the node: Setup creates it on every node (`iptables -N` is
+// atomic, so of two runs that start together one gets "Chain already exists") and Teardown
+// removes it; in between, applying a grudge replaces the chain's rules (one
+// `-A FAULTLINE -s <peer address> -j DROP` per dropped peer) and healing flushes them. A second
+// run on the same nodes finds the chain marked with another run id and is refused at Setup: two
+// runs would heal each other's partitions, and each would run its workload under faults its
+// history does not record. A chain named FAULTLINE that no faultline mark points to belongs to
+// somebody else: it is refused, never flushed or deleted. Nothing else on the node is touched,
+// so rules that other software put there survive.
+//
+// Addresses. Peer addresses are resolved on the node itself (`getent ahosts`), because the names
+// the test uses may resolve only there (the local cluster's n1..nN); the first IPv4 address is
+// the peer's. A node talks IPv6 when it has an IPv6 address of global scope on an interface
+// (/proc/net/if_inet6; loopback and link-local do not count) or resolves a node's name to an IPv6
+// address; then the same grudge is applied with ip6tables, dropping every IPv6 address the peer
+// resolves to there and every global one on the peer's interfaces. A node that talks IPv6
+// without ip6tables is refused at Setup, naming the node and the address: an IPv4-only partition
+// would let IPv6 traffic through and make a wrong "valid". A rule never names a protected
+// address (the controller's: the address its ssh session comes from, plus any the caller lists)
+// nor the node's own address: the controller must keep reaching every node whatever the
+// partition.
+//
+// Everything uses the `iptables` / `ip6tables` commands only, never -legacy/-nft by name, so one
+// backend is used consistently on a node (mixing them leaves rules one cannot see from the other).
 //
 // Thread safety: the grudge functions are pure. PartitionFault is used by one thread at a time
 // (the composed nemesis serializes Invoke and Teardown); it runs the nodes' commands in parallel.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -63,48 +80,94 @@ Json GrudgeToJson(const Grudge& grudge);
 // shape is wrong.
 Result<Grudge> GrudgeFromJson(const Json& drops, const std::vector<std::string>& nodes);
 
-// The iptables commands, for the remote and for tests that check them exactly.
-control::Command IptablesCommand(std::vector<std::string> arguments, bool sudo);
-// Makes the node drop packets from exactly `addresses` (IPv4, already checked): creates the
-// chain and the jump when missing, then replaces the chain's rules.
-Status ApplyRules(control::Remote& remote, const std::vector<std::string>& addresses, bool sudo);
-// Removes faultline's jump(s) from INPUT and its chain; ok when neither exists. Touches no other
-// rule. Sets *removed (when given) to whether there was anything to remove.
-Status RemoveRules(control::Remote& remote, bool sudo, bool* removed = nullptr);
+enum class IpFamily { kIpv4, kIpv6 };
+
+// The comment on the jump from INPUT that marks the chain as faultline's: kMarkPrefix + run id.
+inline constexpr char kMarkPrefix[] = "faultline-run-";
+
+// The iptables (IPv4) or ip6tables (IPv6) command, for the remote and for tests that check them
+// exactly.
+control::Command IptablesCommand(std::vector<std::string> arguments, bool sudo,
+                                 IpFamily family = IpFamily::kIpv4);
+// A fresh run id: this process's pid and 32 random bits ("4242-9f3c01ab").
+std::string NewRunId();
+// InvalidArgument unless `run_id` is 1-40 characters of [A-Za-z0-9_-] (what iptables prints
+// unquoted in a comment, so the mark reads back exactly).
+Status CheckRunId(const std::string& run_id);
+
+// Makes the node drop packets from exactly `addresses` (of `family`, already checked) in the
+// chain of run `run_id`: creates the chain and the marked jump when missing, refuses a chain of
+// another run or of another program, then replaces the chain's rules.
+Status ApplyRules(control::Remote& remote, IpFamily family, const std::string& run_id,
+                  const std::vector<std::string>& addresses, bool sudo);
+// Flushes the chain of run `run_id`; ok when there is none. Refuses (and leaves alone) a chain of
+// another run or program.
+Status FlushRules(control::Remote& remote, IpFamily family, const std::string& run_id, bool sudo);
+// Removes the marked jump(s) from INPUT and the chain, when the chain is run `run_id`'s, or any
+// faultline run's when `run_id` is empty (`faultline cluster heal` after a killed controller);
+// ok when there is no chain. A chain of another run (with a run id) or one that no faultline mark
+// points to is refused and left untouched. Touches no other rule. Sets *removed_run (when given)
+// to the run id whose chain was removed, empty when none was.
+Status RemoveRules(control::Remote& remote, IpFamily family, const std::string& run_id, bool sudo,
+                   std::string* removed_run = nullptr);
+// Whether the node has ip6tables (on the PATH sudo uses, when `sudo`).
+Result<bool> HasIp6tables(control::Remote& remote, bool sudo);
 
 struct PartitionOptions {
   bool sudo = false;  // run iptables through sudo (nodes reached as a user other than root)
   // Addresses no rule may name, besides the controller's own as each node sees it ($SSH_CLIENT).
   std::vector<std::string> protected_addresses;
+  // Marks this run's chains; empty: NewRunId().
+  std::string run_id;
 };
 
 class PartitionFault {
  public:
-  explicit PartitionFault(PartitionOptions options) : options_(std::move(options)) {}
+  explicit PartitionFault(PartitionOptions options);
 
-  // Resolves, on every node, the address of every node and of the controller. Fails when a node
-  // has no session or a name does not resolve, or when a node's address is protected.
+  // Resolves, on every node, the address of every node and of the controller, finds the nodes
+  // that talk IPv6, then takes every node's chain (the lock above) for IPv4 and, where the node
+  // talks IPv6, for IPv6. Fails, holding nothing, when a node has no session, a name does not
+  // resolve, a node's address is protected, a node talks IPv6 without ip6tables, or a node's
+  // chain belongs to another run or program.
   Status Setup(const Test& test, const NodeRemotes& remotes);
   // Applies the grudge on every node named in the test (a node absent from it drops nothing), in
   // parallel. *applied receives the nodes whose rules are fully in place.
   Status Apply(const Grudge& grudge, std::vector<std::string>* applied);
-  // Removes the rules from every node, whatever was applied; idempotent.
+  // Flushes this run's rules on every node, whatever was applied, keeping the chains (the lock);
+  // idempotent.
   Status Heal();
+  // Removes this run's chains and jumps from every node (releasing the lock); idempotent. Apply
+  // refuses afterwards.
+  Status Teardown();
 
-  // Node -> (node name -> its address as that node resolves it); filled by Setup.
+  const std::string& run_id() const { return options_.run_id; }
+  // Node -> (node name -> its IPv4 address as that node resolves it); filled by Setup.
   const std::map<std::string, std::map<std::string, std::string>>& addresses() const {
     return addresses_;
+  }
+  // Node -> (node name -> the IPv6 addresses that node drops for it); only for nodes that talk
+  // IPv6. Filled by Setup.
+  const std::map<std::string, std::map<std::string, std::set<std::string>>>& ipv6_addresses()
+      const {
+    return ipv6_addresses_;
   }
 
  private:
   Result<std::vector<std::string>> DroppedAddresses(const std::string& node,
-                                                    const std::set<std::string>& peers) const;
+                                                    const std::set<std::string>& peers,
+                                                    IpFamily family) const;
+  std::vector<IpFamily> Families(const std::string& node) const;
+  // Runs action(node index, family) for every chain held, nodes in parallel.
+  Status ForEachHeld(const std::function<Status(size_t, IpFamily)>& action);
 
   PartitionOptions options_;
   std::vector<std::string> nodes_;
   NodeRemotes remotes_;
   std::map<std::string, std::map<std::string, std::string>> addresses_;
+  std::map<std::string, std::map<std::string, std::set<std::string>>> ipv6_addresses_;
   std::map<std::string, std::set<std::string>> protected_;  // node -> addresses never dropped
+  std::map<std::string, std::set<IpFamily>> held_;          // node -> families whose chain we hold
 };
 
 }  // namespace faultline::nemesis

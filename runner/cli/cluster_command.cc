@@ -49,6 +49,7 @@ int HealCluster(const cluster::ClusterInfo& info, std::ostream& out, std::ostrea
       continue;
     }
     out << node.name << ": " << (report->removed_rules ? "partition rules removed" : "no rules");
+    for (const std::string& run : report->runs) out << " (run " << run << ")";
     for (int pid : report->resumed_pids) out << ", resumed pid " << pid;
     out << "\n";
   }

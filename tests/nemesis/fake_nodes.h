@@ -1,9 +1,14 @@
 // Test doubles for the nemesis tests: FakeRemotes that behave like nodes with a firewall (a
-// small iptables model answering exactly the commands nemesis/ sends, with real errors for
-// wrong ones) and a resolver, and a Db that records its process-fault calls.
+// small iptables model, one for iptables and one for ip6tables, answering exactly the commands
+// nemesis/ sends, with real errors for wrong ones), a resolver and IPv6 interface addresses, and
+// a Db that records its process-fault calls.
 #pragma once
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,6 +32,7 @@ class IptablesModel {
 
   control::CommandResult Run(const std::vector<std::string>& argv) {
     std::vector<std::string> args(argv.begin() + 2, argv.end());  // past "iptables -w"
+    if (argv.at(1) != "-w") return Error("faultline must wait for the xtables lock (-w)");
     const std::string& action = args.at(0);
     if (action == "-S") return {0, Listing(), ""};
     const std::string chain = args.size() > 1 ? args[1] : "";
@@ -99,7 +105,9 @@ class IptablesModel {
     std::string text;
     for (size_t i = 2; i < args.size(); ++i) {
       text += " " + args[i];
-      if (args[i - 1] == "-s" && args[i].find('/') == std::string::npos) text += "/32";
+      if (args[i - 1] == "-s" && args[i].find('/') == std::string::npos) {
+        text += args[i].find(':') == std::string::npos ? "/32" : "/128";
+      }
     }
     return text;
   }
@@ -131,8 +139,11 @@ class IptablesModel {
   Chains chains_;
 };
 
-// A node: a FakeRemote whose iptables, getent and printenv behave as on a real node. Names
-// resolve through `hosts`; $SSH_CLIENT names `controller` (empty: unset).
+// A node: a FakeRemote whose iptables, ip6tables, getent, printenv and /proc/net/if_inet6
+// behave as on a real node. Names resolve through `hosts` (a value may list several addresses,
+// space-separated, IPv6 ones too); $SSH_CLIENT names `controller` (empty: unset). The node has
+// ip6tables and, on its interfaces, only loopback and link-local IPv6 addresses until told
+// otherwise.
 class FakeNode {
  public:
   FakeNode(std::string name, std::map<std::string, std::string> hosts, std::string controller)
@@ -146,14 +157,30 @@ class FakeNode {
 
   control::FakeRemote& remote() { return *remote_; }
   IptablesModel& iptables() { return iptables_; }
+  IptablesModel& ip6tables() { return ip6tables_; }
+  // Puts an IPv6 address on an interface, with the kernel's scope (0 global, 0x20 link).
+  void AddInterfaceAddress(const std::string& address, int scope = 0) {
+    in6_addr parsed{};
+    if (inet_pton(AF_INET6, address.c_str(), &parsed) != 1) std::abort();
+    std::string line;
+    char hex[3];
+    for (uint8_t byte : parsed.s6_addr) {
+      std::snprintf(hex, sizeof hex, "%02x", byte);
+      line += hex;
+    }
+    std::snprintf(hex, sizeof hex, "%02x", scope);
+    if_inet6_ += line + " 02 40 " + hex + " 80     eth0\n";
+  }
+  void SetHasIp6tables(bool present) { has_ip6tables_ = present; }
   // Makes every iptables command whose arguments contain `text` exit 1.
   void FailIptablesWith(std::string text) { fail_with_ = std::move(text); }
-  // The argv of every iptables command after "iptables -w", space-joined, in order.
-  std::vector<std::string> IptablesCalls() const {
+  // The argv of every iptables (or ip6tables) command after "iptables -w", space-joined, in
+  // order.
+  std::vector<std::string> IptablesCalls(const std::string& program = "iptables") const {
     std::vector<std::string> calls;
     for (const control::FakeRemote::Record& record : remote_->records()) {
       const std::vector<std::string>& argv = record.command.argv;
-      if (argv.empty() || argv[0] != "iptables") continue;
+      if (argv.empty() || argv[0] != program) continue;
       std::string call;
       for (size_t i = 2; i < argv.size(); ++i) call += (i > 2 ? " " : "") + argv[i];
       calls.push_back(call);
@@ -164,19 +191,34 @@ class FakeNode {
  private:
   Result<control::CommandResult> Respond(const control::Command& command) {
     const std::vector<std::string>& argv = command.argv;
-    if (argv.at(0) == "iptables") {
+    if (argv.at(0) == "iptables" || argv.at(0) == "ip6tables") {
+      const bool ipv6 = argv[0] == "ip6tables";
+      if (ipv6 && !has_ip6tables_) return control::CommandResult{127, "", "not found\n"};
       std::string joined;
       for (const std::string& word : argv) joined += word + " ";
       if (!fail_with_.empty() && joined.find(fail_with_) != std::string::npos) {
         return control::CommandResult{1, "", "iptables: simulated failure\n"};
       }
-      return iptables_.Run(argv);
+      return (ipv6 ? ip6tables_ : iptables_).Run(argv);
+    }
+    if (argv.at(0) == "sh" && argv.size() == 3 && argv[2] == "command -v ip6tables") {
+      if (!has_ip6tables_) return control::CommandResult{1, "", ""};
+      return control::CommandResult{0, "/usr/sbin/ip6tables\n", ""};
+    }
+    if (argv.at(0) == "cat" && argv.size() == 2 && argv[1] == "/proc/net/if_inet6") {
+      return control::CommandResult{0, if_inet6_, ""};
     }
     if (argv.at(0) == "getent") {
+      if (argv.at(1) != "ahosts") return control::CommandResult{1, "", "unknown database\n"};
       auto found = hosts_.find(argv.at(2));
       if (found == hosts_.end()) return control::CommandResult{2, "", ""};
-      return control::CommandResult{
-          0, found->second + "  STREAM " + argv[2] + "\n" + found->second + "  DGRAM  \n", ""};
+      // As glibc prints it: each address once per socket type, the name after the first.
+      std::string out;
+      std::istringstream addresses(found->second);
+      for (std::string address; addresses >> address;) {
+        out += address + "  STREAM " + argv[2] + "\n" + address + "  DGRAM  \n";
+      }
+      return control::CommandResult{0, out, ""};
     }
     if (argv.at(0) == "printenv") {
       if (controller_.empty()) return control::CommandResult{1, "", ""};
@@ -189,6 +231,11 @@ class FakeNode {
   std::map<std::string, std::string> hosts_;
   std::string controller_;
   IptablesModel iptables_;
+  IptablesModel ip6tables_;
+  bool has_ip6tables_ = true;
+  std::string if_inet6_ =
+      "00000000000000000000000000000001 01 80 10 80       lo\n"
+      "fe8000000000000000fc00fffe000001 02 40 20 80     eth0\n";
   std::string fail_with_;
 };
 

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "nemesis/fake_nodes.h"
 #include "nemesis/partition.h"
@@ -23,11 +24,19 @@ namespace fs = std::filesystem;
 TEST(HealNode, RemovesOnlyFaultlinesRulesAndSucceedsOnAHealthyNode) {
   fakes::FakeNode node("n1", {{"n1", "10.0.0.1"}}, "");
   node.iptables().AddForeign("INPUT", "-A INPUT -s 192.0.2.1/32 -j DROP");
-  ASSERT_TRUE(ApplyRules(node.remote(), {"10.0.0.2", "10.0.0.3"}, false).ok());
+  ASSERT_TRUE(ApplyRules(node.remote(), IpFamily::kIpv4, "dead", {"10.0.0.2", "10.0.0.3"}, false)
+                  .ok());
+  node.remote().ClearRecords();
   Result<NodeHealReport> report = HealNode(node.remote(), HealOptions{});
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_TRUE(report->removed_rules);
+  EXPECT_EQ(report->runs, std::set<std::string>{"dead"});
   EXPECT_TRUE(report->resumed_pids.empty());
+  EXPECT_EQ(node.IptablesCalls(),
+            (std::vector<std::string>{
+                "-S", "-D INPUT -m comment --comment faultline-run-dead -j FAULTLINE",
+                "-F FAULTLINE", "-X FAULTLINE"}));
+  EXPECT_EQ(node.IptablesCalls("ip6tables"), (std::vector<std::string>{"-S"}));
   EXPECT_FALSE(node.iptables().HasChain(kChain));
   EXPECT_EQ(node.iptables().Rules("INPUT"),
             (std::vector<std::string>{"-A INPUT -s 192.0.2.1/32 -j DROP"}));
@@ -37,7 +46,39 @@ TEST(HealNode, RemovesOnlyFaultlinesRulesAndSucceedsOnAHealthyNode) {
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->removed_rules);
   EXPECT_EQ(node.IptablesCalls(), (std::vector<std::string>{"-S"}));
-  EXPECT_EQ(node.remote().command_count(), 1u);  // no process listed: no resume script
+  // `command -v ip6tables`, both listings; no process listed: no resume script.
+  EXPECT_EQ(node.remote().command_count(), 3u);
+}
+
+TEST(HealNode, RemovesIp6tablesRulesTooAndSkipsIpv6WithoutIp6tables) {
+  fakes::FakeNode node("n1", {}, "");
+  ASSERT_TRUE(ApplyRules(node.remote(), IpFamily::kIpv6, "dead", {"fd00::2"}, false).ok());
+  Result<NodeHealReport> report = HealNode(node.remote(), HealOptions{});
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_TRUE(report->removed_rules);
+  EXPECT_FALSE(node.ip6tables().HasChain(kChain));
+  EXPECT_TRUE(node.ip6tables().Rules("INPUT").empty());
+
+  fakes::FakeNode bare("n2", {}, "");
+  bare.SetHasIp6tables(false);
+  Result<NodeHealReport> healthy = HealNode(bare.remote(), HealOptions{});
+  ASSERT_TRUE(healthy.ok()) << healthy.status().message();
+  EXPECT_TRUE(bare.IptablesCalls("ip6tables").empty());
+}
+
+TEST(HealNode, RefusesAChainFaultlineDidNotCreateAndLeavesItUntouched) {
+  fakes::FakeNode node("n5", {}, "");
+  node.iptables().AddForeign("FAULTLINE", "-A FAULTLINE -p tcp --dport 22 -j ACCEPT");
+  node.iptables().AddForeign("INPUT", "-A INPUT -j FAULTLINE");
+  const std::string before = node.iptables().Listing();
+  Result<NodeHealReport> report = HealNode(node.remote(), HealOptions{});
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.status().message().find("n5: iptables chain FAULTLINE exists but was not "
+                                           "created by faultline"),
+            std::string::npos)
+      << report.status().message();
+  EXPECT_EQ(node.iptables().Listing(), before);
+  EXPECT_EQ(node.IptablesCalls(), (std::vector<std::string>{"-S"}));
 }
 
 TEST(HealNode, PassesEachPidFileAndCommandNameToTheNodeWithSudo) {

@@ -219,8 +219,11 @@ TEST_F(ComposedNemesis, AppliesWhatTheScheduleDrawsAndTeardownHealsEverything) {
       CheckPartitionRules(completion);
       EXPECT_EQ(completion.value, invoke.value);
     } else if (completion.f == "stop-partition") {
-      for (size_t i = 0; i < 5; ++i)
-        EXPECT_FALSE(cluster_.node(i).iptables().HasChain("FAULTLINE"));
+      // Healed: no rule left, the chain kept as this run's lock until Teardown.
+      for (size_t i = 0; i < 5; ++i) {
+        EXPECT_TRUE(cluster_.node(i).iptables().HasChain("FAULTLINE"));
+        EXPECT_TRUE(cluster_.node(i).iptables().Rules("FAULTLINE").empty());
+      }
     } else if (completion.f == "start-kill" || completion.f == "start-pause") {
       EXPECT_EQ(completion.value, invoke.value);
     }
@@ -293,6 +296,42 @@ TEST_F(ComposedNemesis, SetupRefusesOtherNodesAndTeardownAfterAFailedSetupIsHarm
   db_->Clear();
   EXPECT_TRUE(package.nemesis->Teardown(test_).ok());
   EXPECT_TRUE(db_->calls().empty());
+}
+
+// Two runs on the same nodes: the second is refused at Setup, and its Teardown (which the
+// lifecycle calls after a failed Setup) and its stop-partition leave the first run's partition
+// in place.
+TEST_F(ComposedNemesis, ASecondRunOnTheSameNodesIsRefusedAndHealsNothingOfTheFirst) {
+  NemesisPackage first = Build(Options({"partition"}));
+  ASSERT_TRUE(first.nemesis->Setup(test_, cluster_.remotes()).ok());
+  Op start =
+      gen::MakeOp("start-partition",
+                  {{"kind", "isolate-one"},
+                   {"drops", GrudgeToJson(CompleteGrudge({{"n1"}, {"n2", "n3", "n4", "n5"}}))}});
+  start.process = kNemesisProcess;
+  ASSERT_EQ(first.nemesis->Invoke(test_, start).type, OpType::kOk);
+
+  NemesisPackage second = Build(Options({"partition"}));
+  Status refused = second.nemesis->Setup(test_, cluster_.remotes());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("belongs to another faultline run"), std::string::npos)
+      << refused.message();
+  Op stop = gen::MakeOp("stop-partition");
+  stop.process = kNemesisProcess;
+  second.nemesis->Invoke(test_, stop);
+  EXPECT_TRUE(second.nemesis->Teardown(test_).ok());
+  EXPECT_EQ(cluster_.node(0).iptables().Rules("FAULTLINE").size(), 4u);
+  for (size_t i = 1; i < 5; ++i) {
+    EXPECT_EQ(cluster_.node(i).iptables().Rules("FAULTLINE"),
+              (std::vector<std::string>{"-A FAULTLINE -s 10.0.0.1/32 -j DROP"}));
+  }
+
+  ASSERT_TRUE(first.nemesis->Teardown(test_).ok());
+  for (size_t i = 0; i < 5; ++i) EXPECT_FALSE(cluster_.node(i).iptables().HasChain("FAULTLINE"));
+  // Free again: a new run takes the nodes.
+  NemesisPackage third = Build(Options({"partition"}));
+  EXPECT_TRUE(third.nemesis->Setup(test_, cluster_.remotes()).ok());
+  EXPECT_TRUE(third.nemesis->Teardown(test_).ok());
 }
 
 TEST(DescribeFault, NamesTheFaultItsNodesAndWhetherItIsActive) {

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "generators/combinators.h"
@@ -149,13 +150,28 @@ class NemesisClusterTest : public ::testing::Test {
     }
   }
 
+  // The node's `iptables -S`.
+  std::string Listing(size_t node) {
+    Result<control::CommandResult> result =
+        control::Run(*remotes_[node], IptablesCommand({"-S"}, false));
+    EXPECT_TRUE(result.ok()) << result.status().message();
+    return result.ok() ? result->out : "";
+  }
+
   void ExpectNoChainLeft() {
     for (size_t i = 0; i < remotes_.size(); ++i) {
-      control::Command listing = IptablesCommand({"-S"}, false);
-      Result<control::CommandResult> result = control::Run(*remotes_[i], listing);
-      ASSERT_TRUE(result.ok()) << result.status().message();
-      EXPECT_EQ(result->out.find(kChain), std::string::npos) << info_.nodes[i].name << ":\n"
-                                                             << result->out;
+      const std::string listing = Listing(i);
+      EXPECT_EQ(listing.find(kChain), std::string::npos) << info_.nodes[i].name << ":\n"
+                                                         << listing;
+    }
+  }
+
+  // Healed but not torn down: every node keeps its (empty) chain, the run's lock.
+  void ExpectNoDropRuleLeft() {
+    for (size_t i = 0; i < remotes_.size(); ++i) {
+      const std::string listing = Listing(i);
+      EXPECT_EQ(listing.find("-A FAULTLINE"), std::string::npos) << info_.nodes[i].name << ":\n"
+                                                                 << listing;
     }
   }
 
@@ -202,13 +218,14 @@ TEST_F(NemesisClusterTest, IsolateOneAndMajoritiesRingCutExactlyTheGrudgedPairs)
     heal.process = kNemesisProcess;
     ASSERT_EQ(nemesis.Invoke(test_, heal).type, OpType::kOk);
     ExpectExactlyCut({});
-    ExpectNoChainLeft();
+    ExpectNoDropRuleLeft();
   }
   ASSERT_TRUE(nemesis.Teardown(test_).ok());
+  ExpectNoChainLeft();
 }
 
 TEST_F(NemesisClusterTest, HealNodeRemovesLeftoversOfAKilledController) {
-  PartitionFault fault(PartitionOptions{false, {cluster::kControllerAddress}});
+  PartitionFault fault(PartitionOptions{false, {cluster::kControllerAddress}, "killed"});
   ASSERT_TRUE(fault.Setup(test_, node_remotes_).ok());
   gen::Rng rng(3);
   Result<Grudge> grudge = MakeGrudge(PartitionKind::kRandomHalves, test_.options.nodes, rng);
@@ -219,8 +236,59 @@ TEST_F(NemesisClusterTest, HealNodeRemovesLeftoversOfAKilledController) {
     Result<NodeHealReport> report = HealNode(*remote, HealOptions{});
     ASSERT_TRUE(report.ok()) << report.status().message();
     EXPECT_TRUE(report->removed_rules);
+    EXPECT_EQ(report->runs, std::set<std::string>{"killed"});
   }
   ExpectExactlyCut({});
+  ExpectNoChainLeft();
+}
+
+// On real iptables in the cluster's namespaces: the mark reads back as written; a second run is
+// refused while the first holds the nodes, and its heal and teardown leave the first run's
+// partition cutting TCP; a FAULTLINE chain somebody else made is refused and left as it was.
+TEST_F(NemesisClusterTest, ASecondRunAndAForeignChainAreRefusedOnRealIptables) {
+  const std::vector<std::string> protected_addresses = {cluster::kControllerAddress};
+  PartitionFault first(PartitionOptions{false, protected_addresses, "first"});
+  ASSERT_TRUE(first.Setup(test_, node_remotes_).ok());
+  EXPECT_NE(Listing(0).find("-A INPUT -m comment --comment faultline-run-first -j FAULTLINE"),
+            std::string::npos)
+      << Listing(0);
+  const Grudge grudge =
+      CompleteGrudge({{test_.options.nodes[0]},
+                      {test_.options.nodes.begin() + 1, test_.options.nodes.end()}});
+  ASSERT_TRUE(first.Apply(grudge, nullptr).ok());
+
+  PartitionFault second(PartitionOptions{false, protected_addresses, "second"});
+  Status refused = second.Setup(test_, node_remotes_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("belongs to another faultline run (first"), std::string::npos)
+      << refused.message();
+  EXPECT_TRUE(second.Heal().ok());
+  EXPECT_TRUE(second.Teardown().ok());
+  ExpectExactlyCut(grudge);  // the first run's partition still holds
+  ASSERT_TRUE(first.Teardown().ok());
+  ExpectExactlyCut({});
+  ExpectNoChainLeft();
+
+  // Somebody else's chain of that name on n2.
+  for (std::vector<std::string> arguments :
+       {std::vector<std::string>{"-N", kChain},
+        std::vector<std::string>{"-A", kChain, "-s", "192.0.2.9", "-j", "ACCEPT"},
+        std::vector<std::string>{"-I", "INPUT", "-j", kChain}}) {
+    ASSERT_TRUE(control::Run(*remotes_[1], IptablesCommand(arguments, false)).ok());
+  }
+  const std::string before = Listing(1);
+  PartitionFault third(PartitionOptions{false, protected_addresses, "third"});
+  Status foreign = third.Setup(test_, node_remotes_);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_NE(foreign.message().find("not created by faultline"), std::string::npos)
+      << foreign.message();
+  EXPECT_FALSE(HealNode(*remotes_[1], HealOptions{}).ok());
+  EXPECT_EQ(Listing(1), before);
+  for (std::vector<std::string> arguments : {std::vector<std::string>{"-D", "INPUT", "-j", kChain},
+                                             std::vector<std::string>{"-F", kChain},
+                                             std::vector<std::string>{"-X", kChain}}) {
+    ASSERT_TRUE(control::Run(*remotes_[1], IptablesCommand(arguments, false)).ok());
+  }
   ExpectNoChainLeft();
 }
 
