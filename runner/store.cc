@@ -1,6 +1,8 @@
 #include "runner/store.h"
 
+#include <algorithm>
 #include <ctime>
+#include <string_view>
 #include <fstream>
 #include <system_error>
 
@@ -26,14 +28,46 @@ void PointLink(const std::filesystem::path& link, const std::filesystem::path& t
   if (!ignored) std::filesystem::rename(temporary, link, ignored);
 }
 
+bool IsNameCharacter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("._-+:").find(c) != std::string_view::npos;
+}
+
+// Whether `child` is really the entry `name` of `directory`, and not a symlink that leads
+// elsewhere. Both must exist.
+bool IsEntryOf(const std::filesystem::path& child, const std::filesystem::path& directory,
+               const std::string& name) {
+  std::error_code error;
+  std::filesystem::path real_child = std::filesystem::canonical(child, error);
+  if (error) return false;
+  std::filesystem::path real_directory = std::filesystem::canonical(directory, error);
+  return !error && real_child == real_directory / name;
+}
+
 }  // namespace
+
+Status CheckPathName(const std::string& what, const std::string& name) {
+  constexpr size_t kMaxLength = 128;
+  bool safe = !name.empty() && name.size() <= kMaxLength && name[0] != '.' && name[0] != '-' &&
+              std::all_of(name.begin(), name.end(), IsNameCharacter);
+  if (safe) return Status::Ok();
+  return Status::InvalidArgument(
+      what + " \"" + name +
+      "\": expected 1 to 128 letters, digits, '.', '_', '-', '+' or ':', not starting with '.' "
+      "or '-' (it becomes a directory name)");
+}
 
 Result<RunDirectory> CreateRunDirectory(const std::filesystem::path& store,
                                         const std::string& test_name) {
+  if (Status name = CheckPathName("test name", test_name); !name.ok()) return name;
   std::filesystem::path test_dir = store / test_name;
   std::error_code error;
   std::filesystem::create_directories(test_dir, error);
   if (error) return Status::IoError(test_dir.string() + ": " + error.message());
+  if (!IsEntryOf(test_dir, store, test_name)) {
+    return Status::IoError(test_dir.string() + " leads outside the store " + store.string() +
+                           " (a symlink?): refusing to write runs there");
+  }
   std::string stamp = Timestamp();
   std::filesystem::path run = test_dir / stamp;
   for (int suffix = 1; !std::filesystem::create_directory(run, error); ++suffix) {

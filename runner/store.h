@@ -20,8 +20,15 @@ struct RunDirectory {
   std::filesystem::path node(const std::string& name) const { return path / "nodes" / name; }
 };
 
+// Test and node names become path components (store/<test>/, nodes/<node>/), so they are kept
+// to a safe alphabet: 1 to 128 of letters, digits and `.` `_` `-` `+` `:` (IPv6 node addresses),
+// not starting with `.` or `-` (so never `.`, `..` or a hidden file, never read as a flag).
+// InvalidArgument naming `what` ("test name", "node name") and the name otherwise.
+Status CheckPathName(const std::string& what, const std::string& name);
+
 // Creates a fresh run directory (a suffix keeps two runs in the same second apart) and points
-// the latest links at it.
+// the latest links at it. InvalidArgument for a test name CheckPathName refuses; IoError when
+// the run directory would not lie inside the store (a symlink planted at store/<test>).
 Result<RunDirectory> CreateRunDirectory(const std::filesystem::path& store,
                                         const std::string& test_name);
 

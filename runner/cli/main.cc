@@ -6,6 +6,7 @@
 #include "checker/verdict.h"
 #include "runner/cli/check_command.h"
 #include "runner/cli/cluster_command.h"
+#include "runner/cli/password.h"
 #include "runner/cli/test_command.h"
 
 int main(int argc, char** argv) {
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
     // --help and --version exit 0; every real argument error is "bad arguments" (254).
     return code == 0 ? 0 : kExitBadInput;
   }
+  cli::HidePasswordArguments(argc, argv);
   try {
     if (check->parsed()) return cli::RunCheck(check_arguments, std::cout, std::cerr);
     if (test->parsed()) return cli::RunTestCommand(test_arguments, std::cout, std::cerr);

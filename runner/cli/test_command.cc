@@ -7,8 +7,10 @@
 #include <random>
 
 #include "checker/verdict.h"
+#include "runner/cli/password.h"
 #include "runner/cli/progress.h"
 #include "runner/lifecycle.h"
+#include "runner/store.h"
 
 namespace faultline::cli {
 namespace {
@@ -169,7 +171,12 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
                    "Client threads: N, or Nn for N per node (Jepsen's 2n)")
       ->capture_default_str();
   test->add_option("--username", arguments.ssh.username, "SSH user")->capture_default_str();
-  test->add_option("--password", arguments.ssh.password, "SSH password (also used for sudo)");
+  test->add_option("--password-file", arguments.passwords.file,
+                   "File whose first line is the SSH password (also sudo's); owner-only mode");
+  test->add_flag("--ask-password", arguments.passwords.ask,
+                 "Prompt for the SSH password on the terminal");
+  test->add_option("--password", arguments.passwords.command_line,
+                   "SSH password (visible in ps: prefer FAULTLINE_SSH_PASSWORD, --password-file)");
   test->add_option("--ssh-private-key", arguments.ssh.private_key_path, "SSH private key file");
   test->add_option("--strict-host-key-checking", arguments.ssh.strict_host_key_checking,
                    "Verify host keys against known_hosts (true/false)")
@@ -248,12 +255,23 @@ struct SingleRun {
   std::string error;
 };
 
-Status Prepare(TestArguments& arguments, std::ostream& out) {
+// The test name and node names become directories of the run store: refused before anything
+// is started when they could escape it.
+Status CheckNames(const TestArguments& arguments) {
+  if (Status name = CheckPathName("--name", arguments.options.name); !name.ok()) return name;
+  for (const std::string& node : arguments.options.nodes) {
+    if (Status name = CheckPathName("node name", node); !name.ok()) return name;
+  }
+  return Status::Ok();
+}
+
+Status Prepare(TestArguments& arguments, std::ostream& out, std::ostream& err) {
   Status resolved = ResolveNodes(arguments);
+  if (resolved.ok()) resolved = CheckNames(arguments);
+  if (resolved.ok()) resolved = ResolvePasswords(arguments.passwords, arguments.ssh, err);
   if (resolved.ok() && arguments.local) resolved = PrepareLocalCluster(arguments, out);
   if (resolved.ok()) resolved = ResolveConcurrency(arguments);
   if (!resolved.ok()) return resolved;
-  if (arguments.ssh.sudo_password.empty()) arguments.ssh.sudo_password = arguments.ssh.password;
   // The local cluster logs in as root; elsewhere a non-root user reaches iptables through sudo.
   arguments.workload.nemesis_sudo = !arguments.local && arguments.ssh.username != "root";
   return Status::Ok();
@@ -336,7 +354,7 @@ int WorstExitCode(const std::vector<SingleRun>& runs) {
 }  // namespace
 
 int RunTestCommand(TestArguments& arguments, std::ostream& out, std::ostream& err) {
-  Status prepared = Prepare(arguments, out);
+  Status prepared = Prepare(arguments, out, err);
   if (!prepared.ok()) {
     err << "faultline: " << prepared.message() << "\n";
     return kExitBadInput;
@@ -379,7 +397,7 @@ int RunTestAllCommand(TestAllArguments& arguments, std::ostream& out, std::ostre
       return kExitBadInput;
     }
   }
-  Status prepared = Prepare(arguments.test, out);
+  Status prepared = Prepare(arguments.test, out, err);
   if (!prepared.ok()) {
     err << "faultline: " << prepared.message() << "\n";
     return kExitBadInput;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "clients/registry.h"
+#include "runner/cli/password.h"
 #include "runner/cluster/cluster.h"
 #include "runner/test.h"
 
@@ -19,6 +20,7 @@ struct TestArguments {
   TestOptions options;
   std::string concurrency = "5";  // N, or Nn for N per node
   control::SshOptions ssh;
+  PasswordSources passwords;  // resolved into ssh.password and ssh.sudo_password by Prepare
   clients::WorkloadOptions workload;
   std::vector<std::string> nodes;
   std::string nodes_file;

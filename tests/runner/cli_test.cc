@@ -8,28 +8,16 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "support/command.h"
+
 namespace {
 
 const std::string kBinary = FAULTLINE_BINARY;
 const std::string kData = FAULTLINE_TEST_DATA;
 const std::string kExamples = std::string(FAULTLINE_TEST_DATA) + "/../../examples/histories";
 
-struct CommandOutput {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-CommandOutput Faultline(const std::string& arguments) {
-  CommandOutput run;
-  std::string command = kBinary + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return run;
-  char buffer[4096];
-  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) run.out.append(buffer, n);
-  int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
+using faultline::testing::CommandOutput;
+using faultline::testing::Faultline;
 
 std::string WriteTemp(const std::string& name, const std::string& text) {
   std::filesystem::path path = std::filesystem::temp_directory_path() / ("faultline_cli_" + name);
