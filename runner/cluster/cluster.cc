@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,13 +15,13 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <system_error>
 #include <thread>
 
+#include "runner/cluster/state_directory.h"
 #include "runner/control/local_remote.h"
 #include "runner/control/remote.h"
 
@@ -87,36 +88,18 @@ Status RunCommand(const std::vector<std::string>& argv, std::string* out = nullp
   return Status::Ok();
 }
 
-Result<std::string> ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError("cannot read " + path.string() + ": " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+// Files in the state directory, /proc and /sys: a symlink at the last component is never
+// followed (state_directory.h).
+Result<std::string> ReadText(const fs::path& path) { return ReadFileNoFollow(path); }
+
+// Every file the cluster writes is replaced through a fresh O_EXCL|O_NOFOLLOW name and a rename
+// (state_directory.h), so a crash never leaves a torn cluster.json and nothing planted is followed.
+Status WriteText(const fs::path& path, const std::string& text, mode_t mode = 0644) {
+  return WriteFileExclusively(path, text, mode);
 }
 
-Status WriteText(const fs::path& path, const std::string& text) {
-  // Written next to the target and renamed, so a crash never leaves a torn cluster.json.
-  fs::path temporary = path;
-  temporary += ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) return Status::IoError("cannot write " + temporary.string());
-  }
-  std::error_code error;
-  fs::rename(temporary, path, error);
-  if (error) return Status::IoError("cannot rename to " + path.string() + ": " + error.message());
-  return Status::Ok();
-}
-
-Status MakeDirectories(const fs::path& path) {
-  std::error_code error;
-  fs::create_directories(path, error);
-  if (error) return Status::IoError("cannot create " + path.string() + ": " + error.message());
-  return Status::Ok();
-}
+// Directories in the state directory: created 0700, each component checked (state_directory.h).
+Status MakeDirectories(const fs::path& path) { return MakeTrustedDirectory(path, ::geteuid()); }
 
 bool LinkExists(const std::string& name) { return fs::exists(fs::path("/sys/class/net") / name); }
 bool NamespaceExists(const std::string& name) { return fs::exists(fs::path("/run/netns") / name); }
@@ -183,7 +166,7 @@ Result<int> SpawnDetached(const std::vector<std::string>& argv, const fs::path& 
   arguments.push_back(nullptr);
   int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null_fd < 0) return Status::IoError(std::string("cannot open /dev/null: ") + strerror(errno));
-  int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (log_fd < 0) {
     ::close(null_fd);
     return Status::IoError("cannot open " + log.string() + ": " + std::strerror(errno));
@@ -286,11 +269,19 @@ Result<ClusterInfo> LoadCluster(const fs::path& state_directory) {
 
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
+bool PathExists(const fs::path& path) {
+  struct stat info {};
+  return ::lstat(path.c_str(), &info) == 0;  // a symlink exists, wherever it points
+}
+
+// An existing key pair is reused only when it is root's own (CheckPrivateKey); a planted key
+// would let its author log in to the nodes, or its .pub into authorized_keys.
 Status GenerateKey(const fs::path& path, const std::string& comment) {
-  if (fs::exists(path) && fs::exists(fs::path(path.string() + ".pub"))) return Status::Ok();
+  const fs::path public_key = path.string() + ".pub";
+  if (PathExists(path) && PathExists(public_key)) return CheckPrivateKey(path, ::geteuid());
   std::error_code ignored;
-  fs::remove(path, ignored);
-  fs::remove(fs::path(path.string() + ".pub"), ignored);
+  fs::remove(path, ignored);  // removes a symlink itself, never its target
+  fs::remove(public_key, ignored);
   return RunCommand(
       {kSshKeygen, "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path.string()});
 }
@@ -354,8 +345,8 @@ Status WriteFiles(const ClusterInfo& cluster) {
     known_hosts += node.name + " " + type + " " + key + "\n";
     if (Status s = WriteText(SshdConfigPath(node), SshdConfig(node)); !s.ok()) return s;
     if (Status s = WriteText(node.directory / "etc/hosts", hosts); !s.ok()) return s;
-    if (Status s =
-            WriteText(node.directory / "root/.ssh/authorized_keys", FirstLine(*public_key) + "\n");
+    if (Status s = WriteText(node.directory / "root/.ssh/authorized_keys",
+                             FirstLine(*public_key) + "\n", 0600);
         !s.ok()) {
       return s;
     }
@@ -401,6 +392,12 @@ Status BuildNetwork(const ClusterInfo& cluster) {
 Result<int> StartSshd(const NodeInfo& node) {
   std::error_code ignored;
   fs::remove(SshdPidPath(node), ignored);
+  // sshd appends to its log as root and follows a symlink there: only a regular file will do.
+  const fs::path sshd_log = node.directory / "sshd.log";
+  struct stat info {};
+  if (::lstat(sshd_log.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+    return Status::IoError(sshd_log.string() + " is not a regular file");
+  }
   // `ip netns exec` gives the command the node's network and a mount namespace of its own;
   // unshare adds a UTS namespace for the hostname and a private mount namespace in which /root
   // and /etc/hosts are the node's. Everything the node's sshd starts inherits them.
@@ -409,7 +406,7 @@ Result<int> StartSshd(const NodeInfo& node) {
       control::ShellEscape((node.directory / "root").string()) + " /root; mount --bind " +
       control::ShellEscape((node.directory / "etc/hosts").string()) + " /etc/hosts; exec " + kSshd +
       " -D -f " + control::ShellEscape(SshdConfigPath(node).string()) + " -E " +
-      control::ShellEscape((node.directory / "sshd.log").string());
+      control::ShellEscape(sshd_log.string());
   return SpawnDetached({kIp, "netns", "exec", node.namespace_name, kUnshare, "--uts", "--mount",
                         "--propagation", "private", kShell, "-c", script},
                        node.directory / "start.log");
@@ -494,6 +491,17 @@ Status CheckRoot() {
   return Status::Ok();
 }
 
+// Whether the state directory exists; an error when it, or a directory above it, could be
+// changed by another user (state_directory.h).
+Result<bool> CheckStateDirectory(const fs::path& state_directory) {
+  Result<bool> exists = CheckTrustedDirectory(state_directory, ::geteuid());
+  if (!exists.ok()) {
+    return Status(exists.status().code(),
+                  "unsafe cluster state directory: " + exists.status().message());
+  }
+  return exists;
+}
+
 Status DownAt(const fs::path& state_directory);
 
 }  // namespace
@@ -518,6 +526,9 @@ Result<ClusterInfo> ClusterUp(const ClusterOptions& options) {
   Result<fs::path> state_directory = StateDirectory(options);
   if (!state_directory.ok()) return state_directory.status();
   if (Status s = CheckRoot(); !s.ok()) return s;
+  if (Result<bool> exists = CheckStateDirectory(*state_directory); !exists.ok()) {
+    return exists.status();
+  }
 
   if (LinkExists(kBridge) && BridgeOwner() != BridgeAlias(*state_directory)) {
     return Status::IoError(std::string(kBridge) + " already exists and is not this cluster's (" +
@@ -543,9 +554,13 @@ Result<ClusterInfo> ClusterUp(const ClusterOptions& options) {
   }
 
   ClusterInfo cluster = MakeCluster(*state_directory, options.nodes);
-  if (Status s = MakeDirectories(*state_directory); !s.ok()) return s;
+  if (Status s = MakeDirectories(*state_directory); !s.ok()) {
+    return Status(s.code(), "unsafe cluster state directory: " + s.message());
+  }
   // sshd's privilege separation needs it; the openssh-server package creates it only at boot.
-  if (Status s = MakeDirectories("/run/sshd"); !s.ok()) return s;
+  std::error_code error;
+  fs::create_directories("/run/sshd", error);
+  if (error) return Status::IoError("cannot create /run/sshd: " + error.message());
   // Recorded before anything exists, so that a crash midway leaves ClusterDown what to remove.
   if (Status s = SaveCluster(cluster, "building"); !s.ok()) return s;
 
@@ -575,6 +590,9 @@ Status ClusterDown(const ClusterOptions& options) {
   if (Status s = CheckRoot(); !s.ok()) return s;
   Result<fs::path> state_directory = StateDirectory(options);
   if (!state_directory.ok()) return state_directory.status();
+  if (Result<bool> exists = CheckStateDirectory(*state_directory); !exists.ok()) {
+    return exists.status();
+  }
   return DownAt(*state_directory);
 }
 
@@ -681,6 +699,9 @@ Status DownAt(const fs::path& state_directory) {
 Result<ClusterInfo> ClusterStatus(const ClusterOptions& options) {
   Result<fs::path> state_directory = StateDirectory(options);
   if (!state_directory.ok()) return state_directory.status();
+  Result<bool> exists = CheckStateDirectory(*state_directory);
+  if (!exists.ok()) return exists.status();
+  if (!*exists) return Status::IoError("no cluster recorded in " + state_directory->string());
   Result<ClusterInfo> loaded = LoadCluster(*state_directory);
   if (!loaded.ok()) return loaded.status();
   ClusterInfo cluster = *loaded;

@@ -8,7 +8,14 @@
 // hosts file over /etc/hosts. The controller reaches the nodes with a generated key pair and a
 // known_hosts file holding every node's host key, so host keys are verified as for real machines.
 //
-// Everything lives under the state directory (default /run/faultline/cluster):
+// Everything lives under the state directory (default /run/faultline/cluster). It holds root's
+// keys to the nodes, and each node's authorized_keys for root, so it must be root's alone:
+// ClusterUp, ClusterDown and ClusterStatus refuse one that another user could change (the
+// directory or one above it owned by another user, writable by group or others other than a
+// sticky directory like /tmp, or a symlink anywhere on the path; the rules are in
+// state_directory.h), ClusterUp creates missing directories 0700, writes every file through a
+// fresh O_EXCL|O_NOFOLLOW name renamed into place, and reuses an existing key pair only when the
+// private key is root's with mode 0600. It holds:
 //   cluster.json               nodes, addresses, sshd pids (written before anything is created,
 //                              so ClusterDown can undo a half-built cluster)
 //   id_ed25519{,.pub}          the controller's key pair; known_hosts

@@ -8,10 +8,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -301,6 +303,115 @@ TEST_F(ClusterTest, DownFindsAHalfBuiltClusterWhoseRecordIsLost) {
     for (int i = 0; i < 200 && !Gone(node.sshd_pid); ++i) ::usleep(10'000);
     EXPECT_TRUE(Gone(node.sshd_pid)) << node.name;
   }
+}
+
+// What a local user could prepare before root runs `cluster up --state-dir ...`: each is refused
+// before a key, an authorized_keys file or a network device is made, and the user's files stay
+// as they were. (Before the state directory was checked, every one of them was used.)
+TEST_F(ClusterTest, HostileStateDirectoriesAreRefusedBeforeAnythingIsBuilt) {
+  const fs::path base = options_.state_directory;  // root's own, 0700, from mkdtemp
+  constexpr uid_t kNobody = 65534;
+  auto directory = [](const fs::path& path, mode_t mode, uid_t owner = 0) {
+    fs::create_directories(path);
+    EXPECT_EQ(::chmod(path.c_str(), mode), 0) << path;
+    EXPECT_EQ(::lchown(path.c_str(), owner, owner), 0) << path;
+  };
+  auto key_pair = [](const fs::path& state, mode_t mode, uid_t owner) {
+    const fs::path key = state / "id_ed25519";
+    EXPECT_EQ(Host({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.string()}), "");
+    EXPECT_EQ(::chmod(key.c_str(), mode), 0);
+    EXPECT_EQ(::lchown(key.c_str(), owner, owner), 0);
+  };
+  struct Case {
+    fs::path state;
+    std::string words;  // in the refusal
+  };
+  std::vector<Case> cases;
+  directory(base / "nobodys", 0700, kNobody);
+  cases.push_back({base / "nobodys", "owned by uid 65534"});
+  directory(base / "nobodys-parent", 0755, kNobody);
+  cases.push_back({base / "nobodys-parent" / "cluster", "owned by uid 65534"});
+  directory(base / "world-writable", 0777);
+  cases.push_back({base / "world-writable", "writable by group or others"});
+  directory(base / "group-writable-parent", 0770);
+  cases.push_back({base / "group-writable-parent" / "cluster", "writable by group or others"});
+  directory(base / "real", 0700);
+  fs::create_directory_symlink(base / "real", base / "link");
+  cases.push_back({base / "link" / "cluster", "symbolic link"});
+  directory(base / "readable-key", 0700);
+  key_pair(base / "readable-key", 0644, 0);
+  cases.push_back({base / "readable-key", "mode 0644, not 0600"});
+  directory(base / "nobodys-key", 0700);
+  key_pair(base / "nobodys-key", 0600, kNobody);
+  cases.push_back({base / "nobodys-key", "owned by uid 65534"});
+  // A node's directory pointing elsewhere: its root/.ssh/authorized_keys would be written there.
+  directory(base / "node-link", 0700);
+  directory(base / "victim", 0700);
+  fs::create_directory_symlink(base / "victim", base / "node-link" / "n1");
+  cases.push_back({base / "node-link", "symbolic link"});
+
+  for (const Case& hostile : cases) {
+    ClusterOptions options = options_;
+    options.nodes = 1;
+    options.state_directory = hostile.state;
+    Result<ClusterInfo> up = ClusterUp(options);
+    EXPECT_FALSE(up.ok()) << hostile.state << " was used";
+    if (up.ok()) {
+      EXPECT_TRUE(ClusterDown(options).ok());
+      continue;
+    }
+    EXPECT_NE(up.status().message().find(hostile.words), std::string::npos)
+        << hostile.state << ": " << up.status().message();
+    EXPECT_FALSE(fs::exists(std::string("/sys/class/net/") + kBridge)) << hostile.state;
+  }
+  for (const auto& entry : fs::recursive_directory_iterator(base)) {
+    EXPECT_NE(entry.path().filename(), "authorized_keys") << entry.path();
+    EXPECT_NE(entry.path().filename(), "cluster.json") << entry.path();
+  }
+  EXPECT_TRUE(fs::is_empty(base / "victim"));
+  EXPECT_EQ(Host({"ip", "netns", "list"}), netns_before_);
+
+  // Down and status refuse such a directory too: its cluster.json would name what to remove.
+  ClusterOptions nobodys = options_;
+  nobodys.state_directory = base / "nobodys";
+  Status down = ClusterDown(nobodys);
+  EXPECT_FALSE(down.ok());
+  EXPECT_NE(down.message().find("owned by uid 65534"), std::string::npos) << down.message();
+  Result<ClusterInfo> status = ClusterStatus(nobodys);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.status().message().find("owned by uid 65534"), std::string::npos)
+      << status.status().message();
+}
+
+// Symlinks planted for files the cluster writes (even in root's own directory) are replaced,
+// never followed: the files they point at stay as they were.
+TEST_F(ClusterTest, PlantedSymlinksForItsFilesAreNotFollowed) {
+  options_.nodes = 1;
+  char pattern[] = "/tmp/faultline_victim_XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const fs::path victim = fs::path(pattern) / "precious";
+  std::ofstream(victim) << "precious\n";
+  const fs::path state = options_.state_directory;
+  for (const char* name : {"cluster.json", "cluster.json.tmp", "known_hosts", "known_hosts.tmp"}) {
+    fs::create_symlink(victim, state / name);
+  }
+  ClusterInfo cluster = Up();
+  ASSERT_EQ(cluster.nodes.size(), 1u);
+  std::ifstream in(victim);
+  std::string contents((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(contents, "precious\n");
+  EXPECT_FALSE(fs::is_symlink(state / "cluster.json"));
+  EXPECT_FALSE(fs::is_symlink(state / "known_hosts"));
+  struct stat info {};
+  ASSERT_EQ(::lstat(state.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 07777, 0700u);
+  ASSERT_EQ(::lstat((state / "n1/root/.ssh/authorized_keys").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 07777, 0600u);
+  EXPECT_EQ(info.st_uid, 0u);
+  control::Remote& remote = Connect(cluster, cluster.nodes[0]);
+  EXPECT_EQ(OnNode(remote, "hostname"), "n1\n");
+  std::error_code ignored;
+  fs::remove_all(pattern, ignored);
 }
 
 }  // namespace
