@@ -453,6 +453,11 @@ Result<bool> HasIp6tables(control::Remote& remote, bool sudo) {
   command.timeout_ms = 10'000;
   Result<control::CommandResult> result = remote.Execute(command);
   if (!result.ok()) return result.status();
+  // `command -v` fails silently when the program is missing; anything on stderr is another
+  // failure (sudo refusing), which must not read as "no ip6tables".
+  if (result->exit_code != 0 && !result->err.empty()) {
+    return control::ExitError(remote.node(), command, *result);
+  }
   return result->exit_code == 0;
 }
 
@@ -489,13 +494,14 @@ Status PartitionFault::Setup(const Test& test, const NodeRemotes& remotes) {
   std::vector<std::set<std::string>> interface_ipv6(nodes_.size());
   Status resolved = Combine(InParallel(nodes_.size(), [&](size_t i) {
     control::Remote& remote = *remotes_[i];
+    // Each thread changes only its node's entries, found with at(), which never inserts.
     for (const std::string& address : ControllerAddresses(remote)) {
-      protected_[nodes_[i]].insert(address);
+      protected_.at(nodes_[i]).insert(address);
     }
     for (const std::string& peer : nodes_) {
       Result<Resolved> address = ResolveOnNode(remote, peer);
       if (!address.ok()) return address.status();
-      addresses_[nodes_[i]][peer] = address->ipv4;
+      addresses_.at(nodes_[i])[peer] = address->ipv4;
       resolved_ipv6[i][peer] = address->ipv6;
     }
     Result<std::set<std::string>> interfaces = InterfaceIpv6(remote);
@@ -554,7 +560,7 @@ Status PartitionFault::Setup(const Test& test, const NodeRemotes& remotes) {
     for (IpFamily family : Families(nodes_[i])) {
       Result<ChainState> chain = OwnChain(*remotes_[i], family, options_.run_id, options_.sudo);
       if (!chain.ok()) return chain.status();
-      held_[nodes_[i]].insert(family);
+      held_.at(nodes_[i]).insert(family);
     }
     return Status::Ok();
   }));
@@ -567,14 +573,13 @@ Status PartitionFault::Setup(const Test& test, const NodeRemotes& remotes) {
 
 Result<std::vector<std::string>> PartitionFault::DroppedAddresses(
     const std::string& node, const std::set<std::string>& peers, IpFamily family) const {
-  std::set<std::string> own;
   std::map<std::string, std::set<std::string>> known;
   if (family == IpFamily::kIpv4) {
     for (const auto& [peer, address] : addresses_.at(node)) known[peer] = {address};
   } else {
     known = ipv6_addresses_.at(node);
   }
-  own = known.at(node);
+  const std::set<std::string> own = known.at(node);
   std::set<std::string> addresses;
   for (const std::string& peer : peers) {
     auto found = known.find(peer);

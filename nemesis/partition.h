@@ -110,7 +110,8 @@ Status FlushRules(control::Remote& remote, IpFamily family, const std::string& r
 // to the run id whose chain was removed, empty when none was.
 Status RemoveRules(control::Remote& remote, IpFamily family, const std::string& run_id, bool sudo,
                    std::string* removed_run = nullptr);
-// Whether the node has ip6tables (on the PATH sudo uses, when `sudo`).
+// Whether the node has ip6tables (on the PATH sudo uses, when `sudo`); an error when the check
+// itself fails (sudo refused).
 Result<bool> HasIp6tables(control::Remote& remote, bool sudo);
 
 struct PartitionOptions {

@@ -66,6 +66,16 @@ TEST(HealNode, RemovesIp6tablesRulesTooAndSkipsIpv6WithoutIp6tables) {
   EXPECT_TRUE(bare.IptablesCalls("ip6tables").empty());
 }
 
+TEST(HealNode, ASudoFailureIsNotMistakenForMissingIp6tables) {
+  fakes::FakeNode node("n4", {}, "");
+  node.remote().When("command -v ip6tables",
+                     control::CommandResult{1, "", "sudo: a password is required\n"});
+  Result<NodeHealReport> report = HealNode(node.remote(), HealOptions{});
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.status().message().find("sudo: a password is required"), std::string::npos)
+      << report.status().message();
+}
+
 TEST(HealNode, RefusesAChainFaultlineDidNotCreateAndLeavesItUntouched) {
   fakes::FakeNode node("n5", {}, "");
   node.iptables().AddForeign("FAULTLINE", "-A FAULTLINE -p tcp --dport 22 -j ACCEPT");
