@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   nlohmann-json3-dev libcli11-dev libboost-graph-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libssh-dev libcurl4-openssl-dev openssh-server openssh-client
+  libssh-dev libcurl4-openssl-dev openssh-server openssh-client sudo
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   gnuplot-nox graphviz
   iproute2 iptables

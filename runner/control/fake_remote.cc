@@ -9,6 +9,16 @@ FakeRemote::FakeRemote(std::string node, std::string sudo_password)
     : node_(std::move(node)), sudo_password_(std::move(sudo_password)) {}
 
 Result<CommandResult> FakeRemote::Execute(const Command& command) {
+  Result<CommandResult> response = Respond(command);
+  // As a real node's: an answer larger than the command's output limit is an error.
+  if (response.ok() &&
+      response->out.size() + response->err.size() > static_cast<size_t>(command.max_output_bytes)) {
+    return OutputLimitError(node_, command, "; the command was stopped");
+  }
+  return response;
+}
+
+Result<CommandResult> FakeRemote::Respond(const Command& command) {
   std::string line = CommandLine(command, sudo_password_);
   Responder responder;
   {

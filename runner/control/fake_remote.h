@@ -4,8 +4,9 @@
 // node's shell would receive it) and answered, in this order, by: the next queued response, else
 // the first rule whose pattern occurs in the command line, else the responder function, else a
 // default success (exit 0, empty output). A response may be an error Status, so connection
-// losses and timeouts can be simulated as well as non-zero exits. Uploads and downloads move
-// files in and out of an in-memory map of "remote" files.
+// losses and timeouts can be simulated as well as non-zero exits; as from a real node, a response
+// whose stdout and stderr together pass the command's max_output_bytes becomes OutputLimitError.
+// Uploads and downloads move files in and out of an in-memory map of "remote" files.
 //
 // Thread safety: unlike other Remotes, every method may be called from any thread (a mutex
 // guards the state), so a test may inspect the record while a worker thread uses the fake.
@@ -60,6 +61,8 @@ class FakeRemote : public Remote {
   std::optional<std::string> File(const std::string& remote_path) const;
 
  private:
+  Result<CommandResult> Respond(const Command& command);  // records it; the scripted answer
+
   const std::string node_;
   const std::string sudo_password_;
   mutable std::mutex mutex_;

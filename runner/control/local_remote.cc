@@ -7,11 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 extern char** environ;
 
@@ -75,10 +78,11 @@ class SigpipeBlocker {
   sigset_t previous_;
 };
 
-// Appends what is readable on `fd`; closes it at end of file or on error.
-void Drain(Descriptor& fd, std::string& into) {
+// Appends what is readable on `fd`; closes it at end of file or on error. Stops once `into` holds
+// more than `limit` bytes, so that a command writing endlessly cannot keep it reading.
+void Drain(Descriptor& fd, std::string& into, size_t limit) {
   char buffer[16384];
-  while (true) {
+  while (into.size() <= limit) {
     ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n > 0) {
       into.append(buffer, static_cast<size_t>(n));
@@ -99,8 +103,10 @@ int ExitCode(int wait_status) {
 
 }  // namespace
 
-LocalRemote::LocalRemote(std::string node, std::string sudo_password)
-    : node_(std::move(node)), sudo_password_(std::move(sudo_password)) {}
+LocalRemote::LocalRemote(std::string node, std::string sudo_password, int64_t max_download_bytes)
+    : node_(std::move(node)),
+      sudo_password_(std::move(sudo_password)),
+      max_download_bytes_(max_download_bytes) {}
 
 Result<CommandResult> LocalRemote::Execute(const Command& command) {
   if (command.sudo && !sudo_password_.empty()) {
@@ -157,10 +163,16 @@ Result<CommandResult> LocalRemote::Execute(const Command& command) {
   if (input.empty()) stdin_write.Close();
 
   const auto deadline = Clock::now() + std::chrono::milliseconds(command.timeout_ms);
+  const size_t max_output = static_cast<size_t>(std::max<int64_t>(0, command.max_output_bytes));
   CommandResult result;
   size_t written = 0;
   bool timed_out = false;
+  bool too_much_output = false;
   while (out_read.open() || err_read.open()) {
+    if (result.out.size() + result.err.size() > max_output) {
+      too_much_output = true;
+      break;
+    }
     // Rounded up, so that a command is never abandoned before its full timeout.
     auto remaining = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (remaining <= 0) {
@@ -189,13 +201,18 @@ Result<CommandResult> LocalRemote::Execute(const Command& command) {
           stdin_write.Close();
         }
       } else if (fds[i].fd == out_read.get()) {
-        Drain(out_read, result.out);
+        Drain(out_read, result.out, max_output - std::min(max_output, result.err.size()));
       } else if (fds[i].fd == err_read.get()) {
-        Drain(err_read, result.err);
+        Drain(err_read, result.err, max_output - std::min(max_output, result.out.size()));
       }
     }
   }
   stdin_write.Close();
+  if (too_much_output) {
+    ::kill(-pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return OutputLimitError(node_, command, "; its process group was killed");
+  }
 
   int wait_status = 0;
   while (!timed_out) {
@@ -234,14 +251,27 @@ Status LocalRemote::Upload(const std::filesystem::path& local, const std::string
 }
 
 Status LocalRemote::Download(const std::string& remote_path, const std::filesystem::path& local) {
-  std::error_code error;
-  std::filesystem::copy_file(remote_path, local, std::filesystem::copy_options::overwrite_existing,
-                             error);
-  if (error) {
-    return Status::IoError(node_ + ": download " + remote_path + " to " + local.string() + ": " +
-                           error.message());
+  // Copied by hand rather than with copy_file: the limit must hold for a file that keeps growing
+  // or never ends (a device, a fifo) too.
+  std::ifstream in(remote_path, std::ios::binary);
+  if (!in) {
+    return Status::IoError(node_ + ": download " + remote_path + " to " + local.string() +
+                           ": cannot read it: " + ErrnoText(errno));
   }
-  return Status::Ok();
+  DownloadedFile out(node_, remote_path, local, max_download_bytes_);
+  if (Status status = out.Open(); !status.ok()) return status;
+  std::vector<char> buffer(64 * 1024);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    if (Status status = out.Append(buffer.data(), static_cast<size_t>(in.gcount())); !status.ok()) {
+      return status;
+    }
+  }
+  if (in.bad()) {
+    return Status::IoError(node_ + ": download " + remote_path + " to " + local.string() +
+                           ": reading it failed");
+  }
+  return out.Close();
 }
 
 }  // namespace faultline::control

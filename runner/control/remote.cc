@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <string>
+#include <system_error>
 
 namespace faultline::control {
 namespace {
@@ -104,6 +105,58 @@ Status ExitError(const std::string& node, const Command& command, const CommandR
     message += " (no stderr); stdout: " + OutputTail(result.out);
   }
   return Status::IoError(std::move(message));
+}
+
+Status OutputLimitError(const std::string& node, const Command& command,
+                        const std::string& what_was_done) {
+  return Status::IoError(node + ": `" + CommandLine(command) + "` output exceeded " +
+                         std::to_string(command.max_output_bytes) + " bytes" + what_was_done);
+}
+
+Status DownloadLimitError(const std::string& node, const std::string& remote_path,
+                          const std::filesystem::path& local, int64_t max_bytes,
+                          const std::string& what_was_done) {
+  return Status::IoError(node + ": download " + remote_path + " to " + local.string() +
+                         ": the file exceeds " + std::to_string(max_bytes) + " bytes" +
+                         what_was_done);
+}
+
+DownloadedFile::DownloadedFile(std::string node, std::string remote_path,
+                               std::filesystem::path local, int64_t max_bytes)
+    : node_(std::move(node)),
+      remote_path_(std::move(remote_path)),
+      local_(std::move(local)),
+      max_bytes_(max_bytes) {}
+
+Status DownloadedFile::Open() {
+  out_.open(local_, std::ios::binary | std::ios::trunc);
+  if (!out_) {
+    return Status::IoError(node_ + ": download " + remote_path_ + " to " + local_.string() +
+                           ": cannot write the local file");
+  }
+  return Status::Ok();
+}
+
+Status DownloadedFile::Append(const char* data, size_t size) {
+  if (written_ + static_cast<int64_t>(size) > max_bytes_) {
+    out_.close();
+    std::error_code ignored;
+    std::filesystem::remove(local_, ignored);
+    return DownloadLimitError(node_, remote_path_, local_, max_bytes_,
+                              "; the partial copy was removed");
+  }
+  out_.write(data, static_cast<std::streamsize>(size));
+  written_ += static_cast<int64_t>(size);
+  return Status::Ok();
+}
+
+Status DownloadedFile::Close() {
+  if (!out_.flush()) {
+    return Status::IoError(node_ + ": download " + remote_path_ + " to " + local_.string() +
+                           ": writing the local file failed");
+  }
+  out_.close();
+  return Status::Ok();
 }
 
 Result<CommandResult> Run(Remote& remote, const Command& command) {

@@ -7,11 +7,17 @@
 // Every argument of a Command is shell-escaped before it reaches the node, so an argument is
 // always literal text there, whatever characters it holds. Errors carry the node, the command
 // line, the exit code and the tail of stderr.
+//
+// What a node sends back is bounded: a command's stdout and stderr together may hold at most
+// Command::max_output_bytes (past it the command is stopped, as on a timeout, and Execute returns
+// an error), and a download at most kDefaultMaxDownloadBytes unless an implementation is told
+// otherwise, so a node that answers endlessly cannot exhaust the controller's memory or disk.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,12 +26,20 @@
 
 namespace faultline::control {
 
+// A command's stdout and stderr together, unless Command::max_output_bytes says otherwise.
+inline constexpr int64_t kDefaultMaxOutputBytes = int64_t{64} << 20;
+// One downloaded file, unless the implementation's options say otherwise.
+inline constexpr int64_t kDefaultMaxDownloadBytes = int64_t{1} << 30;
+
 struct Command {
   std::vector<std::string> argv;  // argv[0] is the program; each element is escaped
   std::string stdin_data;         // written to the command's stdin, then closed
   bool sudo = false;              // run as root through sudo (with the password, if any)
   std::string directory;          // cd here first, if not empty
   int64_t timeout_ms = 60'000;    // the command is abandoned (and the error says so) after this
+  // Past this many bytes of stdout and stderr together, the command is stopped like a timed-out
+  // one and Execute returns OutputLimitError.
+  int64_t max_output_bytes = kDefaultMaxOutputBytes;
 };
 
 struct CommandResult {
@@ -61,6 +75,36 @@ class Remote {
   virtual Result<CommandResult> Execute(const Command& command) = 0;
   virtual Status Upload(const std::filesystem::path& local, const std::string& remote_path) = 0;
   virtual Status Download(const std::string& remote_path, const std::filesystem::path& local) = 0;
+};
+
+// The error for a command whose output passed command.max_output_bytes: "node: `cmd` output
+// exceeded N bytes" followed by `what_was_done` (e.g. "; its process group was killed").
+Status OutputLimitError(const std::string& node, const Command& command,
+                        const std::string& what_was_done);
+// The error for a download that passed `max_bytes`: "node: download REMOTE to LOCAL: the file
+// exceeds N bytes" followed by `what_was_done` (e.g. "; the partial copy was removed").
+Status DownloadLimitError(const std::string& node, const std::string& remote_path,
+                          const std::filesystem::path& local, int64_t max_bytes,
+                          const std::string& what_was_done);
+
+// The local side of a download: writes `local` (truncated first), at most `max_bytes` of it.
+// Implementations feed it what they read; an Append past the limit removes the partial file and
+// returns DownloadLimitError, so that a node cannot fill the controller's disk.
+class DownloadedFile {
+ public:
+  DownloadedFile(std::string node, std::string remote_path, std::filesystem::path local,
+                 int64_t max_bytes);
+  Status Open();
+  Status Append(const char* data, size_t size);
+  Status Close();  // flushes; an error when writing failed
+
+ private:
+  const std::string node_;
+  const std::string remote_path_;
+  const std::filesystem::path local_;
+  const int64_t max_bytes_;
+  std::ofstream out_;
+  int64_t written_ = 0;
 };
 
 // Execute, turning a non-zero exit into an error "node: `cmd` exited N: <stderr tail>" (the

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -32,26 +33,68 @@ constexpr int kPollSliceMs = 20;
 // it for root logins and could not signal a command run through sudo anyway.
 constexpr char kProcessGroupMarkerCommand[] = "echo faultline-pgid:$$ >&2; ";
 constexpr std::string_view kProcessGroupMarker = "faultline-pgid:";
+// A sudo command's argv runs under this root shell ("$@"), which first reports its own process
+// group: sudo may have put the command in a new one (use_pty with a terminal makes a new session),
+// out of reach of a kill of the login shell's group. Not `exec "$@"`: a builtin such as kill must
+// stay one on nodes without procps. The group is the fifth field of /proc/PID/stat (the second,
+// "(sh)", holds no blank).
+constexpr char kSudoProcessGroupScript[] =
+    "read -r _ _ _ _ faultline_pgid _ 2>/dev/null </proc/$$/stat && "
+    "echo faultline-sudo-pgid:$faultline_pgid >&2; \"$@\"";
+constexpr std::string_view kSudoProcessGroupMarker = "faultline-sudo-pgid:";
 constexpr int64_t kKillTimeoutMs = 5'000;
+// How far into stderr the marker lines are looked for (a login shell's warnings may come first).
+constexpr size_t kMarkerSearchBytes = 64 * 1024;
 
-// Removes the marker line from `err` and returns the process group it names (0 if none).
-int64_t TakeProcessGroup(std::string& err) {
+// The process groups a command runs in, as its marker lines named them (0: not known).
+struct ProcessGroups {
+  int64_t login = 0;  // the login shell's
+  int64_t sudo = 0;   // the one sudo ran the command's argv in
+};
+
+// Removes the first line of `err` that starts with `marker` and returns the process group it
+// names (0 if there is no such complete line or it names none).
+int64_t TakeProcessGroup(std::string& err, std::string_view marker) {
   size_t start = 0;
-  while (start < err.size() &&
-         err.compare(start, kProcessGroupMarker.size(), kProcessGroupMarker) != 0) {
+  while (start < err.size() && err.compare(start, marker.size(), marker) != 0) {
     size_t newline = err.find('\n', start);
     if (newline == std::string::npos) return 0;
     start = newline + 1;
   }
   size_t end = err.find('\n', start);
   if (start >= err.size() || end == std::string::npos) return 0;
+  const std::string_view digits(err.data() + start + marker.size(), end - start - marker.size());
   int64_t group = 0;
-  for (size_t i = start + kProcessGroupMarker.size(); i < end; ++i) {
-    if (err[i] < '0' || err[i] > '9') return 0;
-    group = group * 10 + (err[i] - '0');
+  if (!digits.empty() && digits.size() <= 10 &&
+      digits.find_first_not_of("0123456789") == std::string_view::npos) {
+    for (char digit : digits) group = group * 10 + (digit - '0');
   }
   err.erase(start, end + 1 - start);
   return group;
+}
+
+// True when every line of a kill's stderr says that a group no longer exists (and there is one).
+bool OnlyNoSuchProcess(std::string_view err) {
+  bool any = false;
+  for (size_t start = 0; start < err.size();) {
+    size_t end = std::min(err.find('\n', start), err.size());
+    std::string_view line = err.substr(start, end - start);
+    if (!line.empty()) {
+      if (line.find("No such process") == std::string_view::npos) return false;
+      any = true;
+    }
+    start = end + 1;
+  }
+  return any;
+}
+
+// The command as sent: a sudo command's argv goes through kSudoProcessGroupScript.
+Command WithGroupReport(const Command& command) {
+  if (!command.sudo) return command;
+  Command sent = command;
+  sent.argv = {"sh", "-c", kSudoProcessGroupScript, "sh"};
+  sent.argv.insert(sent.argv.end(), command.argv.begin(), command.argv.end());
+  return sent;
 }
 
 std::string HomeDirectory() {
@@ -192,11 +235,13 @@ class SshRemote : public Remote {
         return Status::InvalidArgument(node_ + ": " + status.message());
       }
     }
-    // The marker gives the command's process group (the login shell sshd started is a session
-    // leader, so its pid is the group), which a timeout kills over a second channel.
+    // The markers give the command's process groups (the login shell sshd started is a session
+    // leader, so its pid is the group; under sudo, the group the command runs in), which a
+    // timeout kills over a second channel.
+    const Command sent = WithGroupReport(command);
     const std::string line =
-        std::string(kProcessGroupMarkerCommand) + CommandLine(command, options_.sudo_password);
-    const std::string input = CommandStdin(command, options_.sudo_password);
+        std::string(kProcessGroupMarkerCommand) + CommandLine(sent, options_.sudo_password);
+    const std::string input = CommandStdin(sent, options_.sudo_password);
     const std::string context = node_ + ": `" + CommandLine(command) + "`";
     const auto deadline = Clock::now() + std::chrono::milliseconds(command.timeout_ms);
 
@@ -224,13 +269,25 @@ class SshRemote : public Remote {
 
     CommandResult result;
     std::vector<char> buffer(kChunkBytes);
-    // Reads what has arrived on both streams without waiting. False on a connection error.
-    bool out_done = false, err_done = false;
+    const size_t max_output = static_cast<size_t>(std::max<int64_t>(0, command.max_output_bytes));
+    // The process groups, taken out of stderr as soon as their marker lines arrive, so that they
+    // count against no limit. Markers come first; past kMarkerSearchBytes nobody looks for them.
+    ProcessGroups groups;
+    auto take_markers = [&]() {
+      if (result.err.size() > kMarkerSearchBytes) return;
+      if (groups.login == 0) groups.login = TakeProcessGroup(result.err, kProcessGroupMarker);
+      if (command.sudo && groups.sudo == 0) {
+        groups.sudo = TakeProcessGroup(result.err, kSudoProcessGroupMarker);
+      }
+    };
+    // Reads what has arrived on both streams without waiting, until more than max_output bytes
+    // have come (then too_much_output is set). False on a connection error.
+    bool out_done = false, err_done = false, too_much_output = false;
     auto read_available = [&]() {
       for (int is_stderr : {0, 1}) {
         bool& done = is_stderr ? err_done : out_done;
         std::string& into = is_stderr ? result.err : result.out;
-        while (!done) {
+        while (!done && !too_much_output) {
           int n =
               ssh_channel_read_nonblocking(channel->get(), buffer.data(), buffer.size(), is_stderr);
           if (n == SSH_EOF) {
@@ -241,6 +298,8 @@ class SshRemote : public Remote {
             break;
           } else {
             into.append(buffer.data(), static_cast<size_t>(n));
+            if (is_stderr) take_markers();
+            too_much_output = result.out.size() + result.err.size() > max_output;
           }
         }
       }
@@ -250,6 +309,10 @@ class SshRemote : public Remote {
     auto remaining_ms = [&]() {
       return std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     };
+    const std::string timed_out = context + " timed out after " +
+                                  std::to_string(command.timeout_ms) + " ms; closed its channel";
+    const std::string output_exceeded =
+        OutputLimitError(node_, command, "; closed its channel").message();
 
     // stdin: write no more than the remote window allows, so that a command which must print
     // before it reads on is never deadlocked against us; keep reading its output meanwhile.
@@ -259,7 +322,8 @@ class SshRemote : public Remote {
     };
     size_t written = 0;
     while (written < input.size() && !command_finished()) {
-      if (remaining_ms() <= 0) return TimedOut(std::move(channel), context, command, result);
+      if (remaining_ms() <= 0)
+        return Abandon(std::move(channel), timed_out, command, groups, result);
       size_t window = ssh_channel_window_size(channel->get());
       if (window > 0) {
         size_t size = std::min({window, input.size() - written, kChunkBytes});
@@ -274,6 +338,8 @@ class SshRemote : public Remote {
         if (!read_available()) {
           return LostDuringCommand(std::move(channel), context, "reading output failed");
         }
+        if (too_much_output)
+          return Abandon(std::move(channel), output_exceeded, command, groups, result);
         if (ssh_channel_poll_timeout(channel->get(), kPollSliceMs, 0) == SSH_ERROR) {
           return LostDuringCommand(std::move(channel), context, "reading output failed");
         }
@@ -288,9 +354,11 @@ class SshRemote : public Remote {
       if (!read_available()) {
         return LostDuringCommand(std::move(channel), context, "reading output failed");
       }
+      if (too_much_output)
+        return Abandon(std::move(channel), output_exceeded, command, groups, result);
       if (out_done && err_done) break;
       int64_t remaining = remaining_ms();
-      if (remaining <= 0) return TimedOut(std::move(channel), context, command, result);
+      if (remaining <= 0) return Abandon(std::move(channel), timed_out, command, groups, result);
       // Returns as soon as stdout data or EOF arrives; stderr is picked up on the next turn.
       int polled = ssh_channel_poll_timeout(
           channel->get(), static_cast<int>(std::min<int64_t>(remaining, kPollSliceMs)), 0);
@@ -298,8 +366,6 @@ class SshRemote : public Remote {
         return LostDuringCommand(std::move(channel), context, "reading output failed");
       }
     }
-
-    TakeProcessGroup(result.err);
 
     // The exit status follows the EOF at once; ssh_channel_get_exit_status waits for it (or for
     // the channel's close, when the command was killed by a signal) up to the session timeout.
@@ -350,20 +416,30 @@ class SshRemote : public Remote {
 
   Status Download(const std::string& remote_path, const std::filesystem::path& local) override {
     const std::string context = node_ + ": download " + remote_path + " to " + local.string();
+    const int64_t max_bytes = options_.max_download_bytes;
     return WithSftp(context, [&](sftp_session sftp) -> Status {
       SftpFilePtr file(sftp_open(sftp, remote_path.c_str(), O_RDONLY, 0));
       if (!file) return SftpError(context, sftp);
-      std::ofstream out(local, std::ios::binary | std::ios::trunc);
-      if (!out) return Status::IoError(context + ": cannot write the local file");
+      // A file already too large is refused before anything is written; one that grows, or a
+      // device that never ends (/dev/zero), is cut off by DownloadedFile.
+      if (sftp_attributes attributes = sftp_fstat(file.get()); attributes != nullptr) {
+        const bool too_large = attributes->type == SSH_FILEXFER_TYPE_REGULAR &&
+                               attributes->size > static_cast<uint64_t>(max_bytes);
+        sftp_attributes_free(attributes);
+        if (too_large) return DownloadLimitError(node_, remote_path, local, max_bytes, "");
+      }
+      DownloadedFile out(node_, remote_path, local, max_bytes);
+      if (Status status = out.Open(); !status.ok()) return status;
       std::vector<char> buffer(kChunkBytes);
       while (true) {
         ssize_t n = sftp_read(file.get(), buffer.data(), buffer.size());
         if (n < 0) return SftpError(context, sftp);
         if (n == 0) break;
-        out.write(buffer.data(), n);
+        if (Status status = out.Append(buffer.data(), static_cast<size_t>(n)); !status.ok()) {
+          return status;
+        }
       }
-      if (!out.flush()) return Status::IoError(context + ": writing the local file failed");
-      return Status::Ok();
+      return out.Close();
     });
   }
 
@@ -395,6 +471,10 @@ class SshRemote : public Remote {
     }
     if (options_.strict_host_key_checking) {
       if (Status status = VerifyHostKey(context); !status.ok()) return {status, false};
+    } else {
+      Warn(context + ": the host key was NOT verified (strict host key checking is off); the " +
+           "server presented " + ServerFingerprint() +
+           ", and anyone who can answer at that address would have been trusted the same");
     }
     return Authenticate(context);
   }
@@ -504,6 +584,14 @@ class SshRemote : public Remote {
     return {Status::IoError(std::move(message)), false};
   }
 
+  void Warn(const std::string& line) {
+    if (options_.warn) {
+      options_.warn(line);
+    } else {
+      std::cerr << "faultline: warning: " << line << "\n";
+    }
+  }
+
   void Disconnect() {
     if (session_ == nullptr) return;
     if (ssh_is_connected(session_)) ssh_disconnect(session_);
@@ -532,32 +620,44 @@ class SshRemote : public Remote {
                            "); the connection is lost and the command may or may not have run");
   }
 
-  Status TimedOut(ChannelPtr channel, const std::string& context, const Command& command,
-                  CommandResult partial) {
+  // Stops a command that ran too long or printed too much: closes its channel and kills its
+  // process groups (the login shell's, and the one sudo ran it in) from a second channel.
+  // `what` says why and what was done so far; the error adds what became of the command.
+  Status Abandon(ChannelPtr channel, const std::string& what, const Command& command,
+                 const ProcessGroups& known, const CommandResult& partial) {
     channel.reset();
-    std::string message = context + " timed out after " + std::to_string(command.timeout_ms) +
-                          " ms; closed its channel";
-    int64_t group = TakeProcessGroup(partial.err);
+    std::string message = what;
+    std::vector<std::string> groups;
+    if (known.sudo > 1 && known.sudo != known.login) groups.push_back(std::to_string(known.sudo));
+    if (known.login > 1) groups.push_back(std::to_string(known.login));
+    std::string named;
+    for (const std::string& each : groups) named += (named.empty() ? "" : " and ") + each;
     if (session_ == nullptr || ssh_is_connected(session_) == 0) {
       Disconnect();
       message += "; the connection is lost, the command may still be running";
     } else if (killing_) {
-      message += "; the kill command itself timed out";
-    } else if (group <= 1) {
+      message += "; the kill command itself was stopped";
+    } else if (groups.empty()) {
       message += "; its process group is unknown, the command may still be running";
     } else {
       // Killed from a second channel, as the same user (through sudo for a sudo command).
       Command kill;
-      kill.argv = {"kill", "-KILL", "--", "-" + std::to_string(group)};
+      // `-s KILL --`: dash's kill (sh under sudo on Debian) reads `-KILL --` as a pid "--".
+      kill.argv = {"kill", "-s", "KILL", "--"};
+      for (const std::string& each : groups) kill.argv.push_back("-" + each);
       kill.sudo = command.sudo;
       kill.timeout_ms = kKillTimeoutMs;
-      killing_ = true;  // a kill that times out is not killed in turn
+      killing_ = true;  // a kill that is stopped is not killed in turn
       Result<CommandResult> killed = Execute(kill);
       killing_ = false;
+      const std::string noun = groups.size() == 1 ? "process group " : "process groups ";
       if (killed.ok() && killed->exit_code == 0) {
-        message += " and killed its process group " + std::to_string(group);
+        message += " and killed its " + noun + named;
+      } else if (killed.ok() && OnlyNoSuchProcess(killed->err)) {
+        // Closing the channel can end the command first (SIGPIPE, SIGHUP).
+        message += " and killed its " + noun + named + " (or what was left of them)";
       } else {
-        message += "; killing its process group " + std::to_string(group) + " failed: " +
+        message += "; killing its " + noun + named + " failed: " +
                    (killed.ok() ? OutputTail(killed->err, 3, 300) : killed.status().message());
       }
     }
@@ -603,7 +703,7 @@ class SshRemote : public Remote {
   SshOptions options_;
   std::string address_;  // host:port, for messages
   ssh_session session_ = nullptr;
-  bool killing_ = false;  // TimedOut is running the kill command
+  bool killing_ = false;  // Abandon is running the kill command
 };
 
 }  // namespace

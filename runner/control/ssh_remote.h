@@ -15,14 +15,25 @@
 // overwrite their target, so they are retried once on a new session.
 //
 // Timeouts: a command past its timeout has its channel closed and its process group killed with
-// `kill -KILL -- -PGID` over a second channel (through sudo when the command used sudo); the
+// `kill -s KILL -- -PGID` over a second channel (through sudo when the command used sudo); the
 // session stays usable. For that, the line sent to the node is `echo faultline-pgid:$$ >&2; `
 // followed by CommandLine(command): the login shell sshd starts is a session leader, so its pid
-// is the command's process group. The marker line is removed from the stderr Execute returns.
-// (SSH's own "signal" request is not used: OpenSSH refuses it for root logins, and it could not
-// reach a command running as root through sudo.) Processes that left the group (setsid, daemons)
-// are not killed. Root's login shell reads ~/.bashrc for every command over SSH; a slow one costs
-// that much per command.
+// is the command's process group. sudo may run the command in a process group (and session) of
+// its own: with use_pty and a terminal it does. So a sudo command's argv runs under a small root
+// shell that first reports the process group it is in (`faultline-sudo-pgid:G`, read from
+// /proc), and the kill names that group as well. Both marker lines are removed from the stderr
+// Execute returns. (SSH's own "signal" request is not used: OpenSSH refuses it for root logins,
+// and it could not reach a command running as root through sudo.) Processes that left the group
+// (setsid, daemons) are not killed. Root's login shell reads ~/.bashrc for every command over
+// SSH; a slow one costs that much per command.
+//
+// Limits: a command whose stdout and stderr together pass Command::max_output_bytes is stopped as
+// a timed-out one is, and Execute returns OutputLimitError. A download past
+// SshOptions::max_download_bytes fails and its partial local copy is removed.
+//
+// Without host key checking, every new connection (the first and each reconnect) reports what
+// was not verified: the node, host:port and the SHA256 fingerprint of the key it presented,
+// through SshOptions::warn.
 //
 // Thread safety: one thread at a time per Remote (libssh sessions are not shared); separate
 // Remotes may be used from separate threads.
@@ -30,6 +41,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -52,6 +64,10 @@ struct SshOptions {
   int64_t connect_timeout_ms = 10'000;     // TCP connect, key exchange and each blocking step
   int retries = 3;                         // connection attempts after the first one
   int64_t retry_backoff_ms = 250;          // before the first retry; doubled after each
+  int64_t max_download_bytes = kDefaultMaxDownloadBytes;  // per Download
+  // Where warnings go (one line each, without a newline); empty: standard error, as
+  // "faultline: warning: LINE".
+  std::function<void(const std::string&)> warn;
 };
 
 // Connects to `node` (at options.host if set). Errors name the node, host and port and say what

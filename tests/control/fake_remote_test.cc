@@ -71,6 +71,19 @@ TEST(FakeRemote, QueueThenRulesThenResponder) {
   EXPECT_FALSE(control::Run(remote, Cmd({"pgrep", "x"})).ok());
 }
 
+TEST(FakeRemote, AnAnswerPastTheOutputLimitIsAnError) {
+  FakeRemote fake("n1");
+  Command command = Cmd({"cat", "big.log"});
+  command.max_output_bytes = 10;
+  fake.EnqueueOutput("0123456789");
+  ASSERT_TRUE(fake.Execute(command).ok());
+  fake.EnqueueOutput("01234", 0, "567890");
+  Result<CommandResult> result = fake.Execute(command);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().message(),
+            "n1: `cat big.log` output exceeded 10 bytes; the command was stopped");
+}
+
 TEST(FakeRemote, FilesMoveThroughAnInMemoryMap) {
   std::string pattern = (fs::temp_directory_path() / "faultline_fake_XXXXXX").string();
   fs::path dir = ::mkdtemp(pattern.data());

@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 
+#include "control/flood.h"
+
 namespace faultline::control {
 namespace {
 
@@ -271,6 +273,55 @@ TEST(LocalRemote, SudoPasswordGoesToSudoAndNotToTheCommand) {
   result = newline.Execute(command);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(LocalRemote, EndlessOutputStopsTheCommandAtTheLimit) {
+  TempDir dir;
+  const fs::path pid_file = dir.path() / "pid";
+  LocalRemote remote("local");
+  for (bool to_stderr : {false, true}) {
+    // Without the limit this would be read until the timeout, all of it held in memory.
+    Command command = FloodCommand(pid_file, to_stderr);
+    auto start = Clock::now();
+    Result<CommandResult> result = remote.Execute(command);
+    ASSERT_FALSE(result.ok()) << "to stderr: " << to_stderr;
+    EXPECT_LT(Clock::now() - start, std::chrono::seconds(10));
+    const std::string& message = result.status().message();
+    EXPECT_NE(message.find("local: `sh -c"), std::string::npos) << message;
+    EXPECT_NE(message.find("` output exceeded 1048576 bytes; its process group was killed"),
+              std::string::npos)
+        << message;
+    EXPECT_LT(message.size(), 4'096u);  // no flood quoted back
+    const pid_t flooder = std::stoi(ReadFile(pid_file));
+    EXPECT_TRUE(EventuallyDead(flooder));
+  }
+  // Output up to the limit is a result as usual.
+  Command within = Cmd({"head", "-c", "1048576", "/dev/zero"});
+  within.max_output_bytes = 1 << 20;
+  Result<CommandResult> result = remote.Execute(within);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->out.size(), 1u << 20);
+}
+
+TEST(LocalRemote, DownloadStopsAtTheLimitAndRemovesThePartialCopy) {
+  TempDir dir;
+  LocalRemote remote("local", "", 100'000);
+  WriteFile(dir.path() / "small", std::string(100'000, 'x'));
+  ASSERT_TRUE(remote.Download((dir.path() / "small").string(), dir.path() / "small.copy").ok());
+  EXPECT_EQ(fs::file_size(dir.path() / "small.copy"), 100'000u);
+  WriteFile(dir.path() / "large", std::string(100'001, 'x'));
+  const fs::path copy = dir.path() / "large.copy";
+  Status large = remote.Download((dir.path() / "large").string(), copy);
+  ASSERT_FALSE(large.ok());
+  EXPECT_EQ(large.message(), "local: download " + (dir.path() / "large").string() + " to " +
+                                 copy.string() +
+                                 ": the file exceeds 100000 bytes; the partial copy was removed");
+  EXPECT_FALSE(fs::exists(copy));
+  // A file that never ends.
+  Status endless = remote.Download("/dev/zero", copy);
+  ASSERT_FALSE(endless.ok());
+  EXPECT_NE(endless.message().find("exceeds 100000 bytes"), std::string::npos) << endless.message();
+  EXPECT_FALSE(fs::exists(copy));
 }
 
 TEST(LocalRemote, UploadAndDownloadCopyFiles) {

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+#include "control/flood.h"
+#include "runner/control/remote.h"
 #include "support/skip.h"
 
 namespace faultline::control {
@@ -146,6 +150,34 @@ bool ProcessIsDead(pid_t pid) {
   size_t close = stat.rfind(')');
   if (close == std::string::npos || close + 2 >= stat.size()) return true;
   return stat[close + 2] == 'Z' || stat[close + 2] == 'X';
+}
+
+// The pids of the processes that have `argument` as one of their arguments.
+std::vector<pid_t> ProcessesWithArgument(const std::string& argument) {
+  std::vector<pid_t> found;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string command_line = ReadFile(entry.path() / "cmdline");
+    for (size_t start = 0; start < command_line.size();) {
+      size_t end = command_line.find('\0', start);
+      if (end == std::string::npos) end = command_line.size();
+      if (command_line.compare(start, end - start, argument) == 0) {
+        pid_t pid = std::stoi(name);
+        if (!ProcessIsDead(pid)) found.push_back(pid);
+        break;
+      }
+      start = end + 1;
+    }
+  }
+  return found;
+}
+
+// A number no other process on the machine has as an argument: `sleep 1000 NONCE` sleeps 1000 s
+// (GNU sleep adds its arguments) and can be found by it.
+std::string Nonce() {
+  std::random_device random;
+  return "0.000" + std::to_string(100'000'000 + random() % 900'000'000);
 }
 
 // A private sshd on 127.0.0.1:port, for one test.
@@ -571,6 +603,270 @@ TEST_F(SshRemoteTest, ADropDuringACommandIsAnErrorNotASilentRerun) {
   result = remote->Execute(Cmd({"echo", "next"}));
   ASSERT_TRUE(result.ok()) << result.status().message();
   EXPECT_EQ(result->out, "next\n");
+}
+
+TEST_F(SshRemoteTest, EndlessOutputStopsTheCommandAtTheLimit) {
+  std::unique_ptr<Remote> remote = Connect();
+  ASSERT_NE(remote, nullptr);
+  const fs::path pid_file = dir_ / "pid";
+  for (bool to_stderr : {false, true}) {
+    // Without the limit this would be read until the timeout, all of it held in memory.
+    Command command = FloodCommand(pid_file, to_stderr);
+    auto start = Clock::now();
+    Result<CommandResult> result = remote->Execute(command);
+    ASSERT_FALSE(result.ok()) << "to stderr: " << to_stderr;
+    EXPECT_LT(Clock::now() - start, std::chrono::seconds(10));
+    const std::string& message = result.status().message();
+    EXPECT_NE(message.find("n1: `sh -c"), std::string::npos) << message;
+    // Closing the channel may end `yes` (SIGPIPE) before the kill arrives; either way it is gone.
+    EXPECT_NE(message.find("` output exceeded 1048576 bytes; closed its channel and killed its "
+                           "process group"),
+              std::string::npos)
+        << message;
+    EXPECT_EQ(message.find("failed"), std::string::npos) << message;
+    EXPECT_LT(message.size(), 4'096u);  // no flood quoted back
+    const pid_t flooder = std::stoi(ReadFile(pid_file));
+    bool dead = false;
+    for (int i = 0; i < 300 && !(dead = ProcessIsDead(flooder)); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(dead) << "yes " << flooder << " survived";
+    if (!dead) ::kill(flooder, SIGKILL);
+  }
+  // Output up to the limit is a result as usual, and the session goes on.
+  Command within = Cmd({"head", "-c", "1048576", "/dev/zero"});
+  within.max_output_bytes = 1 << 20;
+  Result<CommandResult> result = remote->Execute(within);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->out.size(), 1u << 20);
+}
+
+TEST_F(SshRemoteTest, DownloadStopsAtTheLimitAndRemovesThePartialCopy) {
+  SshOptions options = Options();
+  options.max_download_bytes = 100'000;
+  Result<std::unique_ptr<Remote>> connected = ConnectSsh("n1", options);
+  ASSERT_TRUE(connected.ok()) << connected.status().message();
+  Remote& remote = **connected;
+  WriteFile(dir_ / "small", std::string(100'000, 'x'));
+  Status small = remote.Download((dir_ / "small").string(), dir_ / "small.copy");
+  ASSERT_TRUE(small.ok()) << small.message();
+  EXPECT_EQ(fs::file_size(dir_ / "small.copy"), 100'000u);
+
+  // Larger than the limit already: refused before anything is written.
+  WriteFile(dir_ / "large", std::string(100'001, 'x'));
+  const fs::path copy = dir_ / "copy";
+  Status large = remote.Download((dir_ / "large").string(), copy);
+  ASSERT_FALSE(large.ok());
+  EXPECT_EQ(large.message(), "n1: download " + (dir_ / "large").string() + " to " + copy.string() +
+                                 ": the file exceeds 100000 bytes");
+  EXPECT_FALSE(fs::exists(copy));
+
+  // A file that never ends: cut off at the limit, the partial copy removed.
+  Status endless = remote.Download("/dev/zero", copy);
+  ASSERT_FALSE(endless.ok());
+  EXPECT_EQ(endless.message(), "n1: download /dev/zero to " + copy.string() +
+                                   ": the file exceeds 100000 bytes; the partial copy was removed");
+  EXPECT_FALSE(fs::exists(copy));
+  Result<CommandResult> result = remote.Execute(Cmd({"true"}));
+  ASSERT_TRUE(result.ok()) << result.status().message();
+}
+
+TEST_F(SshRemoteTest, WithoutHostKeyCheckingEachConnectionWarnsWithTheFingerprint) {
+  // The fingerprint as ssh-keygen prints it: "256 SHA256:... host_key (ED25519)".
+  const fs::path listing = dir_ / "fingerprint";
+  ASSERT_TRUE(RunToCompletion(
+      {kSshKeygen, "-l", "-E", "sha256", "-f", (dir_ / "host_key.pub").string()}, listing));
+  std::istringstream fields(ReadFile(listing));
+  std::string bits, fingerprint;
+  fields >> bits >> fingerprint;
+  ASSERT_EQ(fingerprint.rfind("SHA256:", 0), 0u) << ReadFile(listing);
+
+  WriteFile(dir_ / "known_hosts", KnownHostsLine("other_host_key"));  // would be a mismatch
+  std::vector<std::string> warnings;
+  SshOptions trusting = Options();
+  trusting.strict_host_key_checking = false;
+  trusting.warn = [&](const std::string& line) { warnings.push_back(line); };
+  Result<std::unique_ptr<Remote>> remote = ConnectSsh("n1", trusting);
+  ASSERT_TRUE(remote.ok()) << remote.status().message();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*remote)->Execute(Cmd({"true"})).ok());
+  ASSERT_EQ(warnings.size(), 1u);  // once per connection, not per command
+  const std::string address = "127.0.0.1:" + std::to_string(port_);
+  EXPECT_EQ(warnings[0], "n1: ssh root@" + address +
+                             ": the host key was NOT verified (strict host key checking is off); "
+                             "the server presented ssh-ed25519 " +
+                             fingerprint +
+                             ", and anyone who can answer at that address would have been "
+                             "trusted the same");
+
+  // Without a sink of its own, the warning goes to standard error.
+  trusting.warn = nullptr;
+  ::testing::internal::CaptureStderr();
+  Result<std::unique_ptr<Remote>> quiet_sink = ConnectSsh("n1", trusting);
+  const std::string stderr_text = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(quiet_sink.ok()) << quiet_sink.status().message();
+  EXPECT_NE(stderr_text.find("faultline: warning: n1: ssh root@" + address +
+                             ": the host key was NOT verified"),
+            std::string::npos)
+      << stderr_text;
+  EXPECT_NE(stderr_text.find(fingerprint), std::string::npos) << stderr_text;
+
+  // A verified key is not warned about.
+  WriteFile(dir_ / "known_hosts", KnownHostsLine("host_key"));
+  SshOptions strict = Options();
+  strict.warn = [&](const std::string& line) { warnings.push_back(line); };
+  warnings.clear();
+  ASSERT_TRUE(ConnectSsh("n1", strict).ok());
+  EXPECT_TRUE(warnings.empty()) << warnings[0];
+}
+
+// A non-root user who may run anything as root through sudo without a password, with
+// `Defaults use_pty` in effect (Debian's default), made for one test: the user (its home in the
+// test's directory) and its sudoers file are removed afterwards.
+class SshSudoTest : public SshRemoteTest {
+ protected:
+  static constexpr char kUser[] = "faultline-sudo-test";
+  static constexpr char kComment[] = "faultline ssh_remote_test";
+  static constexpr char kSudoers[] = "/etc/sudoers.d/faultline-ssh-remote-test";
+
+  void SetUp() override {
+    SshRemoteTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    for (const char* tool : {"/usr/bin/sudo", "/usr/sbin/visudo", "/usr/sbin/useradd",
+                             "/usr/sbin/userdel", "/usr/bin/setsid", "/bin/bash"}) {
+      if (!fs::exists(tool)) {
+        FAULTLINE_SKIP() << tool << " is missing (scripts/setup.sh installs sudo)";
+      }
+    }
+    const fs::path log = dir_ / "user.log";
+    // A user of this name left by a test that crashed is removed; any other is not touched.
+    if (const passwd* existing = ::getpwnam(kUser); existing != nullptr) {
+      ASSERT_STREQ(existing->pw_gecos, kComment) << "a user " << kUser << " exists already";
+      ASSERT_TRUE(RunToCompletion({"/usr/sbin/userdel", "--force", kUser}, log)) << ReadFile(log);
+    }
+    home_ = dir_ / "home";
+    // sshd reads authorized_keys as the user, through the test's directory.
+    fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    fs::permissions(dir_ / "authorized_keys", fs::perms::owner_read | fs::perms::owner_write |
+                                                  fs::perms::group_read | fs::perms::others_read);
+    // "*" (not useradd's "!"): a locked account may not log in even with a key.
+    ASSERT_TRUE(
+        RunToCompletion({"/usr/sbin/useradd", "--no-create-home", "--home-dir", home_.string(),
+                         "--shell", "/bin/bash", "--comment", kComment, "--password", "*", kUser},
+                        log))
+        << ReadFile(log);
+    user_created_ = true;
+    const passwd* user = ::getpwnam(kUser);
+    ASSERT_NE(user, nullptr);
+    fs::create_directory(home_);
+    ASSERT_EQ(::chown(home_.c_str(), user->pw_uid, user->pw_gid), 0);
+    const fs::path rules = dir_ / "sudoers";
+    WriteFile(rules, std::string("Defaults:") + kUser + " use_pty\n" + kUser +
+                         " ALL=(ALL) NOPASSWD: ALL\n");
+    ASSERT_TRUE(RunToCompletion({"/usr/sbin/visudo", "-c", "-q", "-f", rules.string()}, log))
+        << ReadFile(log);
+    fs::permissions(rules, fs::perms::owner_read | fs::perms::group_read);
+    ASSERT_TRUE(fs::copy_file(rules, kSudoers));
+    sudoers_installed_ = true;
+  }
+
+  void TearDown() override {
+    std::error_code ignored;
+    if (sudoers_installed_) fs::remove(kSudoers, ignored);
+    SshRemoteTest::TearDown();  // stops sshd and with it the user's sessions
+    if (user_created_) {
+      RunToCompletion({"/usr/sbin/userdel", "--force", kUser}, "/dev/null");
+    }
+  }
+
+  std::unique_ptr<Remote> ConnectAsUser() {
+    SshOptions options = Options();
+    options.username = kUser;
+    Result<std::unique_ptr<Remote>> remote = ConnectSsh("n1", options);
+    EXPECT_TRUE(remote.ok()) << remote.status().message();
+    return remote.ok() ? std::move(remote).value() : nullptr;
+  }
+
+  // Runs `sudo sleep 1000 NONCE` with a 2 s timeout and checks that the sleep ran and that
+  // nothing with the nonce is left afterwards. Returns the error message.
+  std::string TimeOutSudoSleep(Remote& remote) {
+    Result<CommandResult> root = remote.Execute([] {
+      Command command = Cmd({"id", "-u"});
+      command.sudo = true;
+      return command;
+    }());
+    EXPECT_TRUE(root.ok() && root->out == "0\n" && root->err.empty())
+        << (root.ok() ? root->out + root->err : root.status().message());
+    const std::string nonce = Nonce();
+    Command command = Cmd({"sleep", "1000", nonce});
+    command.sudo = true;
+    command.timeout_ms = 2'000;
+    std::atomic<bool> done = false, seen = false;
+    std::thread watcher([&] {
+      while (!done && !seen) {
+        seen = !ProcessesWithArgument(nonce).empty();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+    Result<CommandResult> result = remote.Execute(command);
+    done = true;
+    watcher.join();
+    EXPECT_TRUE(seen) << "sudo sleep never ran";
+    EXPECT_FALSE(result.ok());
+    std::vector<pid_t> left = ProcessesWithArgument(nonce);
+    for (int i = 0; i < 300 && !left.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      left = ProcessesWithArgument(nonce);
+    }
+    EXPECT_TRUE(left.empty()) << left.size() << " processes of `sudo sleep 1000 " << nonce
+                              << "` survived its timeout, the first " << left[0];
+    for (pid_t pid : left) ::kill(pid, SIGKILL);  // found by the nonce: this test's own
+    // The session goes on, and no marker reaches the caller.
+    root = remote.Execute([] {
+      Command command = Cmd({"echo", "still here"});
+      command.sudo = true;
+      return command;
+    }());
+    EXPECT_TRUE(root.ok() && root->out == "still here\n" && root->err.empty())
+        << (root.ok() ? root->out + root->err : root.status().message());
+    return result.ok() ? "" : result.status().message();
+  }
+
+  fs::path home_;
+  bool user_created_ = false;
+  bool sudoers_installed_ = false;
+};
+
+TEST_F(SshSudoTest, ATimedOutSudoCommandIsKilled) {
+  std::unique_ptr<Remote> remote = ConnectAsUser();
+  ASSERT_NE(remote, nullptr);
+  const std::string message = TimeOutSudoSleep(*remote);
+  EXPECT_NE(message.find("n1: `sudo -n -- sh -c 'sleep 1000 0.000"), std::string::npos) << message;
+  EXPECT_NE(message.find("timed out after 2000 ms; closed its channel and killed its process"),
+            std::string::npos)
+      << message;
+}
+
+// sudo with use_pty and a terminal runs the command in a session of its own, out of reach of a
+// kill of the login shell's process group. The SSH channel has no terminal, so Debian's sudo does
+// not do that here; a stand-in `sudo` first in the user's PATH does (setsid, then the real sudo).
+TEST_F(SshSudoTest, ASudoCommandInASessionOfItsOwnIsKilledToo) {
+  fs::create_directory(home_ / "bin");
+  WriteFile(home_ / "bin/sudo", "#!/bin/sh\nexec setsid -w /usr/bin/sudo \"$@\"\n");
+  fs::permissions(home_ / "bin/sudo", fs::perms::owner_all | fs::perms::group_read |
+                                          fs::perms::group_exec | fs::perms::others_read |
+                                          fs::perms::others_exec);
+  // bash reads ~/.bashrc for each command over SSH.
+  WriteFile(home_ / ".bashrc", "PATH=$HOME/bin:$PATH\n");
+  std::unique_ptr<Remote> remote = ConnectAsUser();
+  ASSERT_NE(remote, nullptr);
+  Result<CommandResult> which = remote->Execute(Cmd({"sh", "-c", "command -v sudo"}));
+  ASSERT_TRUE(which.ok()) << which.status().message();
+  ASSERT_EQ(which->out, (home_ / "bin/sudo").string() + "\n") << "the stand-in is not in use";
+  const std::string message = TimeOutSudoSleep(*remote);
+  EXPECT_NE(message.find("timed out after 2000 ms; closed its channel and killed its process "
+                         "groups "),
+            std::string::npos)
+      << message;
 }
 
 }  // namespace
