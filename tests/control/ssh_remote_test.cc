@@ -17,8 +17,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -721,12 +723,19 @@ TEST_F(SshRemoteTest, WithoutHostKeyCheckingEachConnectionWarnsWithTheFingerprin
 
 // A non-root user who may run anything as root through sudo without a password, with
 // `Defaults use_pty` in effect (Debian's default), made for one test: the user (its home in the
-// test's directory) and its sudoers file are removed afterwards.
+// test's directory) and its sudoers file are removed afterwards. Each test has a user of its
+// own, so that CTest may run them side by side.
 class SshSudoTest : public SshRemoteTest {
  protected:
-  static constexpr char kUser[] = "faultline-sudo-test";
   static constexpr char kComment[] = "faultline ssh_remote_test";
-  static constexpr char kSudoers[] = "/etc/sudoers.d/faultline-ssh-remote-test";
+
+  SshSudoTest() {
+    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    char suffix[9];
+    std::snprintf(suffix, sizeof suffix, "%08zx", std::hash<std::string>()(test) & 0xffffffff);
+    user_ = std::string("faultline-sudo-") + suffix;
+    sudoers_ = std::string("/etc/sudoers.d/faultline-ssh-") + suffix;
+  }
 
   void SetUp() override {
     SshRemoteTest::SetUp();
@@ -739,9 +748,9 @@ class SshSudoTest : public SshRemoteTest {
     }
     const fs::path log = dir_ / "user.log";
     // A user of this name left by a test that crashed is removed; any other is not touched.
-    if (const passwd* existing = ::getpwnam(kUser); existing != nullptr) {
-      ASSERT_STREQ(existing->pw_gecos, kComment) << "a user " << kUser << " exists already";
-      ASSERT_TRUE(RunToCompletion({"/usr/sbin/userdel", "--force", kUser}, log)) << ReadFile(log);
+    if (const passwd* existing = ::getpwnam(user_.c_str()); existing != nullptr) {
+      ASSERT_STREQ(existing->pw_gecos, kComment) << "a user " << user_ << " exists already";
+      ASSERT_TRUE(RunToCompletion({"/usr/sbin/userdel", "--force", user_}, log)) << ReadFile(log);
     }
     home_ = dir_ / "home";
     // sshd reads authorized_keys as the user, through the test's directory.
@@ -751,36 +760,36 @@ class SshSudoTest : public SshRemoteTest {
     // "*" (not useradd's "!"): a locked account may not log in even with a key.
     ASSERT_TRUE(
         RunToCompletion({"/usr/sbin/useradd", "--no-create-home", "--home-dir", home_.string(),
-                         "--shell", "/bin/bash", "--comment", kComment, "--password", "*", kUser},
+                         "--shell", "/bin/bash", "--comment", kComment, "--password", "*", user_},
                         log))
         << ReadFile(log);
     user_created_ = true;
-    const passwd* user = ::getpwnam(kUser);
+    const passwd* user = ::getpwnam(user_.c_str());
     ASSERT_NE(user, nullptr);
     fs::create_directory(home_);
     ASSERT_EQ(::chown(home_.c_str(), user->pw_uid, user->pw_gid), 0);
     const fs::path rules = dir_ / "sudoers";
-    WriteFile(rules, std::string("Defaults:") + kUser + " use_pty\n" + kUser +
-                         " ALL=(ALL) NOPASSWD: ALL\n");
+    WriteFile(rules, "Defaults:" + user_ + " use_pty\n" + user_ + " ALL=(ALL) NOPASSWD: ALL\n");
     ASSERT_TRUE(RunToCompletion({"/usr/sbin/visudo", "-c", "-q", "-f", rules.string()}, log))
         << ReadFile(log);
     fs::permissions(rules, fs::perms::owner_read | fs::perms::group_read);
-    ASSERT_TRUE(fs::copy_file(rules, kSudoers));
+    // (Over one of this name that a crashed run left.)
+    ASSERT_TRUE(fs::copy_file(rules, sudoers_, fs::copy_options::overwrite_existing));
     sudoers_installed_ = true;
   }
 
   void TearDown() override {
     std::error_code ignored;
-    if (sudoers_installed_) fs::remove(kSudoers, ignored);
+    if (sudoers_installed_) fs::remove(sudoers_, ignored);
     SshRemoteTest::TearDown();  // stops sshd and with it the user's sessions
     if (user_created_) {
-      RunToCompletion({"/usr/sbin/userdel", "--force", kUser}, "/dev/null");
+      RunToCompletion({"/usr/sbin/userdel", "--force", user_}, "/dev/null");
     }
   }
 
   std::unique_ptr<Remote> ConnectAsUser() {
     SshOptions options = Options();
-    options.username = kUser;
+    options.username = user_;
     Result<std::unique_ptr<Remote>> remote = ConnectSsh("n1", options);
     EXPECT_TRUE(remote.ok()) << remote.status().message();
     return remote.ok() ? std::move(remote).value() : nullptr;
@@ -831,6 +840,8 @@ class SshSudoTest : public SshRemoteTest {
     return result.ok() ? "" : result.status().message();
   }
 
+  std::string user_;
+  std::string sudoers_;
   fs::path home_;
   bool user_created_ = false;
   bool sudoers_installed_ = false;
