@@ -10,17 +10,28 @@
 #include <utility>
 #include <vector>
 
+#include "core/catch.h"
 #include "core/status.h"
 #include "generators/random.h"
 
 namespace faultline::nemesis {
 
-// Runs action(0) .. action(count - 1), each on its own thread, and returns their statuses.
+// Runs action(0) .. action(count - 1), each on its own thread, and returns their statuses. An
+// action that throws gives an Internal error (core/catch.h), as does a thread that cannot start:
+// nothing ends the process while other nodes are half-way through a fault.
 inline std::vector<Status> InParallel(size_t count, const std::function<Status(size_t)>& action) {
   std::vector<Status> statuses(count);
   std::vector<std::thread> threads;
   threads.reserve(count);
-  for (size_t i = 0; i < count; ++i) threads.emplace_back([&, i] { statuses[i] = action(i); });
+  for (size_t i = 0; i < count; ++i) {
+    try {
+      threads.emplace_back(
+          [&, i] { statuses[i] = CatchAll("a nemesis action", [&] { return action(i); }); });
+    } catch (...) {
+      statuses[i] =
+          Status::Internal("no thread for a nemesis action: " + CurrentExceptionMessage());
+    }
+  }
   for (std::thread& thread : threads) thread.join();
   return statuses;
 }

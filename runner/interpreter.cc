@@ -6,6 +6,8 @@
 #include <cassert>
 #include <exception>
 
+#include "core/catch.h"
+
 namespace faultline {
 
 // A client thread (or the nemesis's): its op, its client and its process. Whichever worker
@@ -31,6 +33,23 @@ int AvailableCpus() {
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+// Closes a client whose process is over. What Close throws is dropped: nothing waits on its
+// result, and an exception here would end a worker thread, and with it the process.
+void CloseClient(const Test& test, Client& client) {
+  (void)CatchAll("client close", [&] {
+    client.Close(test);
+    return Status::Ok();
+  });
+}
+
+// `invoke` completed as `type` with `error`.
+Op Completed(const Op& invoke, OpType type, std::string error) {
+  Op completion = invoke;
+  completion.type = type;
+  completion.error = std::move(error);
+  return completion;
 }
 
 }  // namespace
@@ -82,7 +101,7 @@ Interpreter::~Interpreter() {
   // Client contract), and a worker outliving the interpreter would touch freed state.
   for (std::thread& worker : workers_) worker.join();
   for (auto& slot : slots_) {
-    if (slot->client) slot->client->Close(test_);
+    if (slot->client) CloseClient(test_, *slot->client);
   }
 }
 
@@ -108,8 +127,8 @@ void Interpreter::WorkerLoop(size_t id) {
   bool woke = false;
   // TakeNext wakes a sleeper for what is left ready before this op's client call, which may
   // block.
-  while (Slot* slot = internal::TakeNext(ready_, idle_, id, tuning_.worker_spin_ns, stopping,
-                                         &woke)) {
+  while (Slot* slot =
+             internal::TakeNext(ready_, idle_, id, tuning_.worker_spin_ns, stopping, &woke)) {
     if (woke) wakes_by_workers_.fetch_add(1, std::memory_order_relaxed);
     slot->completion = Execute(slot, slot->invoke);
     // Looking again before the interpreter can hand out more: it then finds this worker awake
@@ -127,10 +146,8 @@ Op Interpreter::Execute(Slot* slot, const Op& invoke) {
   if (slot->thread == gen::kNemesisThread) {
     try {
       completion = nemesis_->Invoke(test_, invoke);
-    } catch (const std::exception& error) {
-      completion = invoke;
-      completion.type = OpType::kInfo;
-      completion.error = std::string("nemesis threw: ") + error.what();
+    } catch (...) {
+      completion = Completed(invoke, OpType::kInfo, "nemesis threw: " + CurrentExceptionMessage());
     }
   } else {
     completion = ExecuteClient(slot, invoke);
@@ -147,34 +164,31 @@ Op Interpreter::Execute(Slot* slot, const Op& invoke) {
 
 Op Interpreter::ExecuteClient(Slot* slot, const Op& invoke) {
   if (!slot->client || slot->client_process != invoke.process) {
-    if (slot->client) slot->client->Close(test_);
-    slot->client = test_.new_client ? test_.new_client() : nullptr;
+    if (slot->client) CloseClient(test_, *slot->client);
+    slot->client.reset();
     slot->client_process = invoke.process;
     const auto& nodes = test_.options.nodes;
-    std::string node =
-        nodes.empty() ? "" : nodes[static_cast<size_t>(slot->thread) % nodes.size()];
-    Status opened = slot->client ? slot->client->Open(test_, node)
-                                   : Status::Internal("the test has no client");
+    std::string node = nodes.empty() ? "" : nodes[static_cast<size_t>(slot->thread) % nodes.size()];
+    Status opened = CatchAll("client open", [&] {
+      slot->client = test_.new_client ? test_.new_client() : nullptr;
+      return slot->client ? slot->client->Open(test_, node)
+                          : Status::Internal("the test has no client");
+    });
     if (!opened.ok()) {
       // Nothing was sent, so the op certainly did not happen.
       slot->client.reset();
-      Op failed = invoke;
-      failed.type = OpType::kFail;
-      failed.error = "client open failed: " + opened.message();
-      return failed;
+      return Completed(invoke, OpType::kFail, "client open failed: " + opened.message());
     }
   }
   Op completion;
   try {
     completion = slot->client->Invoke(test_, invoke);
-  } catch (const std::exception& error) {
-    completion = invoke;
-    completion.type = OpType::kInfo;
-    completion.error = std::string("client threw: ") + error.what();
+  } catch (...) {
+    completion = Completed(invoke, OpType::kInfo, "client threw: " + CurrentExceptionMessage());
   }
   if (completion.type == OpType::kInfo) {
     // This process is over; the thread's next op opens a fresh client as a new process.
-    slot->client->Close(test_);
+    CloseClient(test_, *slot->client);
     slot->client.reset();
   }
   return completion;

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "checker/linearizable/linearizable.h"
+#include "core/catch.h"
 #include "core/history_io.h"
 #include "runner/check.h"
 #include "runner/control/locked_remote.h"
@@ -65,13 +66,21 @@ Json TestJson(const Test& test) {
           {"faultline_version", "0.1.0"}};
 }
 
-// Runs `action` for every node on its own thread and returns the first error.
-Status ForEachNode(const std::vector<std::string>& nodes,
+// Runs `action` (`what`, for messages) for every node on its own thread and returns the first
+// error. An action that throws is that node's error: an exception leaving a thread would end
+// the process with the other nodes' members running and nothing healed.
+Status ForEachNode(const std::vector<std::string>& nodes, const std::string& what,
                    const std::function<Status(size_t)>& action) {
   std::vector<Status> statuses(nodes.size());
   std::vector<std::thread> threads;
   for (size_t i = 0; i < nodes.size(); ++i) {
-    threads.emplace_back([&, i] { statuses[i] = action(i); });
+    try {
+      threads.emplace_back(
+          [&, i] { statuses[i] = CatchAll(nodes[i] + ": " + what, [&] { return action(i); }); });
+    } catch (...) {
+      statuses[i] =
+          Status::Internal(nodes[i] + ": no thread for " + what + ": " + CurrentExceptionMessage());
+    }
   }
   for (std::thread& thread : threads) thread.join();
   for (const Status& status : statuses) {
@@ -93,9 +102,15 @@ class RunLog {
  public:
   RunLog(const std::filesystem::path& path, const std::function<void(const std::string&)>& echo)
       : file_(path, std::ios::app), echo_(echo) {}
+  // Never throws: a failing display must not cut the heal and the teardown short (the line is
+  // in run.log either way).
   void operator()(const std::string& line) {
     file_ << line << "\n" << std::flush;
-    if (echo_) echo_(line);
+    if (echo_)
+      (void)CatchAll("the log's display", [&] {
+        echo_(line);
+        return Status::Ok();
+      });
   }
 
  private:
@@ -159,14 +174,23 @@ void DownloadLogs(const Test& test, const std::vector<std::unique_ptr<control::R
     if (!remotes[i]) continue;
     std::error_code ignored;
     std::filesystem::create_directories(directory.node(nodes[i]), ignored);
-    for (const std::string& file : test.db->LogFiles(test, nodes[i])) {
-      std::filesystem::path local =
-          directory.node(nodes[i]) / std::filesystem::path(file).filename();
-      Status copied = remotes[i]->Download(file, local);
-      if (!copied.ok())
-        log("log " + nodes[i] + ":" + file + " not downloaded: " + copied.message());
-    }
+    Status listed = CatchAll(nodes[i] + ": the log download", [&] {
+      for (const std::string& file : test.db->LogFiles(test, nodes[i])) {
+        std::filesystem::path local =
+            directory.node(nodes[i]) / std::filesystem::path(file).filename();
+        Status copied = remotes[i]->Download(file, local);
+        if (!copied.ok())
+          log("log " + nodes[i] + ":" + file + " not downloaded: " + copied.message());
+      }
+      return Status::Ok();
+    });
+    if (!listed.ok()) log(listed.message());
   }
+}
+
+// The heal: the nemesis's Teardown, which must run whatever happened before it.
+Status Heal(const Test& test) {
+  return CatchAll("the nemesis teardown", [&] { return test.nemesis->Teardown(test); });
 }
 
 }  // namespace
@@ -200,7 +224,7 @@ RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& h
   bool use_db = connected && test.db;
   if (connected) {
     log("connecting to " + std::to_string(nodes.size()) + " nodes");
-    outcome.error = ForEachNode(nodes, [&](size_t i) {
+    outcome.error = ForEachNode(nodes, "connect", [&](size_t i) {
       Result<std::unique_ptr<control::Remote>> remote = connect(nodes[i]);
       if (!remote.ok()) return remote.status();
       remotes[i] = std::make_unique<control::LockedRemote>(std::move(*remote));
@@ -208,7 +232,7 @@ RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& h
     });
     if (outcome.error.ok() && use_db) {
       log("setting up the database");
-      outcome.error = ForEachNode(nodes, [&](size_t i) {
+      outcome.error = ForEachNode(nodes, "database setup", [&](size_t i) {
         return Retry(3, [&] { return test.db->Setup(test, nodes[i], *remotes[i]); });
       });
     }
@@ -219,24 +243,28 @@ RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& h
     node_remotes.push_back(remote.get());
   if (outcome.error.ok() && test.nemesis) {
     log("setting up the nemesis");
-    outcome.error = test.nemesis->Setup(test, node_remotes);
+    outcome.error =
+        CatchAll("the nemesis setup", [&] { return test.nemesis->Setup(test, node_remotes); });
   }
   if (outcome.error.ok()) {
     Interpreter interpreter(test, journal->get(), &stop_requested, test.options.seed);
     interpreter.OnLog([&](const std::string& line) { log(line); });
     if (hooks.on_op) interpreter.OnOp(hooks.on_op);
     log("running the workload");
-    outcome.error = interpreter.Run(test.generator);
+    // The interpreter stops what its threads throw and rethrows it here; caught, so that the
+    // heal and the teardown below still run.
+    outcome.error = CatchAll("the workload", [&] { return interpreter.Run(test.generator); });
     outcome.interrupted = stop_requested.load();
     if (test.nemesis) {
       log("healing: nemesis teardown");
-      Status healed = test.nemesis->Teardown(test);
+      Status healed = Heal(test);
       if (!healed.ok() && outcome.error.ok()) outcome.error = healed;
     }
     if (outcome.error.ok() && !outcome.interrupted && test.final_generator) {
       std::this_thread::sleep_for(std::chrono::duration<double>(test.options.recovery_s));
       log("running the final generator");
-      outcome.error = interpreter.Run(test.final_generator);
+      outcome.error =
+          CatchAll("the final generator", [&] { return interpreter.Run(test.final_generator); });
       outcome.interrupted = stop_requested.load();
     }
     InterpreterStats stats = interpreter.stats();
@@ -246,14 +274,19 @@ RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& h
     history = interpreter.TakeHistory();
     history.header = header;  // as in history.jsonl: checkers read the concurrency from it
   } else if (test.nemesis) {
-    (void)test.nemesis->Teardown(test);  // heal whatever a half-done setup broke
+    log("healing: nemesis teardown");  // whatever a half-done setup broke
+    Status healed = Heal(test);
+    if (!healed.ok()) log("heal failed: " + healed.message());
   }
   if (use_db) DownloadLogs(test, remotes, outcome.directory, log);
   if (use_db && !test.options.leave_db_running) {
     log("tearing down the database");
-    (void)ForEachNode(nodes, [&](size_t i) {
+    // A teardown that fails (or refuses, as etcd's does for a directory it did not set up)
+    // leaves the history as it is: said in the log, not in the verdict.
+    Status torn_down = ForEachNode(nodes, "database teardown", [&](size_t i) {
       return remotes[i] ? test.db->Teardown(test, nodes[i], *remotes[i]) : Status::Ok();
     });
+    if (!torn_down.ok()) log("teardown failed: " + torn_down.message());
   }
   if (!outcome.error.ok()) log("error: " + outcome.error.message());
   log("checking " + std::to_string(history.ops.size()) + " ops");

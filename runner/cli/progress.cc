@@ -6,6 +6,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "core/catch.h"
 #include "nemesis/nemesis.h"
 
 namespace faultline::cli {
@@ -26,15 +27,20 @@ Progress::Progress(double time_limit_s)
 
 void Progress::Count(const Op& op) {
   if (op.is_nemesis()) {
-    std::optional<nemesis::FaultChange> change = nemesis::DescribeFault(op);
-    if (change) {
-      std::lock_guard lock(mutex_);
-      if (change->active) {
-        faults_[change->fault] = change->Summary();
-      } else {
-        faults_.erase(change->fault);
+    // A display that cannot describe a fault shows it no longer; the run goes on (the
+    // interpreter ends a run whose callback throws).
+    (void)CatchAll("the progress display", [&] {
+      std::optional<nemesis::FaultChange> change = nemesis::DescribeFault(op);
+      if (change) {
+        std::lock_guard lock(mutex_);
+        if (change->active) {
+          faults_[change->fault] = change->Summary();
+        } else {
+          faults_.erase(change->fault);
+        }
       }
-    }
+      return Status::Ok();
+    });
     return;
   }
   switch (op.type) {
@@ -79,19 +85,23 @@ void Progress::Print(std::ostream& out, const std::string& line) {
 }
 
 void Progress::Loop() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    wake_.wait_for(
-        lock, terminal_ ? std::chrono::duration_cast<std::chrono::milliseconds>(kTerminalPeriod)
-                        : std::chrono::duration_cast<std::chrono::milliseconds>(kPlainPeriod));
-    if (stopping_ || !out_) continue;
-    lock.unlock();
-    std::string status = StatusLine();
-    lock.lock();
-    if (stopping_) break;
-    *out_ << (terminal_ ? kClearLine : "progress: ") << status << (terminal_ ? "" : "\n")
-          << std::flush;
-  }
+  // Its own thread: what it throws would end the process. The display stops instead.
+  (void)CatchAll("the progress display", [this] {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      wake_.wait_for(
+          lock, terminal_ ? std::chrono::duration_cast<std::chrono::milliseconds>(kTerminalPeriod)
+                          : std::chrono::duration_cast<std::chrono::milliseconds>(kPlainPeriod));
+      if (stopping_ || !out_) continue;
+      lock.unlock();
+      std::string status = StatusLine();
+      lock.lock();
+      if (stopping_) break;
+      *out_ << (terminal_ ? kClearLine : "progress: ") << status << (terminal_ ? "" : "\n")
+            << std::flush;
+    }
+    return Status::Ok();
+  });
 }
 
 void Progress::Stop() {

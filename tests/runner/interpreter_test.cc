@@ -21,9 +21,13 @@
 #include "runner/control/fake_remote.h"
 #include "runner/handoff.h"
 #include "runner/lifecycle.h"
+#include "support/runner_doubles.h"
 
 namespace faultline {
 namespace {
+
+using testing::Completions;
+using testing::RecordingNemesis;
 
 // Answers by f: "ok", "fail", "info", "throw"; records which node each process opened.
 class ScriptedClient : public Client {
@@ -54,26 +58,6 @@ class ScriptedClient : public Client {
   std::string node_;
 };
 
-class RecordingNemesis : public Nemesis {
- public:
-  Status Setup(const Test&, const NodeRemotes&) override {
-    ++setups;
-    return Status::Ok();
-  }
-  Op Invoke(const Test&, const Op& invoke) override {
-    Op completion = invoke;
-    completion.type = OpType::kInfo;
-    completion.value = "partitioned";
-    return completion;
-  }
-  Status Teardown(const Test&) override {
-    ++teardowns;
-    return Status::Ok();
-  }
-  int setups = 0;
-  int teardowns = 0;
-};
-
 struct Fixture {
   std::map<int64_t, std::string> nodes_by_process;
   std::mutex mutex;
@@ -88,14 +72,6 @@ struct Fixture {
     test.model = {"register", Json()};
   }
 };
-
-std::vector<Op> Completions(const History& history) {
-  std::vector<Op> completions;
-  for (const Op& op : history.ops) {
-    if (op.is_completion()) completions.push_back(op);
-  }
-  return completions;
-}
 
 TEST(Interpreter, InfoAndExceptionsStartANewProcess) {
   Fixture fixture(1, {"n1"});
@@ -271,7 +247,7 @@ TEST(Handoff, EveryItemArrivesOnceUnderContention) {
   int round = 0;
   for (int consumers : {1, 3, 17}) {
     for (int64_t spin_ns : {int64_t{0}, int64_t{2'000}, int64_t{50'000}}) {
-      SCOPED_TRACE(testing::Message() << consumers << " consumers, spin " << spin_ns << " ns");
+      SCOPED_TRACE(::testing::Message() << consumers << " consumers, spin " << spin_ns << " ns");
       RunHandoff(consumers, 20'000, spin_ns, static_cast<uint64_t>(++round));
     }
   }
@@ -307,7 +283,7 @@ TEST(Handoff, StopAllWakesEverySleeperAndLaterSleepsReturnAtOnce) {
     idle.StopAll();
     for (std::thread& sleeper : sleepers) sleeper.join();
     EXPECT_EQ(returned.load(), 4);
-    EXPECT_EQ(idle.looking(), 4);  // every one counted as looking again
+    EXPECT_EQ(idle.looking(), 4);         // every one counted as looking again
     idle.Sleep(0, [] { return false; });  // after StopAll: returns at once
   }
 }
@@ -322,8 +298,8 @@ TEST(Handoff, ANotifyWakesOneSleeperOnlyWhenNobodyLooks) {
     woke = true;
   });
   while (idle.looking() != 1) std::this_thread::yield();  // worker 0 announced its sleep
-  EXPECT_FALSE(idle.Notify());  // worker 1 still looks
-  idle.Took([] { return false; });  // worker 1 takes an op: nobody looks now
+  EXPECT_FALSE(idle.Notify());                            // worker 1 still looks
+  idle.Took([] { return false; });                        // worker 1 takes an op: nobody looks now
   EXPECT_EQ(idle.looking(), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_FALSE(woke.load());
@@ -705,8 +681,8 @@ TEST(Interpreter, TimedOpsStartOnTimeWhenEveryWorkerIsIdle) {
   Interpreter interpreter(fixture.test, nullptr, nullptr, 2);
   constexpr int64_t kGapNs = 20'000'000;
   auto start = std::chrono::steady_clock::now();
-  ASSERT_TRUE(interpreter.Run(gen::Clients(gen::Limit(10, gen::Delay(kGapNs, gen::Repeat("ok")))))
-                  .ok());
+  ASSERT_TRUE(
+      interpreter.Run(gen::Clients(gen::Limit(10, gen::Delay(kGapNs, gen::Repeat("ok"))))).ok());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::vector<int64_t> invoked;
@@ -764,7 +740,9 @@ class JitteryClient : public Client {
     const int64_t value = invoke.value.is_number() ? invoke.value.get<int64_t>() : 0;
     if (value % 5 == 0) std::this_thread::sleep_for(std::chrono::microseconds(value % 200));
     Op completion = invoke;
-    completion.type = value % 11 == 0 ? OpType::kInfo : value % 7 == 0 ? OpType::kFail : OpType::kOk;
+    completion.type = value % 11 == 0  ? OpType::kInfo
+                      : value % 7 == 0 ? OpType::kFail
+                                       : OpType::kOk;
     return completion;
   }
 };
@@ -784,13 +762,11 @@ TEST(Interpreter, TimedAndUntimedOpsMixedLoseNothing) {
     gen::OpFunction numbered = [](const gen::Context&, gen::Rng& rng) {
       return gen::MakeOp("write", static_cast<int64_t>(rng() % 1000));
     };
-    gen::GenPtr clients = gen::Reserve(
-        {{1, gen::Stagger(300'000, gen::Repeat(numbered))}}, gen::Repeat(numbered));
+    gen::GenPtr clients =
+        gen::Reserve({{1, gen::Stagger(300'000, gen::Repeat(numbered))}}, gen::Repeat(numbered));
     gen::GenPtr nemesis = gen::Delay(20'000'000, gen::Repeat("start-partition"));
     auto start = std::chrono::steady_clock::now();
-    ASSERT_TRUE(interpreter
-                    .Run(gen::TimeLimit(400'000'000, gen::Clients(clients, nemesis)))
-                    .ok());
+    ASSERT_TRUE(interpreter.Run(gen::TimeLimit(400'000'000, gen::Clients(clients, nemesis))).ok());
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_LT(seconds, 2.0) << concurrency << " threads";
