@@ -34,6 +34,21 @@ constexpr char kLive[] = R"sh(live() {
 
 constexpr char kDirectoryScript[] = R"sh(mkdir -p -- "$1" && cd -- "$1" && pwd -P)sh";
 
+// Setup's kDirectoryScript: the directory is taken only when it is new (or empty), and then
+// marked, or when it carries the mark of an earlier Setup. Teardown removes only a marked one, so
+// a directory option pointed at someone's files (a home, /var/lib/...) removes nothing.
+constexpr char kClaimScript[] = R"sh(mkdir -p -- "$1" && cd -- "$1" || exit 1
+if [ ! -e .faultline-etcd ]; then
+  if [ -n "$(ls -A)" ]; then
+    echo "$(pwd -P) is not empty and has no .faultline-etcd marker: faultline did not set it up," \
+      "and its teardown would remove it (remove it yourself or choose another directory)" >&2
+    exit 3
+  fi
+  echo "made by faultline's etcd setup; its teardown removes this directory" >.faultline-etcd \
+    || exit 1
+fi
+pwd -P)sh";
+
 // Debian's etcd-server would start a host-wide etcd on install: a policy-rc.d (only when none
 // exists, removed afterwards) forbids that, as scripts/setup.sh does.
 constexpr char kInstallScript[] = R"sh(command -v etcd >/dev/null 2>&1 && exit 0
@@ -89,7 +104,14 @@ constexpr char kAliveScript[] = R"sh(if live "$1" >/dev/null; then echo running;
 echo stopped; tail -n 20 "$1/etcd.log" 2>/dev/null
 )sh";
 
-constexpr char kTeardownScript[] = R"sh(rm -rf -- "$1")sh";
+// Removes only what Setup marked; an empty directory (made by Kill's or Start's resolution on a
+// node Setup never reached) goes too, there is nothing in it to lose.
+constexpr char kTeardownScript[] = R"sh([ -e "$1/.faultline-etcd" ] && exec rm -rf -- "$1"
+[ -e "$1" ] || exit 0
+rmdir -- "$1" 2>/dev/null && exit 0
+echo "$1 has no .faultline-etcd marker (Setup did not make it): not removed" >&2
+exit 3
+)sh";
 
 // sh -c '<live()><script>' <name> <args...>: the name shows in ps and in FakeRemote's records.
 control::Command Script(const std::string& name, const std::string& script,
@@ -105,13 +127,11 @@ std::string PeerUrl(const TestOptions& test, const std::string& node, int port) 
   return ClientUrl(test, node, port);  // the same form, on the peer port
 }
 
-bool ProbeHealth(const std::string& base_url, int64_t timeout_ms) {
+Result<bool> ProbeHealth(const std::string& base_url, int64_t timeout_ms) {
   CURL* curl = NewCurlHandle();
   HttpExchange exchange = HttpExchangeOnce(curl, base_url + "/health", "", timeout_ms);
   curl_easy_cleanup(curl);
-  if (exchange.stage != HttpExchange::Stage::kResponded || exchange.status != 200) return false;
-  Json body = Json::parse(exchange.body, nullptr, /*allow_exceptions=*/false);
-  return body.is_object() && body.value("health", "") == "true";
+  return ReadHealth(exchange);
 }
 
 }  // namespace
@@ -125,8 +145,18 @@ Result<std::string> EtcdDb::Directory(const std::string& node, control::Remote& 
     auto found = directories_.find(node);
     if (found != directories_.end()) return found->second;
   }
-  Result<control::CommandResult> result = control::Run(
-      remote, Script("faultline-etcd-dir", kDirectoryScript, {options_.directory}, 10'000));
+  return Resolve(node, remote,
+                 Script("faultline-etcd-dir", kDirectoryScript, {options_.directory}, 10'000));
+}
+
+Result<std::string> EtcdDb::Claim(const std::string& node, control::Remote& remote) {
+  return Resolve(node, remote,
+                 Script("faultline-etcd-claim", kClaimScript, {options_.directory}, 10'000));
+}
+
+Result<std::string> EtcdDb::Resolve(const std::string& node, control::Remote& remote,
+                                    const control::Command& script) {
+  Result<control::CommandResult> result = control::Run(remote, script);
   if (!result.ok()) return result.status();
   std::string directory = result->out.substr(0, result->out.find('\n'));
   if (directory.empty() || directory[0] != '/') {
@@ -173,9 +203,9 @@ Status EtcdDb::Install(control::Remote& remote) {
 
 Status EtcdDb::Setup(const Test& test, const std::string& node, control::Remote& remote) {
   if (Status installed = Install(remote); !installed.ok()) return installed;
-  if (Status started = Start(test, node, remote); !started.ok()) return started;
-  Result<std::string> directory = Directory(node, remote);
+  Result<std::string> directory = Claim(node, remote);
   if (!directory.ok()) return directory.status();
+  if (Status started = Start(test, node, remote); !started.ok()) return started;
   return WaitHealthy(test, node, remote, *directory);
 }
 
@@ -183,7 +213,13 @@ Status EtcdDb::WaitHealthy(const Test& test, const std::string& node, control::R
                            const std::string& directory) {
   std::string url = ClientUrl(test.options, node, options_.client_port);
   auto deadline = Clock::now() + std::chrono::duration<double>(options_.start_timeout_s);
-  while (!probe_(url, 1000)) {
+  while (true) {
+    // Something that is not etcd's health answer fails at once: waiting would not change it.
+    Result<bool> healthy = probe_(url, 1000);
+    if (!healthy.ok()) {
+      return Status::IoError(node + ": " + url + "/health " + healthy.status().message());
+    }
+    if (*healthy) break;
     Result<control::CommandResult> alive =
         control::Run(remote, Script("faultline-etcd-alive", kAliveScript, {directory}, 10'000));
     if (!alive.ok()) return alive.status();

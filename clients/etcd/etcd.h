@@ -35,6 +35,10 @@
 
 typedef void CURL;
 
+namespace faultline::control {
+struct Command;
+}  // namespace faultline::control
+
 namespace faultline::etcd {
 
 enum class ReadConsistency { kLinearizable, kSerializable };
@@ -70,17 +74,21 @@ std::string ClientUrl(const TestOptions& test, const std::string& node, int port
 
 class EtcdDb : public Db {
  public:
-  // Whether the member at `base_url` reports healthy; one probe bounded by `timeout_ms`.
-  using HealthProbe = std::function<bool(const std::string& base_url, int64_t timeout_ms)>;
+  // Whether the member at `base_url` reports healthy; one probe bounded by `timeout_ms`. An
+  // error: the node answered something that is not etcd's health response (Setup fails).
+  using HealthProbe = std::function<Result<bool>(const std::string& base_url, int64_t timeout_ms)>;
 
-  // `probe` null: GET <url>/health through libcurl.
+  // `probe` null: GET <url>/health through libcurl, read by ReadHealth (gateway.h).
   explicit EtcdDb(EtcdOptions options, HealthProbe probe = nullptr);
 
-  // Installs etcd-server if `etcd` is missing, creates the node's directory, starts the member
-  // and waits until it reports healthy (every node's Setup runs at once: a member is healthy only
-  // with a quorum). Fails early with the log's tail when the member exits.
+  // Installs etcd-server if `etcd` is missing, creates the node's directory and marks it as
+  // faultline's (.faultline-etcd; a non-empty directory without the mark is refused), starts the
+  // member and waits until it reports healthy (every node's Setup runs at once: a member is
+  // healthy only with a quorum). Fails early with the log's tail when the member exits, and at
+  // once when the node answers something that is not etcd's health response.
   Status Setup(const Test& test, const std::string& node, control::Remote& remote) override;
-  // Kills the member and removes the node's directory.
+  // Kills the member and removes the node's directory when it carries Setup's mark (or is
+  // empty); else an error, and nothing is removed.
   Status Teardown(const Test& test, const std::string& node, control::Remote& remote) override;
   std::vector<std::string> LogFiles(const Test& test, const std::string& node) const override;
 
@@ -98,6 +106,11 @@ class EtcdDb : public Db {
  private:
   // The node's directory as an absolute path on the node (created if missing); cached.
   Result<std::string> Directory(const std::string& node, control::Remote& remote);
+  // Setup's Directory: creates and marks it, or takes a marked one; refuses any other.
+  Result<std::string> Claim(const std::string& node, control::Remote& remote);
+  // Runs `script`, which prints the absolute directory, and caches what it printed.
+  Result<std::string> Resolve(const std::string& node, control::Remote& remote,
+                              const control::Command& script);
   std::vector<std::string> MemberFlags(const Test& test, const std::string& node,
                                        const std::string& directory) const;
   Status Install(control::Remote& remote);

@@ -27,10 +27,12 @@ std::string KeyText(const Json& key) {
 }
 
 // The stored bytes back as the register's value: its JSON text, or the raw text when another
-// writer stored something that is not JSON.
+// writer stored something that is not JSON. Bytes that are not UTF-8 become U+FFFD: every later
+// dump() of the op (messages, checkers, reports) would throw on them.
 Json DecodeValue(const std::string& bytes) {
   Json value = Json::parse(bytes, nullptr, /*allow_exceptions=*/false);
-  return value.is_discarded() ? Json(bytes) : value;
+  if (!value.is_discarded()) return value;
+  return Json::parse(Json(bytes).dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
 Op WithType(const Op& invoke, OpType type, Json error = Json()) {
@@ -40,57 +42,86 @@ Op WithType(const Op& invoke, OpType type, Json error = Json()) {
   return completion;
 }
 
-// Every gateway response to kv requests has a header.
-bool IsGatewayResponse(const Json& body) { return body.is_object() && body.contains("header"); }
-
-// A 200 body that is not a gateway response: the request may have been applied when it writes.
-Op UnexpectedResponse(const Op& invoke, bool writes) {
-  return WithType(invoke, writes ? OpType::kInfo : OpType::kFail, "unexpected response");
+// Every gateway response to kv requests has a header. Each field read below is checked for its
+// type first: a node answering something else gets an op with an error, never an exception.
+bool IsGatewayResponse(const Json& body) {
+  if (!body.is_object()) return false;
+  auto header = body.find("header");
+  return header != body.end() && header->is_object();
 }
 
-// The range response's first kv ({} when the key is absent), or nullopt when the response is not
-// a range response.
-std::optional<Json> FirstKv(const Json& body) {
-  if (!IsGatewayResponse(body)) return std::nullopt;
+constexpr char kNotGateway[] = "not an etcd gateway response (no header object)";
+
+// A txn response's "succeeded": true or false, left out when false (protobuf's default).
+Result<bool> Succeeded(const Json& body) {
+  auto succeeded = body.find("succeeded");
+  if (succeeded == body.end()) return false;
+  if (!succeeded->is_boolean()) return Status::ParseError("\"succeeded\" is not true or false");
+  return succeeded->get<bool>();
+}
+
+// A 200 body that is not the response asked for: the request may have been applied when it
+// writes.
+Op UnexpectedResponse(const Op& invoke, bool writes, const std::string& reason) {
+  return WithType(invoke, writes ? OpType::kInfo : OpType::kFail, "unexpected response: " + reason);
+}
+
+// A range response that is not one: fail, a range changes nothing.
+Op UnexpectedRange(const Op& invoke, const std::string& reason) {
+  return WithType(invoke, OpType::kFail, "unexpected range response: " + reason);
+}
+
+// The range response's first kv ({} when the key is absent), or why the response is not a range
+// response.
+Result<Json> FirstKv(const Json& body) {
+  if (!IsGatewayResponse(body)) return Status::ParseError(kNotGateway);
   auto kvs = body.find("kvs");
-  if (kvs == body.end() || kvs->empty()) return Json::object();
-  if (!kvs->is_array() || !(*kvs)[0].is_object() || (*kvs)[0].empty()) return std::nullopt;
+  if (kvs == body.end()) return Json::object();
+  if (!kvs->is_array()) return Status::ParseError("\"kvs\" is not a list");
+  if (kvs->empty()) return Json::object();
+  if (!(*kvs)[0].is_object() || (*kvs)[0].empty()) {
+    return Status::ParseError("\"kvs\" holds something that is not a key-value");
+  }
   return (*kvs)[0];
 }
 
-// The stored value of a kv of FirstKv (nil when absent), or nullopt when it is not base64.
-std::optional<Json> KvValue(const Json& kv) {
+// The stored value of a kv of FirstKv (nil when absent), or why it is not one: "value" must be
+// a base64 string, left out when empty (protobuf's default).
+Result<Json> KvValue(const Json& kv) {
   if (kv.empty()) return Json();
-  std::optional<std::string> bytes = Base64Decode(kv.value("value", ""));
-  if (!bytes) return std::nullopt;
+  auto value = kv.find("value");
+  if (value != kv.end() && !value->is_string()) {
+    return Status::ParseError("a key-value's \"value\" is not a string");
+  }
+  std::optional<std::string> bytes =
+      Base64Decode(value == kv.end() ? "" : value->get_ref<const std::string&>());
+  if (!bytes) return Status::ParseError("a key-value's \"value\" is not base64");
   return DecodeValue(*bytes);
 }
 
-// The value of the range response's first kv (nil when there is none), or nullopt when the
-// response is not a range response.
-std::optional<Json> RangeValue(const Json& body) {
-  std::optional<Json> kv = FirstKv(body);
-  if (!kv) return std::nullopt;
-  return KvValue(*kv);
-}
-
 Op CompleteResponse(const Op& invoke, const RegisterOp& op, const Json& body) {
-  if (!IsGatewayResponse(body))
-    return UnexpectedResponse(invoke, op.kind != RegisterOp::Kind::kRead);
+  if (!IsGatewayResponse(body)) {
+    return UnexpectedResponse(invoke, op.kind != RegisterOp::Kind::kRead, kNotGateway);
+  }
   switch (op.kind) {
     case RegisterOp::Kind::kRead: {
-      std::optional<Json> value = RangeValue(body);
-      if (!value) return WithType(invoke, OpType::kFail, "unexpected range response");
+      Result<Json> kv = FirstKv(body);
+      Result<Json> value = kv.ok() ? KvValue(*kv) : kv;
+      if (!value.ok()) return UnexpectedRange(invoke, value.status().message());
       Op completion = WithType(invoke, OpType::kOk);
       completion.value = op.keyed ? Json::array({op.key, *value}) : *value;
       return completion;
     }
     case RegisterOp::Kind::kWrite:
       return WithType(invoke, OpType::kOk);
-    case RegisterOp::Kind::kCas:
-      // A failed compare leaves "succeeded" out (false is protobuf's default).
-      if (body.value("succeeded", false)) return WithType(invoke, OpType::kOk);
+    case RegisterOp::Kind::kCas: {
+      Result<bool> succeeded = Succeeded(body);
+      if (!succeeded.ok()) {
+        return UnexpectedResponse(invoke, /*writes=*/true, succeeded.status().message());
+      }
+      if (*succeeded) return WithType(invoke, OpType::kOk);
       return WithType(invoke, OpType::kFail, "compare failed");
+    }
   }
   return WithType(invoke, OpType::kInfo, "unreachable");
 }
@@ -190,6 +221,26 @@ GatewayRequest BuildRequest(const RegisterOp& op, ReadConsistency consistency) {
   return {};
 }
 
+std::string BodyExcerpt(const std::string& body) {
+  constexpr size_t kMaxBytes = 200;
+  std::string excerpt = body.size() > kMaxBytes ? body.substr(0, kMaxBytes) + "..." : body;
+  return Json(excerpt).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Result<bool> ReadHealth(const HttpExchange& exchange) {
+  if (exchange.too_large) return Status::IoError("answered with " + exchange.error);
+  if (exchange.stage != HttpExchange::Stage::kResponded || exchange.status != 200) return false;
+  Json body = Json::parse(exchange.body, nullptr, /*allow_exceptions=*/false);
+  auto health = body.is_object() ? body.find("health") : body.end();
+  if (!body.is_object() || health == body.end() || !health->is_string() ||
+      (*health != "true" && *health != "false")) {
+    return Status::IoError("answered " + BodyExcerpt(exchange.body) +
+                           ", which is not etcd's health response ({\"health\":\"true\"} or "
+                           "\"false\"): is this node running etcd 3.4 or later?");
+  }
+  return *health == "true";
+}
+
 bool ProvesNothingHappened(const Json& error_body) {
   // gRPC codes etcd returns only for requests it refused before proposing them.
   static const std::set<int> kRefusedCodes = {3 /* InvalidArgument */, 7 /* PermissionDenied */,
@@ -269,9 +320,9 @@ std::optional<Op> ReadKeyVersion(const Op& invoke, const HttpExchange& exchange,
     return unanswered;
   }
   Json body = Json::parse(exchange.body, nullptr, /*allow_exceptions=*/false);
-  std::optional<Json> kv = FirstKv(body);
-  std::optional<Json> list = kv ? KvValue(*kv) : std::nullopt;
-  if (!list) return WithType(invoke, OpType::kFail, "unexpected range response");
+  Result<Json> kv = FirstKv(body);
+  Result<Json> list = kv.ok() ? KvValue(*kv) : kv;
+  if (!list.ok()) return UnexpectedRange(invoke, list.status().message());
   if (!list->is_null() && !list->is_array()) {
     return WithType(invoke, OpType::kFail, "key holds " + list->dump() + ", not a list");
   }
@@ -284,8 +335,11 @@ std::optional<Op> ReadKeyVersion(const Op& invoke, const HttpExchange& exchange,
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), mod_revision);
     if (error != std::errc() || end != text.data() + text.size()) mod_revision = -1;
   }
-  if (mod_revision < 0 || (mod_revision == 0) != list->is_null()) {
-    return WithType(invoke, OpType::kFail, "unexpected range response");
+  if (mod_revision < 0) {
+    return UnexpectedRange(invoke, "a key-value's \"mod_revision\" is not a revision");
+  }
+  if ((mod_revision == 0) != list->is_null()) {
+    return UnexpectedRange(invoke, "a key-value's \"mod_revision\" and \"value\" disagree");
   }
   version->list = std::move(*list);
   version->mod_revision = mod_revision;
@@ -339,9 +393,13 @@ Op CompleteTxn(const Op& invoke, const ListAppendTxn& txn, const std::vector<Key
     return *unanswered;
   }
   Json body = Json::parse(exchange.body, nullptr, /*allow_exceptions=*/false);
-  if (!IsGatewayResponse(body)) return UnexpectedResponse(invoke, txn.writes());
-  // A failed compare leaves "succeeded" out (false is protobuf's default): nothing was put.
-  if (!body.value("succeeded", false)) return WithType(invoke, OpType::kFail, "compare failed");
+  if (!IsGatewayResponse(body)) return UnexpectedResponse(invoke, txn.writes(), kNotGateway);
+  Result<bool> succeeded = Succeeded(body);
+  if (!succeeded.ok()) {
+    return UnexpectedResponse(invoke, txn.writes(), succeeded.status().message());
+  }
+  // A failed compare: nothing was put.
+  if (!*succeeded) return WithType(invoke, OpType::kFail, "compare failed");
   Op completion = WithType(invoke, OpType::kOk);
   TxnView view(versions);
   for (size_t i = 0; i < txn.mops.size(); ++i) {

@@ -55,7 +55,8 @@ struct HttpExchange {
   Stage stage = Stage::kNotSent;
   std::string error;  // transport error text (kNotSent, kNoResponse)
   bool timed_out = false;
-  long status = 0;  // HTTP status (kResponded)
+  bool too_large = false;  // kNoResponse: the body was longer than the client reads
+  long status = 0;         // HTTP status (kResponded)
   std::string body;
 };
 
@@ -112,6 +113,15 @@ GatewayRequest BuildTxnRequest(const ListAppendTxn& txn, const std::vector<KeyVe
 // CompleteUnanswered with `writes` = txn.writes(); a read-only txn never changed anything.
 Op CompleteTxn(const Op& invoke, const ListAppendTxn& txn, const std::vector<KeyVersion>& versions,
                const HttpExchange& exchange);
+
+// What GET /health answered: true for 200 {"health":"true"}; false for not (yet) healthy (no
+// answer, another status, {"health":"false"}); an error, with an excerpt of the answer, for a 200
+// that is not etcd's health response (a node that is not etcd) or a body over the cap.
+Result<bool> ReadHealth(const HttpExchange& exchange);
+
+// The start of a body a node sent, as a JSON string (quoted, escaped, at most about 200 bytes):
+// for error messages, whatever the bytes.
+std::string BodyExcerpt(const std::string& body);
 
 // Whether a gateway error body ({"error", "message", "code"}) proves etcd did not apply the
 // request: it was rejected before being proposed to raft.

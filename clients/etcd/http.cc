@@ -9,8 +9,19 @@
 namespace faultline::etcd {
 namespace {
 
+// The body read so far, and whether the node sent more than kMaxResponseBytes.
+struct Reception {
+  std::string* body;
+  bool too_large = false;
+};
+
 size_t Append(char* data, size_t size, size_t count, void* target) {
-  static_cast<std::string*>(target)->append(data, size * count);
+  auto* reception = static_cast<Reception*>(target);
+  if (reception->body->size() + size * count > kMaxResponseBytes) {
+    reception->too_large = true;
+    return 0;  // less than given: libcurl ends the transfer with CURLE_WRITE_ERROR
+  }
+  reception->body->append(data, size * count);
   return size * count;
 }
 
@@ -33,16 +44,27 @@ bool Connected(CURL* curl) {
 }
 
 void Configure(CURL* curl, const std::string& url, const std::string& body, int64_t timeout_ms,
-               std::string* response) {
+               Reception* reception) {
   curl_easy_reset(curl);
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  // Plain HTTP straight to the node: a proxy from http_proxy in the environment may resend a
+  // request (see http.h), and a redirect would send it again elsewhere.
+#if LIBCURL_VERSION_NUM >= 0x075500  // 7.85.0
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+#else
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP));
+#endif
+  curl_easy_setopt(curl, CURLOPT_PROXY, "");
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kMaxResponseBytes));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // worker threads: no SIGALRM for timeouts
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout_ms));
   curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);  // see http.h: never resend on a new one
   curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, response);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, reception);
   if (!body.empty()) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
@@ -74,7 +96,8 @@ CURL* NewCurlHandle() {
 HttpExchange HttpExchangeOnce(CURL* curl, const std::string& url, const std::string& body,
                               int64_t timeout_ms) {
   HttpExchange exchange;
-  Configure(curl, url, body, timeout_ms, &exchange.body);
+  Reception reception{&exchange.body};
+  Configure(curl, url, body, timeout_ms, &reception);
   CURLcode code = curl_easy_perform(curl);
   if (code == CURLE_OK) {
     exchange.stage = HttpExchange::Stage::kResponded;
@@ -84,6 +107,13 @@ HttpExchange HttpExchangeOnce(CURL* curl, const std::string& url, const std::str
   exchange.body.clear();
   exchange.timed_out = code == CURLE_OPERATION_TIMEDOUT;
   exchange.error = curl_easy_strerror(code);
+  // An answer too large to read: the request reached the node, whatever it did with it.
+  exchange.too_large = reception.too_large || code == CURLE_FILESIZE_EXCEEDED;
+  if (exchange.too_large) {
+    exchange.error = "response body over " + std::to_string(kMaxResponseBytes) + " bytes";
+    exchange.stage = HttpExchange::Stage::kNoResponse;
+    return exchange;
+  }
   bool sent = !NeverConnected(code) && Connected(curl);
   exchange.stage = sent ? HttpExchange::Stage::kNoResponse : HttpExchange::Stage::kNotSent;
   return exchange;

@@ -1,145 +1,23 @@
 // EtcdClient over real sockets against a tiny HTTP listener on 127.0.0.1 that refuses, hangs,
 // resets or answers with canned gateway responses: what the client sends, and fail vs info.
-#include <arpa/inet.h>
+#include <curl/curl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <chrono>
-#include <mutex>
+#include <cstdlib>
+#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "clients/etcd/etcd.h"
 #include "clients/etcd/gateway.h"
+#include "clients/etcd/http.h"
+#include "clients/etcd_listener.h"
 
 namespace faultline::etcd {
 namespace {
 
-// One listening socket on 127.0.0.1 and a thread serving each connection as `mode` says.
-class Listener {
- public:
-  enum class Mode { kAnswer, kHang, kReset };
-
-  // The first `answered_first` connections are answered whatever `mode` says.
-  Listener(Mode mode, int status = 200, std::string body = "", int answered_first = 0)
-      : mode_(mode), status_(status), body_(std::move(body)), answered_first_(answered_first) {
-    socket_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(socket_, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-    socklen_t length = sizeof(address);
-    ::getsockname(socket_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
-    EXPECT_EQ(::listen(socket_, 16), 0);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~Listener() {
-    stop_ = true;
-    thread_.join();
-    ::close(socket_);
-  }
-
-  int port() const { return port_; }
-  std::vector<std::string> requests() {
-    std::lock_guard lock(mutex_);
-    return requests_;
-  }
-
- private:
-  bool Readable(int fd, int timeout_ms) {
-    pollfd entry{fd, POLLIN, 0};
-    return ::poll(&entry, 1, timeout_ms) > 0;
-  }
-
-  // Reads headers and the Content-Length body.
-  std::string ReadRequest(int fd) {
-    std::string request;
-    char buffer[4096];
-    while (!stop_) {
-      if (!Readable(fd, 20)) continue;
-      ssize_t got = ::read(fd, buffer, sizeof(buffer));
-      if (got <= 0) break;
-      request.append(buffer, got);
-      size_t end = request.find("\r\n\r\n");
-      if (end == std::string::npos) continue;
-      size_t length_at = request.find("Content-Length: ");
-      size_t length =
-          length_at == std::string::npos ? 0 : std::stoul(request.substr(length_at + 16));
-      if (request.size() >= end + 4 + length) break;
-    }
-    return request;
-  }
-
-  void Answer(int fd) {
-    std::string response =
-        "HTTP/1.1 " + std::to_string(status_) +
-        " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body_.size()) +
-        "\r\nConnection: close\r\n\r\n" + body_;
-    (void)!::write(fd, response.data(), response.size());
-  }
-
-  void Serve() {
-    while (!stop_) {
-      if (!Readable(socket_, 20)) continue;
-      int fd = ::accept(socket_, nullptr, nullptr);
-      if (fd < 0) continue;
-      std::string request = ReadRequest(fd);
-      Mode mode = mode_;
-      {
-        std::lock_guard lock(mutex_);
-        requests_.push_back(request);
-        if (static_cast<int>(requests_.size()) <= answered_first_) mode = Mode::kAnswer;
-      }
-      if (mode == Mode::kAnswer) Answer(fd);
-      if (mode == Mode::kHang) {
-        while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      if (mode == Mode::kReset) {
-        linger reset{1, 0};  // close with RST instead of FIN
-        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
-      }
-      ::close(fd);
-    }
-  }
-
-  const Mode mode_;
-  const int status_;
-  const std::string body_;
-  const int answered_first_;
-  int socket_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  std::mutex mutex_;
-  std::vector<std::string> requests_;
-};
-
-// A port on 127.0.0.1 that nothing listens on: bound (so no one else takes it) but not listening.
-class ClosedPort {
- public:
-  ClosedPort() {
-    socket_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(socket_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    socklen_t length = sizeof(address);
-    ::getsockname(socket_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
-  }
-  ~ClosedPort() { ::close(socket_); }
-  int port() const { return port_; }
-
- private:
-  int socket_ = -1;
-  int port_ = 0;
-};
+using testing::ClosedPort;
+using testing::Listener;
 
 Test LocalTest(double timeout_s) {
   Test test;
@@ -318,6 +196,92 @@ TEST(EtcdClientTest, AnUnknownOpFailsWithoutSendingAnything) {
   Op rw_register = Exchange(answer.port(), Invoke("txn", Json::parse(R"([["w",1,2]])")));
   EXPECT_EQ(rw_register.type, OpType::kFail);
   EXPECT_TRUE(answer.requests().empty());
+}
+
+// A node answering the wrong JSON types: the op completes with the reason, the client does not
+// throw (an exception would also cost the thread its client and process).
+TEST(EtcdClientTest, WrongJsonTypesFromTheNodeAreFailOrInfoWithTheReason) {
+  Listener wrong_value(Listener::Mode::kAnswer, 200,
+                       R"({"header":{},"kvs":[{"key":"dC8x","value":5,"mod_revision":"3"}]})");
+  Op read = Exchange(wrong_value.port(), Invoke("read", Json::array({1, nullptr})));
+  EXPECT_EQ(read.type, OpType::kFail);
+  EXPECT_EQ(read.error, R"(unexpected range response: a key-value's "value" is not a string)");
+  Op txn = Exchange(wrong_value.port(), Invoke("txn", kAppendTxn));
+  EXPECT_EQ(txn.type, OpType::kFail);  // the first range failed: nothing was sent to change
+  EXPECT_EQ(wrong_value.requests().size(), 2u);
+  Listener wrong_succeeded(Listener::Mode::kAnswer, 200, R"({"header":{},"succeeded":"true"})");
+  Op cas = Exchange(wrong_succeeded.port(), Invoke("cas", Json::array({1, Json::array({2, 3})})));
+  EXPECT_EQ(cas.type, OpType::kInfo);
+  EXPECT_EQ(cas.error, R"(unexpected response: "succeeded" is not true or false)");
+}
+
+// A body over the cap ends the exchange like a lost answer: the request reached the node.
+TEST(EtcdClientTest, AResponseBodyOverTheCapIsInfoForWritesAndFailForReads) {
+  std::string huge = R"({"header":{},"kvs":[{"value":")" + std::string(5 << 20, 'A') + R"("}]})";
+  for (bool with_length : {true, false}) {
+    Listener answer([&](const std::string&) { return Listener::Answer{200, huge, with_length}; });
+    Op write = Exchange(answer.port(), Invoke("write", Json::array({1, 2})));
+    EXPECT_EQ(write.type, OpType::kInfo) << with_length;
+    EXPECT_EQ(write.error, "response body over 4194304 bytes") << with_length;
+    Op read = Exchange(answer.port(), Invoke("read", Json::array({1, nullptr})));
+    EXPECT_EQ(read.type, OpType::kFail) << with_length;
+    EXPECT_EQ(read.error, "response body over 4194304 bytes") << with_length;
+  }
+}
+
+// Sets an environment variable for one scope.
+class ScopedEnvironment {
+ public:
+  ScopedEnvironment(const char* name, const std::string& value) : name_(name) {
+    const char* old = std::getenv(name);
+    if (old != nullptr) old_ = old;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnvironment() {
+    if (old_) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// A proxy may resend a request on a connection of its own: the client never uses one, even when
+// the environment names one.
+TEST(EtcdClientTest, RequestsGoStraightToTheNodeWhateverTheProxyEnvironmentSays) {
+  Listener proxy(Listener::Mode::kAnswer, 200, R"({"header":{}})");
+  Listener node(Listener::Mode::kAnswer, 200, R"({"header":{}})");
+  std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port());
+  ScopedEnvironment http_proxy("http_proxy", proxy_url);
+  ScopedEnvironment all_proxy("ALL_PROXY", proxy_url);
+  ScopedEnvironment no_proxy("no_proxy", "");
+  Op write = Exchange(node.port(), Invoke("write", Json::array({1, 2})));
+  EXPECT_EQ(write.type, OpType::kOk) << write.error.dump();
+  EXPECT_EQ(node.requests().size(), 1u);
+  EXPECT_TRUE(proxy.requests().empty());
+}
+
+TEST(EtcdClientTest, OnlyPlainHttpIsSpokenAndRedirectsAreNotFollowed) {
+  CURL* curl = NewCurlHandle();
+  HttpExchange file = HttpExchangeOnce(curl, "file:///etc/hostname", "", 1000);
+  EXPECT_EQ(file.stage, HttpExchange::Stage::kNotSent);
+  EXPECT_TRUE(file.body.empty());
+  Listener target(Listener::Mode::kAnswer, 200, R"({"header":{}})");
+  Listener redirect([&](const std::string&) {
+    return Listener::Answer{
+        307, "", true,
+        "Location: http://127.0.0.1:" + std::to_string(target.port()) + "/v3/kv/put\r\n"};
+  });
+  HttpExchange moved = HttpExchangeOnce(
+      curl, "http://127.0.0.1:" + std::to_string(redirect.port()) + "/v3/kv/put", "{}", 1000);
+  EXPECT_EQ(moved.stage, HttpExchange::Stage::kResponded);
+  EXPECT_EQ(moved.status, 307);
+  EXPECT_TRUE(target.requests().empty());
+  curl_easy_cleanup(curl);
 }
 
 }  // namespace

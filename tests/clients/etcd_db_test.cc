@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "clients/etcd/etcd.h"
+#include "clients/etcd_listener.h"
 #include "runner/control/fake_remote.h"
 #include "runner/control/local_remote.h"
 
@@ -29,9 +31,11 @@ Test ThreeNodes() {
   return test;
 }
 
-// A node whose directory resolves to kDirectory; every other command succeeds silently.
+// A node whose directory resolves (and is claimed by Setup) to kDirectory; every other command
+// succeeds silently.
 void ScriptNode(FakeRemote& remote) {
   remote.When("faultline-etcd-dir", CommandResult{0, std::string(kDirectory) + "\n", ""});
+  remote.When("faultline-etcd-claim", CommandResult{0, std::string(kDirectory) + "\n", ""});
 }
 
 // The records of commands run as the script `name` (sh -c '<script>' name args...).
@@ -68,7 +72,7 @@ TEST(EtcdDbTest, SetupInstallsStartsTheMemberWithItsFlagsAndWaitsForHealth) {
   ASSERT_TRUE(db.Setup(test, "n2", remote).ok());
 
   EXPECT_EQ(ScriptNames(remote),
-            (std::vector<std::string>{"faultline-etcd-install", "faultline-etcd-dir",
+            (std::vector<std::string>{"faultline-etcd-install", "faultline-etcd-claim",
                                       "faultline-etcd-start", "faultline-etcd-alive",
                                       "faultline-etcd-alive"}));
   std::string install = Scripts(remote, "faultline-etcd-install")[0].argv[2];
@@ -76,7 +80,7 @@ TEST(EtcdDbTest, SetupInstallsStartsTheMemberWithItsFlagsAndWaitsForHealth) {
             install.find("command -v etcd"));
   EXPECT_NE(install.find("apt-get install -y -q etcd-server"), std::string::npos);
   EXPECT_NE(install.find("/usr/sbin/policy-rc.d"), std::string::npos);
-  EXPECT_EQ(Scripts(remote, "faultline-etcd-dir")[0].argv[4], "faultline-etcd");
+  EXPECT_EQ(Scripts(remote, "faultline-etcd-claim")[0].argv[4], "faultline-etcd");
 
   std::vector<std::string> start = Scripts(remote, "faultline-etcd-start")[0].argv;
   EXPECT_NE(start[2].find("start-stop-daemon --start --background --make-pidfile --pidfile "
@@ -140,6 +144,51 @@ TEST(EtcdDbTest, AFailedStartOrInstallIsAnErrorWithTheNodesOutput) {
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find("Unable to locate package"), std::string::npos);
   EXPECT_TRUE(Scripts(remote, "faultline-etcd-start").empty());
+}
+
+TEST(EtcdDbTest, SetupMarksTheDirectoryBeforeStartingAndStopsWhenItIsRefused) {
+  FakeRemote remote("n1");
+  ScriptNode(remote);
+  EtcdDb db(EtcdOptions(), [](const std::string&, int64_t) { return true; });
+  ASSERT_TRUE(db.Setup(ThreeNodes(), "n1", remote).ok());
+  ASSERT_EQ(Scripts(remote, "faultline-etcd-claim").size(), 1u);
+  std::string claim = Scripts(remote, "faultline-etcd-claim")[0].argv[2];
+  EXPECT_NE(claim.find(">.faultline-etcd"), std::string::npos);
+  EXPECT_LT(claim.find("[ -n \"$(ls -A)\" ]"), claim.find(">.faultline-etcd"));
+
+  FakeRemote foreign("n1");
+  foreign.When("faultline-etcd-claim",
+               CommandResult{3, "",
+                             "/home/me is not empty and has no .faultline-etcd marker: faultline "
+                             "did not set it up"});
+  Status refused = db.Setup(ThreeNodes(), "n1", foreign);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("has no .faultline-etcd marker"), std::string::npos);
+  EXPECT_TRUE(Scripts(foreign, "faultline-etcd-start").empty());
+}
+
+// The default probe against a node that answers {"health":true} (a boolean, not etcd's "true"):
+// Setup fails at once saying so, instead of the exception that ended the process.
+TEST(EtcdDbTest, ANodeAnsweringTheWrongHealthJsonFailsSetupAtOnceWithWhatItSaid) {
+  testing::Listener node(testing::Listener::Mode::kAnswer, 200, R"({"health":true})");
+  FakeRemote remote("n1");
+  ScriptNode(remote);
+  remote.When("faultline-etcd-alive", CommandResult{0, "running\n", ""});
+  EtcdOptions options;
+  options.client_port = node.port();
+  options.start_timeout_s = 20;
+  EtcdDb db(options);
+  faultline::Test test;
+  test.options.nodes = {"n1"};
+  test.options.node_addresses = {{"n1", "127.0.0.1"}};
+  auto start = std::chrono::steady_clock::now();
+  Status status = db.Setup(test, "n1", remote);
+  ASSERT_FALSE(status.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(status.message(), "n1: http://127.0.0.1:" + std::to_string(node.port()) +
+                                  "/health answered \"{\\\"health\\\":true}\", which is not "
+                                  "etcd's health response ({\"health\":\"true\"} or \"false\"): is "
+                                  "this node running etcd 3.4 or later?");
 }
 
 TEST(EtcdDbTest, KillChecksTheProcessIsThisNodesEtcdBeforeSigkill) {
@@ -210,7 +259,9 @@ TEST(EtcdDbTest, TeardownKillsThenRemovesTheNodesDirectory) {
             (std::vector<std::string>{"faultline-etcd-dir", "faultline-etcd-kill",
                                       "faultline-etcd-teardown"}));
   control::Command remove = Scripts(remote, "faultline-etcd-teardown")[0];
-  EXPECT_NE(remove.argv[2].find("rm -rf -- \"$1\""), std::string::npos);
+  // Only a directory Setup marked is removed whole (the scripts test runs it for real).
+  EXPECT_NE(remove.argv[2].find("[ -e \"$1/.faultline-etcd\" ] && exec rm -rf -- \"$1\""),
+            std::string::npos);
   EXPECT_EQ(remove.argv[4], kDirectory);
   // The directory is gone: the next use resolves (and creates) it again.
   ASSERT_TRUE(db.Kill(test, "n1", remote).ok());
@@ -266,7 +317,7 @@ TEST(EtcdDbTest, EveryScriptIsValidShell) {
     Result<CommandResult> parsed = control::Run(local, check);
     EXPECT_TRUE(parsed.ok()) << record.command.argv[3] << ": " << parsed.status().message();
   }
-  EXPECT_EQ(names.size(), 7u);  // install, dir, start, alive, signal, kill, teardown
+  EXPECT_EQ(names.size(), 7u);  // install, claim, start, alive, signal, kill, teardown
 }
 
 }  // namespace

@@ -2,6 +2,11 @@
 // responses and errors as completions, options. No network.
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "clients/etcd/etcd.h"
 #include "clients/etcd/gateway.h"
 
@@ -171,6 +176,92 @@ TEST(EtcdGatewayTest, AnUnreadableSuccessIsInfoForWritesAndFailForReads) {
   EXPECT_EQ(Complete(read, Parsed(read), Response(200, "{}")).type, OpType::kFail);
 }
 
+// A body with the gateway's header and `fields` (JSON members, "" for none).
+std::string Gateway(const std::string& fields) {
+  return std::string("{") + kHeader + (fields.empty() ? "" : "," + fields) + "}";
+}
+
+// A node answering with the wrong JSON types gets an op with a clear error, never an exception:
+// fail for reads (nothing happened), info for a cas that may have been applied.
+TEST(EtcdGatewayTest, WrongJsonTypesInARangeAreFailWithWhatWasWrong) {
+  Op read = Invoke("read", Json::array({4, nullptr}));
+  const std::pair<std::string, std::string> cases[] = {
+      {Gateway(R"("kvs":[{"key":"cC80","value":5}])"), R"(a key-value's "value" is not a string)"},
+      {Gateway(R"("kvs":[{"key":"cC80","value":true}])"),
+       R"(a key-value's "value" is not a string)"},
+      {Gateway(R"("kvs":[{"key":"cC80","value":"!!"}])"), R"(a key-value's "value" is not base64)"},
+      {Gateway(R"("kvs":{})"), R"("kvs" is not a list)"},
+      {Gateway(R"("kvs":"cC80")"), R"("kvs" is not a list)"},
+      {Gateway(R"("kvs":[5])"), R"("kvs" holds something that is not a key-value)"},
+  };
+  for (const auto& [body, reason] : cases) {
+    Op completion = Complete(read, Parsed(read), Response(200, body));
+    EXPECT_EQ(completion.type, OpType::kFail) << body;
+    EXPECT_EQ(completion.error, "unexpected range response: " + reason) << body;
+  }
+  Op headless = Complete(read, Parsed(read), Response(200, R"({"header":5,"kvs":[]})"));
+  EXPECT_EQ(headless.type, OpType::kFail);
+  EXPECT_EQ(headless.error, "unexpected response: not an etcd gateway response (no header object)");
+  // A value left out is an empty value (protobuf's default), not an error: "" is not JSON.
+  Op empty = Complete(read, Parsed(read), Response(200, Gateway(R"("kvs":[{"key":"cC80"}])")));
+  EXPECT_EQ(empty.type, OpType::kOk);
+  EXPECT_EQ(empty.value, Json::array({4, ""}));
+}
+
+TEST(EtcdGatewayTest, ACasWhoseSucceededIsNotABooleanIsInfo) {
+  Op cas = Invoke("cas", Json::array({4, Json::array({1, 2})}));
+  for (const char* succeeded : {R"("true")", "1", "null", "{}"}) {
+    Op completion = Complete(cas, Parsed(cas),
+                             Response(200, Gateway(std::string("\"succeeded\":") + succeeded)));
+    EXPECT_EQ(completion.type, OpType::kInfo) << succeeded;
+    EXPECT_EQ(completion.error, R"(unexpected response: "succeeded" is not true or false)");
+  }
+  Op write = Invoke("write", Json::array({1, 2}));
+  Op headless = Complete(write, Parsed(write), Response(200, R"({"header":[]})"));
+  EXPECT_EQ(headless.type, OpType::kInfo);
+  EXPECT_EQ(headless.error, "unexpected response: not an etcd gateway response (no header object)");
+}
+
+// Bytes another writer stored that are neither JSON nor UTF-8 read as a string whose bad bytes
+// are U+FFFD: the op can be written, logged and checked like any other.
+TEST(EtcdGatewayTest, AValueThatIsNotUtf8ReadsAsAPrintableString) {
+  Op read = Invoke("read", Json::array({4, nullptr}));
+  std::string body =
+      Gateway(R"("kvs":[{"key":"cC80","value":")" + Base64Encode("a\xff\xfe") + R"("}])");
+  Op completion = Complete(read, Parsed(read), Response(200, body));
+  EXPECT_EQ(completion.type, OpType::kOk);
+  EXPECT_EQ(completion.value, Json::array({4, "a\xef\xbf\xbd\xef\xbf\xbd"}));
+  EXPECT_NO_THROW((void)completion.value.dump());
+}
+
+TEST(EtcdGatewayTest, HealthIsTheStringTrueAndAnythingElseFromA200IsAClearError) {
+  EXPECT_TRUE(*ReadHealth(Response(200, R"({"health":"true","reason":""})")));
+  EXPECT_FALSE(*ReadHealth(Response(200, R"({"health":"false"})")));
+  EXPECT_FALSE(*ReadHealth(Response(503, R"({"health":"false"})")));
+  EXPECT_FALSE(*ReadHealth(Response(503, R"({"health":true})")));  // not ready: asked again
+  HttpExchange refused;
+  refused.stage = HttpExchange::Stage::kNotSent;
+  EXPECT_FALSE(*ReadHealth(refused));
+  for (const char* body : {R"({"health":true})", R"({"health":1})", R"({"health":"yes"})",
+                           R"({"status":"ok"})", R"(["health"])", "<html>ok</html>"}) {
+    Result<bool> health = ReadHealth(Response(200, body));
+    ASSERT_FALSE(health.ok()) << body;
+    EXPECT_NE(health.status().message().find("answered " + Json(body).dump() +
+                                             ", which is not etcd's health response"),
+              std::string::npos)
+        << health.status().message();
+  }
+  HttpExchange huge;
+  huge.stage = HttpExchange::Stage::kNoResponse;
+  huge.too_large = true;
+  huge.error = "response body over 4194304 bytes";
+  ASSERT_FALSE(ReadHealth(huge).ok());
+  EXPECT_EQ(ReadHealth(huge).status().message(), "answered with response body over 4194304 bytes");
+  // What a message quotes of a body is bounded and printable.
+  EXPECT_EQ(BodyExcerpt(std::string(300, 'x')), "\"" + std::string(200, 'x') + "...\"");
+  EXPECT_EQ(BodyExcerpt("\xff"), "\"\xef\xbf\xbd\"");
+}
+
 // A list-append txn: the micro-ops and the versions its ranges found.
 Op Txn(Json mops) { return Invoke("txn", std::move(mops)); }
 
@@ -255,6 +346,45 @@ TEST(EtcdListAppendTest, AFailedRangeIsFailEvenForATxnThatAppends) {
   std::optional<Op> garbage = ReadKeyVersion(invoke, Response(200, "{}"), &version);
   ASSERT_TRUE(garbage);
   EXPECT_EQ(garbage->type, OpType::kFail);
+}
+
+TEST(EtcdListAppendTest, WrongJsonTypesInARangeAreFailWithWhatWasWrong) {
+  Op invoke = Txn(kMixedTxn);
+  const std::pair<std::string, std::string> cases[] = {
+      {Gateway(R"("kvs":[{"value":[1],"mod_revision":"3"}])"),
+       R"(a key-value's "value" is not a string)"},
+      {Gateway(R"("kvs":{"value":"WzFd"})"), R"("kvs" is not a list)"},
+      {Gateway(R"("kvs":[{"value":"WzFd","mod_revision":{}}])"),
+       R"(a key-value's "mod_revision" is not a revision)"},
+      {Gateway(R"("kvs":[{"value":"WzFd","mod_revision":true}])"),
+       R"(a key-value's "mod_revision" is not a revision)"},
+      {Gateway(R"("kvs":[{"value":"WzFd","mod_revision":"-2"}])"),
+       R"(a key-value's "mod_revision" is not a revision)"},
+      {Gateway(R"("kvs":[{"value":"WzFd"}])"),
+       R"(a key-value's "mod_revision" and "value" disagree)"},
+  };
+  for (const auto& [body, reason] : cases) {
+    KeyVersion version;
+    std::optional<Op> failed = ReadKeyVersion(invoke, Response(200, body), &version);
+    ASSERT_TRUE(failed) << body;
+    EXPECT_EQ(failed->type, OpType::kFail) << body;
+    EXPECT_EQ(failed->error, "unexpected range response: " + reason) << body;
+  }
+}
+
+TEST(EtcdListAppendTest, ATxnWhoseSucceededIsNotABooleanIsInfoWhenItWrites) {
+  Op appends = Txn(kMixedTxn);
+  Op reads = Txn(Json::parse(R"([["r",1,null],["r",3,null]])"));
+  std::vector<KeyVersion> read_versions = {Version(Json::array({1}), 4), Version(nullptr, 0)};
+  HttpExchange odd = Response(200, Gateway(R"("succeeded":"true")"));
+  Op unsure = CompleteTxn(appends, ParsedTxn(appends), kMixedVersions, odd);
+  EXPECT_EQ(unsure.type, OpType::kInfo);
+  EXPECT_EQ(unsure.error, R"(unexpected response: "succeeded" is not true or false)");
+  EXPECT_EQ(CompleteTxn(reads, ParsedTxn(reads), read_versions, odd).type, OpType::kFail);
+  EXPECT_EQ(CompleteTxn(appends, ParsedTxn(appends), kMixedVersions,
+                        Response(200, R"({"header":"x","succeeded":true})"))
+                .type,
+            OpType::kInfo);
 }
 
 TEST(EtcdListAppendTest, TheTxnComparesEveryKeysModRevisionAndPutsTheAppendedLists) {

@@ -135,5 +135,41 @@ TEST_F(EtcdScriptsTest, SetupReportsAMemberThatExitsWithItsLog) {
   EXPECT_NE(status.message().find("address already in use"), std::string::npos);
 }
 
+// Setup marks the directory it makes; Teardown removes only a marked (or empty) directory, and
+// Setup refuses a non-empty one without the mark: a directory option pointed at someone's files
+// never loses them.
+TEST_F(EtcdScriptsTest, TeardownRemovesOnlyWhatSetupMarked) {
+  EtcdDb db = Db("n1");
+  ASSERT_TRUE(db.Setup(test_, "n1", remote_).ok());
+  EXPECT_TRUE(fs::exists(root_ / "n1" / ".faultline-etcd"));
+  ASSERT_TRUE(db.Teardown(test_, "n1", remote_).ok());
+  EXPECT_FALSE(fs::exists(root_ / "n1"));
+
+  // Someone's directory: Setup refuses it and starts nothing; Teardown leaves every file.
+  fs::create_directories(root_ / "n2" / "data");
+  std::ofstream(root_ / "n2" / "data" / "precious") << "keep me\n";
+  EtcdDb other = Db("n2");
+  Status setup = other.Setup(test_, "n2", remote_);
+  ASSERT_FALSE(setup.ok());
+  EXPECT_NE(setup.message().find((root_ / "n2").string() +
+                                 " is not empty and has no .faultline-etcd marker"),
+            std::string::npos)
+      << setup.message();
+  EXPECT_FALSE(fs::exists(root_ / "n2" / "etcd.pid"));
+  Status teardown = other.Teardown(test_, "n2", remote_);
+  ASSERT_FALSE(teardown.ok());
+  EXPECT_NE(teardown.message().find("has no .faultline-etcd marker (Setup did not make it): "
+                                    "not removed"),
+            std::string::npos)
+      << teardown.message();
+  EXPECT_EQ(ReadFile(root_ / "n2" / "data" / "precious"), "keep me\n");
+
+  // An empty directory (Kill on a node Setup never reached makes one) goes quietly.
+  ASSERT_TRUE(Db("n3").Kill(test_, "n3", remote_).ok());
+  EXPECT_TRUE(fs::exists(root_ / "n3"));
+  ASSERT_TRUE(Db("n3").Teardown(test_, "n3", remote_).ok());
+  EXPECT_FALSE(fs::exists(root_ / "n3"));
+}
+
 }  // namespace
 }  // namespace faultline::etcd
