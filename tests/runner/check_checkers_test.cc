@@ -2,7 +2,6 @@
 // names, DOT files and errors for the isolation and session checkers.
 #include <gtest/gtest.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -11,11 +10,12 @@
 #include <set>
 #include <string>
 
+#include "support/command.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kBinary = FAULTLINE_BINARY;
 const std::string kCases = std::string(FAULTLINE_TEST_DATA) + "/elle/cases/";
 
 struct Output {
@@ -24,14 +24,8 @@ struct Output {
 };
 
 Output Check(const std::string& arguments) {
-  Output run;
-  FILE* pipe = popen((kBinary + " check " + arguments + " 2>&1").c_str(), "r");
-  if (!pipe) return run;
-  char buffer[4096];
-  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) run.text.append(buffer, n);
-  int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  faultline::testing::CommandOutput run = faultline::testing::Faultline("check " + arguments);
+  return {run.exit_code, run.out};
 }
 
 std::set<std::string> Strings(const nlohmann::json& array) {
