@@ -13,6 +13,7 @@ packages=(
   iproute2 iptables
   etcd-server etcd-client
   time
+  libxml2-utils
 )
 
 missing=()
