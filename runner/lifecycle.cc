@@ -1,6 +1,9 @@
 #include "runner/lifecycle.h"
 
+#include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <thread>
 
@@ -98,22 +101,55 @@ Status Retry(int attempts, const std::function<Status()>& action) {
   return status;
 }
 
+// "2026-12-07T16:48:00.123Z": ISO 8601, UTC, milliseconds (run.log's time stamps).
+std::string FormatLogTime(std::chrono::system_clock::time_point time) {
+  int64_t milliseconds =
+      std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+  std::time_t seconds = static_cast<std::time_t>(milliseconds / 1000);
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &parts);
+  char text[48];
+  std::snprintf(text, sizeof text, "%s.%03dZ", date, static_cast<int>(milliseconds % 1000));
+  return text;
+}
+
 class RunLog {
  public:
+  enum class Level { kInfo, kWarn, kError };
+
   RunLog(const std::filesystem::path& path, const std::function<void(const std::string&)>& echo)
       : file_(path, std::ios::app), echo_(echo) {}
-  // Never throws: a failing display must not cut the heal and the teardown short (the line is
-  // in run.log either way).
-  void operator()(const std::string& line) {
-    file_ << line << "\n" << std::flush;
+  // run.log gets "<ISO 8601 UTC time> <LEVEL> <line>", so it lines up with the nodes' logs; the
+  // display gets the line alone. Never throws: a failing display must not cut the heal and the
+  // teardown short (the line is in run.log either way).
+  void operator()(const std::string& line, Level level = Level::kInfo) {
+    file_ << FormatLogTime(std::chrono::system_clock::now()) << " " << LevelName(level) << " "
+          << line << "\n"
+          << std::flush;
     if (echo_)
       (void)CatchAll("the log's display", [&] {
         echo_(line);
         return Status::Ok();
       });
   }
+  void Warn(const std::string& line) { (*this)(line, Level::kWarn); }
+  void Error(const std::string& line) { (*this)(line, Level::kError); }
 
  private:
+  static const char* LevelName(Level level) {
+    switch (level) {
+      case Level::kInfo:
+        return "INFO ";
+      case Level::kWarn:
+        return "WARN ";
+      case Level::kError:
+        return "ERROR";
+    }
+    return "INFO ";
+  }
+
   std::ofstream file_;
   const std::function<void(const std::string&)>& echo_;
 };
@@ -180,11 +216,11 @@ void DownloadLogs(const Test& test, const std::vector<std::unique_ptr<control::R
             directory.node(nodes[i]) / std::filesystem::path(file).filename();
         Status copied = remotes[i]->Download(file, local);
         if (!copied.ok())
-          log("log " + nodes[i] + ":" + file + " not downloaded: " + copied.message());
+          log.Warn("log " + nodes[i] + ":" + file + " not downloaded: " + copied.message());
       }
       return Status::Ok();
     });
-    if (!listed.ok()) log(listed.message());
+    if (!listed.ok()) log.Warn(listed.message());
   }
 }
 
@@ -276,7 +312,7 @@ RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& h
   } else if (test.nemesis) {
     log("healing: nemesis teardown");  // whatever a half-done setup broke
     Status healed = Heal(test);
-    if (!healed.ok()) log("heal failed: " + healed.message());
+    if (!healed.ok()) log.Error("heal failed: " + healed.message());
   }
   if (use_db) DownloadLogs(test, remotes, outcome.directory, log);
   if (use_db && !test.options.leave_db_running) {
@@ -286,15 +322,16 @@ RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& h
     Status torn_down = ForEachNode(nodes, "database teardown", [&](size_t i) {
       return remotes[i] ? test.db->Teardown(test, nodes[i], *remotes[i]) : Status::Ok();
     });
-    if (!torn_down.ok()) log("teardown failed: " + torn_down.message());
+    if (!torn_down.ok()) log.Warn("teardown failed: " + torn_down.message());
   }
-  if (!outcome.error.ok()) log("error: " + outcome.error.message());
+  if (!outcome.error.ok()) log.Error("error: " + outcome.error.message());
   log("checking " + std::to_string(history.ops.size()) + " ops");
   Check(history, SpecOf(test), &outcome);
   if (outcome.verdict == Verdict::kInvalid && test.db && connect) {
     outcome.explanation += ProcessNodes(test.options);
   }
   (void)WriteJsonFile(outcome.directory.results(), outcome.results);
+  PointLinks(outcome.directory, "latest");
   log("verdict: " + std::string(ToString(outcome.verdict)));
   return outcome;
 }

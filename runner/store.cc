@@ -76,9 +76,14 @@ Result<RunDirectory> CreateRunDirectory(const std::filesystem::path& store,
     run = test_dir / (stamp + "-" + std::to_string(suffix));
   }
   std::filesystem::create_directories(run / "nodes", error);
-  PointLink(test_dir / "latest", run.filename());
-  PointLink(store / "latest", std::filesystem::path(test_name) / run.filename());
+  PointLinks(RunDirectory{run}, "current");
   return RunDirectory{run};
+}
+
+void PointLinks(const RunDirectory& run, const std::string& link_name) {
+  const std::filesystem::path test_dir = run.path.parent_path();
+  PointLink(test_dir / link_name, run.path.filename());
+  PointLink(test_dir.parent_path() / link_name, test_dir.filename() / run.path.filename());
 }
 
 Status WriteJsonFile(const std::filesystem::path& path, const Json& value) {

@@ -4,9 +4,14 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+#include <vector>
 
 #include "support/command.h"
 
@@ -140,8 +145,32 @@ TEST(CliTest, FakeCorrectModeIsValidAndStored) {
   EXPECT_EQ(run.out.rfind("seed 7", 0), 0u) << "the seed is logged first:\n" << run.out;
   EXPECT_NE(run.out.find("run 1/1: valid"), std::string::npos) << run.out;
   EXPECT_TRUE(std::filesystem::exists(store + "/latest/results.json"));
+  EXPECT_EQ(std::filesystem::canonical(store + "/latest"),
+            std::filesystem::canonical(store + "/current"));
   CommandOutput analyzed = Faultline("analyze " + store + "/latest");
   EXPECT_EQ(analyzed.exit_code, 0) << analyzed.out;
+}
+
+// run.log lines line up with the nodes' logs: an ISO 8601 UTC time and a level on each.
+TEST(CliTest, RunLogLinesCarryAnIsoTimeAndALevel) {
+  std::string store = FreshStore("log");
+  auto before = std::chrono::system_clock::now();
+  CommandOutput run = Faultline("test --db fake --time-limit 1 --seed 8 --store " + store);
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  std::ifstream in(store + "/latest/run.log");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_GE(lines.size(), 3u);
+  const std::regex shape(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO |WARN |ERROR) .+)");
+  for (const std::string& line : lines) EXPECT_TRUE(std::regex_match(line, shape)) << line;
+  EXPECT_EQ(lines.front().substr(24), " INFO  seed 8");
+  // The time is now, in UTC: parse the first stamp back and compare with the clock.
+  std::tm parts{};
+  ASSERT_NE(strptime(lines.front().c_str(), "%Y-%m-%dT%H:%M:%S", &parts), nullptr);
+  auto logged = std::chrono::system_clock::from_time_t(timegm(&parts));
+  EXPECT_LE(std::chrono::abs(logged - before), std::chrono::seconds(5)) << lines.front();
+  // The display shows the line alone.
+  EXPECT_EQ(run.out.rfind("seed 8\n", 0), 0u) << run.out;
 }
 
 TEST(CliTest, FakeBugIsInvalidAndTestCountKeepsTheWorst) {
@@ -183,10 +212,12 @@ TEST(CliTest, KilledRunKeepsACheckablePrefix) {
                         " > /dev/null 2>&1";
   int status = std::system(command.c_str());
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 137) << status;
-  ASSERT_FALSE(std::filesystem::exists(store + "/latest/results.json"));
-  CommandOutput analyzed = Faultline("analyze " + store + "/latest");
+  // `latest` is the last finished run: there is none. `current` is the run that was under way.
+  EXPECT_FALSE(std::filesystem::exists(store + "/latest"));
+  ASSERT_FALSE(std::filesystem::exists(store + "/current/results.json"));
+  CommandOutput analyzed = Faultline("analyze " + store + "/current");
   EXPECT_EQ(analyzed.exit_code, 0) << analyzed.out;  // the fake store is correct
-  EXPECT_TRUE(std::filesystem::exists(store + "/latest/results.json"));
+  EXPECT_TRUE(std::filesystem::exists(store + "/current/results.json"));
 }
 
 TEST(CliTest, SigintStopsTheRunAndStillChecks) {
