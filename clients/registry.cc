@@ -160,6 +160,7 @@ std::vector<std::string> WorkloadNames() {
   return {"register", "list-append", "rw-register", "session"};
 }
 std::vector<std::string> FakeIsolationNames() { return fake::IsolationNames(); }
+std::vector<std::string> FakeBugNames() { return fake::BugNames(); }
 std::vector<std::string> KeyDistributionNames() { return workloads::KeyDistributionNames(); }
 std::vector<std::string> ConsistencyModelNames() { return txn::ConsistencyModelNames(); }
 std::vector<std::string> NemesisNames() {

@@ -39,6 +39,7 @@ std::vector<std::string> DbNames();
 std::vector<std::string> WorkloadNames();
 std::vector<std::string> NemesisNames();
 std::vector<std::string> FakeIsolationNames();     // serializable, snapshot-isolation, ...
+std::vector<std::string> FakeBugNames();           // none, stale-reads, ..., refused-writes
 std::vector<std::string> KeyDistributionNames();   // uniform, exponential, zipf
 std::vector<std::string> ConsistencyModelNames();  // the isolation checker's models
 bool IsWorkload(const std::string& name);

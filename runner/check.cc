@@ -1,6 +1,7 @@
 #include "runner/check.h"
 
 #include "checker/session/session.h"
+#include "checker/stats/stats.h"
 #include "checker/txn/txn.h"
 
 namespace faultline {
@@ -82,6 +83,19 @@ CheckOutcome CheckHistory(const History& history, const CheckerSpec& checker) {
   } catch (const std::exception& error) {
     return Failed(Status::Internal(std::string("checker threw: ") + error.what()));
   }
+}
+
+RunCheckOutcome CheckRun(const History& history, const CheckerSpec& checker) {
+  CheckOutcome checked = CheckHistory(history, checker);
+  StatsResult stats = CheckStats(history);
+  RunCheckOutcome outcome;
+  outcome.verdict = Merge(checked.verdict, stats.verdict);
+  outcome.checkers[checker.name] = checked.result;
+  outcome.checkers["stats"] = stats.ToJson();
+  outcome.explanation = checked.explanation;
+  if (stats.verdict != Verdict::kValid) outcome.explanation += "stats: " + stats.Explain();
+  outcome.error = checked.error;
+  return outcome;
 }
 
 }  // namespace faultline

@@ -47,4 +47,17 @@ struct CheckOutcome {
 // isolation checker is bounded by its search budget. Never throws.
 CheckOutcome CheckHistory(const History& history, const CheckerSpec& checker);
 
+// A run's judgement: the spec's checker composed with the stats checker (checker/stats: a kind
+// of operation that never succeeded makes the run unknown), as Jepsen composes `stats` into its
+// tests. Each checker keeps its own entry in `checkers` (name -> JSON result) and the verdict is
+// the worst of them (invalid > unknown > valid). The explanation is the spec's checker's, then
+// the stats' when they are not valid. Never throws.
+struct RunCheckOutcome {
+  Verdict verdict = Verdict::kUnknown;
+  Json checkers = Json::object();
+  std::string explanation;
+  Status error;  // the spec's checker could not run
+};
+RunCheckOutcome CheckRun(const History& history, const CheckerSpec& checker);
+
 }  // namespace faultline

@@ -154,12 +154,11 @@ class RunLog {
   const std::function<void(const std::string&)>& echo_;
 };
 
-Json Results(Verdict verdict, const std::string& checker_name, const Json& checker,
-             bool interrupted, const Status& error) {
+Json Results(Verdict verdict, const Json& checkers, bool interrupted, const Status& error) {
   Json results = {
       {"valid", verdict == Verdict::kUnknown ? Json("unknown") : Json(verdict == Verdict::kValid)},
       {"verdict", ToString(verdict)},
-      {"checkers", {{checker_name, checker}}}};
+      {"checkers", checkers}};
   if (interrupted) results["interrupted"] = true;
   if (!error.ok()) results["error"] = error.message();
   return results;
@@ -191,15 +190,14 @@ std::string ProcessNodes(const TestOptions& options) {
 void Check(const History& history, const CheckerSpec& checker, RunOutcome* outcome) {
   CheckerSpec bounded = checker;
   bounded.time_limit_s = kCheckTimeLimitS;
-  CheckOutcome checked = CheckHistory(history, bounded);
+  RunCheckOutcome checked = CheckRun(history, bounded);
   if (!checked.error.ok() && outcome->error.ok()) outcome->error = checked.error;
   outcome->explanation = checked.explanation;
   Verdict verdict = checked.verdict;
   // A run cut short proves nothing about what it did not do; a violation found stays one.
   if (outcome->interrupted || !outcome->error.ok()) verdict = Merge(verdict, Verdict::kUnknown);
   outcome->verdict = verdict;
-  outcome->results =
-      Results(verdict, checker.name, checked.result, outcome->interrupted, outcome->error);
+  outcome->results = Results(verdict, checked.checkers, outcome->interrupted, outcome->error);
 }
 
 // Copies each node's log files into nodes/<node>/. A missing log is worth a line, not a failure.

@@ -18,7 +18,12 @@ std::optional<Bug> ParseBug(const std::string& name) {
   if (name == "stale-reads") return Bug::kStaleReads;
   if (name == "lost-writes") return Bug::kLostWrites;
   if (name == "non-atomic-cas") return Bug::kNonAtomicCas;
+  if (name == "refused-writes") return Bug::kRefusedWrites;
   return std::nullopt;
+}
+
+std::vector<std::string> BugNames() {
+  return {"none", "stale-reads", "lost-writes", "non-atomic-cas", "refused-writes"};
 }
 
 std::string ToString(Bug bug) {
@@ -31,6 +36,8 @@ std::string ToString(Bug bug) {
       return "lost-writes";
     case Bug::kNonAtomicCas:
       return "non-atomic-cas";
+    case Bug::kRefusedWrites:
+      return "refused-writes";
   }
   return "?";
 }
@@ -85,6 +92,9 @@ Op FakeStore::Apply(const Op& invoke) {
   auto wrap = [&](Json value) { return keyed ? Json::array({invoke.value[0], value}) : value; };
   if (invoke.f == "read") {
     completion.value = wrap(Read(key));
+  } else if (bug_ == Bug::kRefusedWrites && (invoke.f == "write" || invoke.f == "cas")) {
+    completion.type = OpType::kFail;
+    completion.error = "unavailable";
   } else if (invoke.f == "write") {
     Write(key, argument);
   } else if (invoke.f == "cas" && IsTuple(argument)) {

@@ -24,7 +24,14 @@ enum class Bug {
   kStaleReads,    // some reads return an older version of the register
   kLostWrites,    // some writes are acknowledged but never applied
   kNonAtomicCas,  // cas reads, yields, then writes: two cas from the same value can both win
+  // Not a consistency bug: every write and cas fails ("unavailable", as a database without a
+  // quorum answers), reads succeed. Nothing is wrong with the history, and nothing was tested:
+  // the stats checker makes such a run unknown instead of a vacuous valid.
+  kRefusedWrites,
 };
+
+// Every name ParseBug accepts, in order (for --fake-bug's help and check).
+std::vector<std::string> BugNames();
 
 std::optional<Bug> ParseBug(const std::string& name);  // "none", "stale-reads", ...
 std::string ToString(Bug bug);

@@ -151,9 +151,9 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
       ->capture_default_str()
       ->check(CLI::IsMember(clients::KeyDistributionNames()));
   test->add_option("--fake-bug", arguments.workload.fake_bug,
-                   "Fake db bug: none, stale-reads, lost-writes, non-atomic-cas")
+                   "Fake db bug: none, stale-reads, lost-writes, non-atomic-cas, refused-writes")
       ->capture_default_str()
-      ->check(CLI::IsMember({"none", "stale-reads", "lost-writes", "non-atomic-cas"}));
+      ->check(CLI::IsMember(clients::FakeBugNames()));
   test->add_option("--nemesis-interval", arguments.workload.nemesis_interval_s,
                    "Seconds between a fault's start and its heal, and between faults")
       ->capture_default_str()

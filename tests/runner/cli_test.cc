@@ -173,6 +173,25 @@ TEST(CliTest, RunLogLinesCarryAnIsoTimeAndALevel) {
   EXPECT_EQ(run.out.rfind("seed 8\n", 0), 0u) << run.out;
 }
 
+// A database that refused every write leaves a history nothing is wrong with: the register
+// checker alone says valid. The stats checker, composed into every run, makes it unknown.
+TEST(CliTest, ARunWhoseWritesAllFailedIsUnknownNotValid) {
+  std::string store = FreshStore("refused");
+  CommandOutput run = Faultline(
+      "test --db fake --fake-bug refused-writes --time-limit 1 --seed 9 --store " + store);
+  EXPECT_EQ(run.exit_code, 2) << run.out;
+  EXPECT_NE(run.out.find("stats: unknown: no cas or write ever succeeded"), std::string::npos)
+      << run.out;
+  std::ifstream in(store + "/latest/results.json");
+  nlohmann::json results = nlohmann::json::parse(in, nullptr, false);
+  ASSERT_FALSE(results.is_discarded());
+  EXPECT_EQ(results["valid"], "unknown");
+  EXPECT_EQ(results["checkers"]["linearizable"]["valid"], true);  // alone, it would pass
+  EXPECT_EQ(results["checkers"]["stats"]["valid"], "unknown");
+  EXPECT_EQ(results["checkers"]["stats"]["never_succeeded"], nlohmann::json({"cas", "write"}));
+  EXPECT_GT(results["checkers"]["stats"]["by_f"]["read"]["ok_count"], 0);
+}
+
 TEST(CliTest, FakeBugIsInvalidAndTestCountKeepsTheWorst) {
   std::string store = FreshStore("bug");
   CommandOutput run = Faultline(
