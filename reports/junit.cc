@@ -44,7 +44,7 @@ void AppendProblem(std::string_view element, const JunitProblem& problem, std::s
   if (problem.text.empty()) {
     *out += "/>\n";
   } else {
-    *out += ">" + XmlEscape(problem.text) + "</" + std::string(element) + ">\n";
+    *out += ">" + XmlText(problem.text) + "</" + std::string(element) + ">\n";
   }
 }
 
@@ -120,9 +120,7 @@ std::string GuaranteeSummary(const Json& guarantees) {
   return "";
 }
 
-}  // namespace
-
-std::string XmlEscape(std::string_view text) {
+std::string Escape(std::string_view text, bool attribute) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
@@ -144,14 +142,20 @@ std::string XmlEscape(std::string_view text) {
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&apos;"; break;
-      case '\t': out += "&#9;"; break;
-      case '\n': out += "&#10;"; break;
+      case '\t': out += attribute ? "&#9;" : "\t"; break;
+      case '\n': out += attribute ? "&#10;" : "\n"; break;
       case '\r': out += "&#13;"; break;
       default: out += sequence;
     }
   }
   return out;
 }
+
+}  // namespace
+
+std::string XmlEscape(std::string_view text) { return Escape(text, /*attribute=*/true); }
+
+std::string XmlText(std::string_view text) { return Escape(text, /*attribute=*/false); }
 
 std::string JunitXml(const JunitReport& report) {
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -248,6 +252,44 @@ JunitTestCase ErrorTestCase(std::string classname, std::string name, double time
   JunitTestCase test_case{std::move(classname), std::move(name), time_s, {}, {}, {}};
   test_case.error = JunitProblem{FirstLine(message), std::move(details)};
   return test_case;
+}
+
+std::optional<Verdict> VerdictOf(const Json& result) {
+  if (!result.is_object()) return std::nullopt;
+  const Json verdict = result.value("verdict", Json());
+  const Json valid = result.value("valid", Json());
+  if (verdict == "valid" || valid == true) return Verdict::kValid;
+  if (verdict == "invalid" || valid == false) return Verdict::kInvalid;
+  if (verdict == "unknown" || valid == "unknown") return Verdict::kUnknown;
+  return std::nullopt;
+}
+
+std::vector<JunitTestCase> RunTestCases(const std::string& test, const std::string& name,
+                                        double time_s, const Json& results, Verdict run_verdict,
+                                        const std::string& details) {
+  std::string cut_short;
+  if (results.is_object() && results.contains("error") && results["error"].is_string()) {
+    cut_short = "the run failed: " + results["error"].get<std::string>();
+  } else if (results.is_object() && results.value("interrupted", false) == true) {
+    cut_short = "the run was interrupted";
+  }
+  std::vector<JunitTestCase> cases;
+  const Json checkers =
+      results.is_object() ? results.value("checkers", Json::object()) : Json::object();
+  for (const auto& [checker, result] : checkers.items()) {
+    Verdict verdict = VerdictOf(result).value_or(run_verdict);
+    if (verdict == Verdict::kValid && !cut_short.empty()) {
+      cases.push_back(ErrorTestCase(test + "." + checker, name, time_s, "unknown: " + cut_short,
+                                    details));
+    } else {
+      cases.push_back(CheckerTestCase(test + "." + checker, name, time_s, verdict, result, details));
+    }
+  }
+  if (cases.empty()) {
+    Json reason = cut_short.empty() ? Json::object() : Json{{"error", cut_short}};
+    cases.push_back(CheckerTestCase(test, name, time_s, run_verdict, reason, details));
+  }
+  return cases;
 }
 
 }  // namespace faultline::reports

@@ -53,11 +53,13 @@ struct JunitReport {
   std::vector<JunitTestSuite> suites;
 };
 
-// `text` as XML character data or attribute value (the same escaping serves both): & < > " '
-// as entities; tab, newline and carriage return as character references (an attribute keeps
-// them instead of turning them into spaces); every character XML 1.0 forbids, and every byte of
-// invalid UTF-8, as U+FFFD.
+// `text` as an XML attribute value: & < > " ' as entities; tab, newline and carriage return as
+// character references (a parser would turn them into spaces otherwise); every character XML 1.0
+// forbids, and every byte of invalid UTF-8, as U+FFFD.
 std::string XmlEscape(std::string_view text);
+// The same as element content, where tab and newline stay as they are (a carriage return is still
+// a reference: parsers turn it into a newline).
+std::string XmlText(std::string_view text);
 
 // The whole document, with an XML declaration, ending in a newline.
 std::string JunitXml(const JunitReport& report);
@@ -82,5 +84,18 @@ JunitTestCase CheckerTestCase(std::string classname, std::string name, double ti
 // A testcase for something that reached no verdict at all (a crashed run, an unreadable file).
 JunitTestCase ErrorTestCase(std::string classname, std::string name, double time_s,
                             std::string message, std::string details);
+
+// The verdict a checker's JSON result states ("verdict", else "valid": true, false or "unknown"),
+// or nullopt when it states none.
+std::optional<Verdict> VerdictOf(const Json& result);
+
+// A run's testcases, from its results.json: one per entry of "checkers", classname
+// "<test>.<checker>", each with the verdict its checker gave. A run cut short (results'
+// "interrupted") or with a failed phase ("error") proves nothing about what it did not do: a
+// checker's valid becomes an error saying so, as the run's verdict becomes unknown. Results that
+// name no checker give one testcase, classname `test`, with `run_verdict`.
+std::vector<JunitTestCase> RunTestCases(const std::string& test, const std::string& name,
+                                        double time_s, const Json& results, Verdict run_verdict,
+                                        const std::string& details);
 
 }  // namespace faultline::reports

@@ -6,6 +6,7 @@
 #include "checker/linearizable/linearizable.h"
 #include "checker/txn/models.h"
 #include "core/history_io.h"
+#include "reports/junit.h"
 #include "runner/check.h"
 
 namespace faultline::cli {
@@ -34,13 +35,23 @@ std::string CheckerList() {
 struct FileOutcome {
   Verdict verdict = Verdict::kValid;
   bool bad_input = false;
+  reports::JunitTestCase junit;  // the file's testcase for --junit
 };
 
-FileOutcome BadInput(const std::string& file, const Status& status, Json* report,
-                     std::ostream& err) {
+// The JUnit classname of `check`'s testcases: the checker and what it checks against.
+std::string JunitClassname(const CheckArguments& arguments) {
+  if (arguments.checker == "linearizable") return arguments.checker + "." + arguments.model;
+  if (arguments.checker == "session") return arguments.checker;
+  return arguments.checker + "." + arguments.consistency_model;
+}
+
+FileOutcome BadInput(const std::string& file, const CheckArguments& arguments,
+                     const Status& status, Json* report, std::ostream& err) {
   err << "faultline: " << status.message() << "\n";
   report->push_back({{"file", file}, {"error", status.message()}});
-  return {Verdict::kUnknown, true};
+  return {Verdict::kUnknown, true,
+          reports::ErrorTestCase(JunitClassname(arguments), file, 0,
+                                 "not checked: " + status.message(), status.message())};
 }
 
 CheckerSpec SpecOf(const CheckArguments& arguments) {
@@ -64,12 +75,15 @@ FileOutcome CheckFile(const std::string& file, const CheckArguments& arguments, 
   read_options.threads = arguments.threads;
   auto started = std::chrono::steady_clock::now();
   Result<History> history = ReadHistoryFile(file, read_options);
-  if (!history.ok()) return BadInput(file, history.status(), report, err);
+  if (!history.ok()) return BadInput(file, arguments, history.status(), report, err);
   CheckOutcome checked = CheckHistory(*history, SpecOf(arguments));
   // A history the checker refuses (not well-formed, say) is bad input, not a verdict.
-  if (!checked.error.ok()) return BadInput(file, checked.error, report, err);
+  if (!checked.error.ok()) return BadInput(file, arguments, checked.error, report, err);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  reports::JunitTestCase junit =
+      reports::CheckerTestCase(JunitClassname(arguments), file, seconds, checked.verdict,
+                               checked.result, checked.explanation);
   if (arguments.json) {
     Json entry = std::move(checked.result);
     entry["file"] = file;
@@ -81,7 +95,7 @@ FileOutcome CheckFile(const std::string& file, const CheckArguments& arguments, 
     out << file << ": " << checked.explanation;
     for (const std::string& warning : checked.warnings) out << "  warning: " << warning << "\n";
   }
-  return {checked.verdict, false};
+  return {checked.verdict, false, std::move(junit)};
 }
 
 }  // namespace
@@ -124,6 +138,9 @@ CLI::App* AddCheckCommand(CLI::App& app, CheckArguments& arguments) {
       ->add_option("--memory-limit", arguments.memory_limit_mb,
                    "MiB of search state before the verdict is unknown; 0 = half of RAM")
       ->check(CLI::NonNegativeNumber);
+  check->add_option("--junit", arguments.junit,
+                    "Also write a JUnit XML report here: one testcase per file, invalid as a "
+                    "failure, unknown and unreadable as an error");
   check->add_flag("--json", arguments.json, "Print results as one JSON document");
   check->add_flag("--lenient", arguments.lenient,
                   "Accept histories that break well-formedness (warnings instead of errors)");
@@ -135,8 +152,10 @@ int RunCheck(const CheckArguments& arguments, std::ostream& out, std::ostream& e
   Verdict worst = Verdict::kValid;
   bool bad_input = false;
   size_t counts[3] = {0, 0, 0};
+  reports::JunitTestSuite suite{"faultline check", reports::JunitTimestamp(), {}};
   for (const std::string& file : arguments.files) {
     FileOutcome outcome = CheckFile(file, arguments, &report, out, err);
+    suite.cases.push_back(std::move(outcome.junit));
     bad_input = bad_input || outcome.bad_input;
     if (outcome.bad_input) continue;
     worst = Merge(worst, outcome.verdict);
@@ -151,6 +170,13 @@ int RunCheck(const CheckArguments& arguments, std::ostream& out, std::ostream& e
   } else if (arguments.files.size() > 1) {
     out << "summary: " << arguments.files.size() << " files, " << counts[0] << " valid, "
         << counts[1] << " invalid, " << counts[2] << " unknown, " << errors << " unreadable\n";
+  }
+  if (!arguments.junit.empty()) {
+    Status written = reports::WriteJunit(arguments.junit, {"faultline", {std::move(suite)}});
+    if (!written.ok()) {
+      err << "faultline: " << written.message() << "\n";
+      return kExitBadInput;
+    }
   }
   // Bad input outranks every verdict: a run that could not read a file must not look green.
   return bad_input ? kExitBadInput : ExitCode(worst);

@@ -1,5 +1,6 @@
 // `faultline check`: run a checker over history files and print one verdict per file.
-// Exit code: the worst verdict (0 valid, 1 invalid, 2 unknown); 254 for bad arguments or input.
+// Exit code: the worst verdict (0 valid, 1 invalid, 2 unknown); 254 for bad arguments or input
+// (a --junit file that cannot be written included).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -15,6 +16,7 @@ struct CheckArguments {
   std::string checker = "linearizable";
   std::string consistency_model = "strict-serializable";  // list-append, rw-register
   std::string cycles_dir;  // where to write one Graphviz file per anomaly cycle; "" = none
+  std::string junit;       // where to write a JUnit XML report (one testcase per file); "" = none
   std::string model = "cas-register";
   std::string initial_value;  // text as given; parsed as JSON, "nil" or a bare string
   std::string format = "auto";

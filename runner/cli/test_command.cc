@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <random>
 
 #include "checker/verdict.h"
+#include "reports/junit.h"
 #include "runner/cli/password.h"
 #include "runner/cli/progress.h"
 #include "runner/lifecycle.h"
@@ -192,6 +194,9 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   test->add_option("--store", options.store_dir, "Directory of stored runs")->capture_default_str();
+  test->add_option("--junit", arguments.junit,
+                   "Also write a JUnit XML report here: a testcase per run and checker, invalid "
+                   "as a failure, unknown and crashed as an error");
   test->add_option("--name", options.name, "Test name (default: db-workload)");
   test->add_flag("--leave-db-running", options.leave_db_running,
                  "Do not tear the database down at the end");
@@ -246,6 +251,9 @@ namespace {
 
 struct SingleRun {
   std::vector<Op> faults;  // the nemesis completions, in order: the fault timeline
+  std::string test_name;   // the test's name in the store (db-workload[-faults] by default)
+  Json results;            // results.json: the verdict of each checker
+  double seconds = 0;      // the whole run, setup to check
   std::string explanation;
   Verdict verdict = Verdict::kUnknown;
   bool crashed = false;        // the harness itself failed; no trustworthy verdict
@@ -279,6 +287,7 @@ Status Prepare(TestArguments& arguments, std::ostream& out, std::ostream& err) {
 
 SingleRun RunOnce(const TestArguments& arguments, TestOptions options, std::ostream& out) {
   SingleRun run;
+  const auto started = std::chrono::steady_clock::now();
   if (options.seed == 0) options.seed = std::random_device()() | 1;
   if (options.name == "test") {
     options.name = arguments.workload.db + "-" + arguments.workload.workload;
@@ -288,6 +297,7 @@ SingleRun RunOnce(const TestArguments& arguments, TestOptions options, std::ostr
       options.name += "-" + faults;
     }
   }
+  run.test_name = options.name;
   try {
     Result<Test> test = clients::BuildTest(options, arguments.workload);
     if (!test.ok()) {
@@ -308,6 +318,7 @@ SingleRun RunOnce(const TestArguments& arguments, TestOptions options, std::ostr
     run.verdict = outcome.verdict;
     run.interrupted = outcome.interrupted;
     run.explanation = outcome.explanation;
+    run.results = outcome.results;
     run.directory = outcome.directory.path.string();
     run.crashed = outcome.directory.path.empty();
     run.error = outcome.error.ok() ? "" : outcome.error.message();
@@ -315,6 +326,7 @@ SingleRun RunOnce(const TestArguments& arguments, TestOptions options, std::ostr
     run.crashed = true;
     run.error = error.what();
   }
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return run;
 }
 
@@ -340,6 +352,35 @@ std::string Describe(const SingleRun& run) {
   return text;
 }
 
+// A run's JUnit testcases, named `name` ("run 2", "register x partition"): one per checker, or
+// one error when the run crashed before any checker judged it.
+std::vector<reports::JunitTestCase> JunitCases(const SingleRun& run, const std::string& name) {
+  std::string details = run.explanation;
+  if (!run.error.empty()) details += "error: " + run.error + "\n";
+  if (!run.directory.empty()) details += "run directory: " + run.directory + "\n";
+  if (run.crashed) return {reports::ErrorTestCase(run.test_name, name, run.seconds, Describe(run),
+                                                  details)};
+  return reports::RunTestCases(run.test_name, name, run.seconds, run.results, run.verdict,
+                               details);
+}
+
+// Writes --junit's file (when asked for) with one suite; false, after saying why, when it could
+// not be written.
+bool WriteJunitFile(const std::string& path, const std::string& suite_name,
+                    const std::vector<std::pair<std::string, SingleRun>>& runs,
+                    std::ostream& err) {
+  if (path.empty()) return true;
+  reports::JunitTestSuite suite{suite_name, reports::JunitTimestamp(), {}};
+  for (const auto& [name, run] : runs) {
+    for (reports::JunitTestCase& test_case : JunitCases(run, name)) {
+      suite.cases.push_back(std::move(test_case));
+    }
+  }
+  Status written = reports::WriteJunit(path, {"faultline", {std::move(suite)}});
+  if (!written.ok()) err << "faultline: " << written.message() << "\n";
+  return written.ok();
+}
+
 // Worst first: a crash, then invalid, then unknown, then valid.
 int WorstExitCode(const std::vector<SingleRun>& runs) {
   Verdict worst = Verdict::kValid;
@@ -360,15 +401,19 @@ int RunTestCommand(TestArguments& arguments, std::ostream& out, std::ostream& er
     return kExitBadInput;
   }
   std::vector<SingleRun> runs;
+  std::vector<std::pair<std::string, SingleRun>> named;
   for (int count = 0; count < arguments.test_count; ++count) {
     SingleRun run = RunOnce(arguments, arguments.options, out);
     PrintFaultTimeline(run, out);
     if (!run.explanation.empty()) out << "checker: " << run.explanation;
     out << "run " << (count + 1) << "/" << arguments.test_count << ": " << Describe(run) << "  "
         << run.directory << "\n";
+    const bool stop = run.interrupted || run.crashed;
     runs.push_back(run);
-    if (run.interrupted || run.crashed) break;
+    named.emplace_back("run " + std::to_string(count + 1), std::move(run));
+    if (stop) break;
   }
+  if (!WriteJunitFile(arguments.junit, "faultline test", named, err)) return kExitBadInput;
   return WorstExitCode(runs);
 }
 
@@ -419,6 +464,7 @@ int RunTestAllCommand(TestAllArguments& arguments, std::ostream& out, std::ostre
     out << "  " << name << ": " << Describe(run) << "  " << run.directory << "\n";
     outcomes.push_back(run);
   }
+  if (!WriteJunitFile(arguments.test.junit, "faultline test-all", runs, err)) return kExitBadInput;
   return WorstExitCode(outcomes);
 }
 

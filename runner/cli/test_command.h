@@ -26,6 +26,7 @@ struct TestArguments {
   std::string nodes_file;
   int test_count = 1;
   bool seed_given = false;
+  std::string junit;  // where to write a JUnit XML report (one testcase per run and checker)
   // The local cluster (runner/cluster): used with --local, and by default when no nodes are
   // given for a real database. Prepare brings it up (or reuses it) and fills `local_cluster`.
   bool local = false;

@@ -40,6 +40,11 @@ TEST(XmlEscape, KeepsTabNewlineAndCarriageReturnAsReferences) {
   EXPECT_EQ(XmlEscape("a\tb\nc\rd"), "a&#9;b&#10;c&#13;d");
 }
 
+TEST(XmlText, KeepsTabAndNewlineButNotCarriageReturn) {
+  EXPECT_EQ(XmlText("a\tb\nc\rd<&"), "a\tb\nc&#13;d&lt;&amp;");
+  EXPECT_EQ(XmlText(std::string("\0", 1)), kReplacement);
+}
+
 TEST(XmlEscape, ReplacesControlCharactersXmlForbids) {
   EXPECT_EQ(XmlEscape(std::string("a\0b", 3)), "a" + kReplacement + "b");
   EXPECT_EQ(XmlEscape("\x01\x1F\x7F"), kReplacement + kReplacement + "\x7F");  // DEL is allowed
@@ -200,6 +205,58 @@ TEST(ErrorTestCase, KeepsTheFirstLineAsMessage) {
   ASSERT_TRUE(crashed.error);
   EXPECT_EQ(crashed.error->message, "crashed: no db");
   EXPECT_EQ(crashed.error->text, "log");
+}
+
+TEST(VerdictOf, ReadsVerdictOrValid) {
+  EXPECT_EQ(VerdictOf({{"verdict", "invalid"}}), Verdict::kInvalid);
+  EXPECT_EQ(VerdictOf({{"valid", true}}), Verdict::kValid);
+  EXPECT_EQ(VerdictOf({{"valid", "unknown"}, {"error", "x"}}), Verdict::kUnknown);
+  EXPECT_EQ(VerdictOf({{"reason", "x"}}), std::nullopt);
+}
+
+// results.json's "checkers" map may hold several checkers: one testcase each.
+TEST(RunTestCases, OneCasePerChecker) {
+  Json results = {{"verdict", "invalid"},
+                  {"checkers",
+                   {{"linearizable", {{"verdict", "invalid"}, {"reason", "op 7 stale"}}},
+                    {"stats", {{"verdict", "valid"}}},
+                    {"session", {{"valid", "unknown"}, {"error", "no sessions"}}}}}};
+  std::vector<JunitTestCase> cases =
+      RunTestCases("fake-register", "run 1", 2, results, Verdict::kInvalid, "explained");
+  ASSERT_EQ(cases.size(), 3u);
+  // nlohmann's object keeps its keys sorted.
+  EXPECT_EQ(cases[0].classname, "fake-register.linearizable");
+  EXPECT_EQ(cases[0].name, "run 1");
+  ASSERT_TRUE(cases[0].failure);
+  EXPECT_EQ(cases[0].failure->message, "op 7 stale");
+  EXPECT_EQ(cases[0].failure->text, "explained");
+  EXPECT_EQ(cases[1].classname, "fake-register.session");
+  ASSERT_TRUE(cases[1].error);
+  EXPECT_EQ(cases[1].error->message, "unknown: no sessions");
+  EXPECT_EQ(cases[2].classname, "fake-register.stats");
+  EXPECT_FALSE(cases[2].failure || cases[2].error);
+}
+
+TEST(RunTestCases, ARunCutShortIsNeverAPass) {
+  Json results = {{"interrupted", true},
+                  {"checkers", {{"linearizable", {{"verdict", "valid"}}}}}};
+  std::vector<JunitTestCase> cases = RunTestCases("t", "run 1", 0, results, Verdict::kUnknown, "");
+  ASSERT_EQ(cases.size(), 1u);
+  ASSERT_TRUE(cases[0].error);
+  EXPECT_EQ(cases[0].error->message, "unknown: the run was interrupted");
+  results["error"] = "setup: no etcd";
+  cases = RunTestCases("t", "run 1", 0, results, Verdict::kUnknown, "");
+  EXPECT_EQ(cases[0].error->message, "unknown: the run failed: setup: no etcd");
+}
+
+TEST(RunTestCases, ResultsWithoutCheckersGiveOneCaseWithTheRunVerdict) {
+  std::vector<JunitTestCase> cases = RunTestCases("t", "run 1", 0, Json(), Verdict::kValid, "");
+  ASSERT_EQ(cases.size(), 1u);
+  EXPECT_EQ(cases[0].classname, "t");
+  EXPECT_FALSE(cases[0].failure || cases[0].error);
+  cases = RunTestCases("t", "run 1", 0, {{"error", "db down"}}, Verdict::kUnknown, "");
+  ASSERT_TRUE(cases[0].error);
+  EXPECT_EQ(cases[0].error->message, "unknown: the run failed: db down");
 }
 
 }  // namespace
