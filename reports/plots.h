@@ -1,0 +1,59 @@
+// The perf plots of a run, drawn by gnuplot (Debian's gnuplot-nox) from the data of reports/perf.h
+// into PNG and SVG. docs/reports.md shows what each one means. Four plots, each with the fault
+// intervals (FaultIntervals) shaded, one colour per fault kind, and a legend entry per kind:
+// - latency-raw: every client op at its invocation time, latency in ms on a log scale, one colour
+//   per operation kind and one point shape per outcome (info ops at the time they waited, a lower
+//   bound; a latency under 1 us is drawn at 1 us, the log scale has no 0);
+// - latency-quantiles: p50 / p95 / p99 / max of the ok ops per window and kind, log scale;
+// - rate: ops per second invoked in each window, by outcome;
+// - availability: the fraction of ok ops per window, and Apdex per window (windows without ops
+//   have no point).
+// Per-window figures are drawn at the window's middle. Files: DIRECTORY/<plot>.png and .svg.
+//
+// gnuplot runs as a subprocess (posix_spawnp, no shell) on a script and data files written to a
+// fresh folder inside DIRECTORY, removed afterwards. Every text from the history (operation kinds,
+// fault kinds) enters the script only as a gnuplot single-quoted string (GnuplotQuoted), which
+// gnuplot never expands (no backquote command substitution, no @macros, no escapes), and the
+// terminals are set noenhanced, so a kind shows as its own text and never runs anything.
+//
+// Plots are optional: a missing gnuplot (not on PATH, or `gnuplot_command` naming no program),
+// gnuplot failing, or a history without timed client ops each give exactly one warning and no
+// plots, never an error. Errors are only what the caller got wrong or the disk refused: an invalid
+// window or T (WindowStats' InvalidArgument), DIRECTORY or a data file that cannot be written.
+// Blocking (waits for gnuplot); no shared state; any thread.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/op.h"
+#include "core/status.h"
+
+namespace faultline::reports {
+
+struct PlotOptions {
+  double window_s = 10;    // as PerfOptions::window_s
+  double apdex_t_s = 0.5;  // as PerfOptions::apdex_t_s
+  bool png = true;
+  bool svg = true;
+  // The program run: a name looked up on PATH, or a path (with a '/').
+  std::string gnuplot_command = "gnuplot";
+};
+
+// The plots' file names, without extension.
+inline constexpr std::string_view kPlotNames[] = {"latency-raw", "latency-quantiles", "rate",
+                                                  "availability"};
+
+// Writes the plots of `history` into `directory` (created if missing), in each format that
+// `options` asks for. Appends one line to `warnings` (not null) when the plots could not be drawn.
+Status WritePlots(const History& history, const PlotOptions& options,
+                  const std::filesystem::path& directory, std::vector<std::string>* warnings);
+
+// `text` as a gnuplot single-quoted string literal: quotes doubled (the only escape gnuplot knows
+// in single quotes); control characters and bytes that are not UTF-8 replaced by U+FFFD, so the
+// script stays one command per line and the SVG stays valid XML.
+std::string GnuplotQuoted(std::string_view text);
+
+}  // namespace faultline::reports
