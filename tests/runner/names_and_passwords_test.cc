@@ -1,6 +1,7 @@
 // The controller as root: test and node names cannot lead out of the run store, and the SSH
 // password is never required on the command line (and is hidden there when given).
 #include <fcntl.h>
+#include <poll.h>
 #include <gtest/gtest.h>
 #include <pty.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -243,18 +245,54 @@ TEST(Passwords, TwoSourcesAreBadArgumentsAndABadFileIsTooNotAnEmptyPassword) {
   EXPECT_EQ(options.password, "");
 }
 
+// Types `answer` on the controller side of a pty once `prompt` was shown there (input typed
+// earlier would be discarded: the prompt flushes typeahead, as getpass does), and keeps what the
+// terminal showed until `done`. Gives up waiting for the prompt after 10 s and types anyway, so
+// a broken prompt fails the test instead of hanging it.
+class Typist {
+ public:
+  Typist(int controller, std::string prompt, std::string answer)
+      : thread_([this, controller, prompt, answer] { Run(controller, prompt, answer); }) {}
+  std::string Finish() {
+    done_ = true;
+    thread_.join();
+    return shown_;
+  }
+
+ private:
+  void Run(int controller, const std::string& prompt, const std::string& answer) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    bool typed = false;
+    while (!done_) {
+      struct pollfd readable {controller, POLLIN, 0};
+      char buffer[256];
+      if (::poll(&readable, 1, 50) > 0) {
+        ssize_t n = ::read(controller, buffer, sizeof buffer);
+        if (n > 0) shown_.append(buffer, static_cast<size_t>(n));
+      }
+      bool prompted = shown_.find(prompt) != std::string::npos;
+      if (!typed && (prompted || std::chrono::steady_clock::now() > deadline)) {
+        typed = ::write(controller, answer.data(), answer.size()) ==
+                static_cast<ssize_t>(answer.size());
+      }
+    }
+  }
+
+  std::atomic<bool> done_{false};
+  std::string shown_;
+  std::thread thread_;
+};
+
 TEST(Passwords, ThePromptReadsALineWithEchoOff) {
   int controller = -1;
   int terminal = -1;
   ASSERT_EQ(::openpty(&controller, &terminal, nullptr, nullptr, nullptr), 0);
-  ASSERT_EQ(::write(controller, "pa ss\n", 6), 6);
+  Typist typist(controller, "Password: ", "pa ss\n");
   Result<std::string> secret = cli::ReadSecretFromTerminal(terminal, "Password: ");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let any echo arrive
+  std::string shown = typist.Finish();
   ASSERT_TRUE(secret.ok()) << secret.status().message();
   EXPECT_EQ(*secret, "pa ss");
-  std::string shown;
-  ::fcntl(controller, F_SETFL, O_NONBLOCK);
-  char buffer[256];
-  for (ssize_t n; (n = ::read(controller, buffer, sizeof buffer)) > 0;) shown.append(buffer, n);
   EXPECT_NE(shown.find("Password: "), std::string::npos) << shown;
   EXPECT_EQ(shown.find("pa ss"), std::string::npos) << "echoed: " << shown;
   struct termios after {};
