@@ -1,13 +1,10 @@
 #include "reports/junit.h"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
-#include <system_error>
 
+#include "core/file_write.h"
 #include "core/parse_text.h"
 
 namespace faultline::reports {
@@ -178,25 +175,8 @@ std::string JunitXml(const JunitReport& report) {
 }
 
 Status WriteJunit(const std::filesystem::path& path, const JunitReport& report) {
-  std::filesystem::path temporary = path;
-  temporary += ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    file << JunitXml(report);
-    file.close();
-    if (!file) {
-      std::error_code ignored;
-      std::filesystem::remove(temporary, ignored);
-      return Status::IoError("cannot write JUnit file " + temporary.string());
-    }
-  }
-  std::error_code renamed;
-  std::filesystem::rename(temporary, path, renamed);
-  if (renamed) {
-    std::error_code ignored;
-    std::filesystem::remove(temporary, ignored);
-    return Status::IoError("cannot write JUnit file " + path.string() + ": " + renamed.message());
-  }
+  Status written = WriteFileExclusively(path, JunitXml(report), 0644);
+  if (!written.ok()) return Status::IoError("cannot write JUnit file: " + written.message());
   return Status::Ok();
 }
 

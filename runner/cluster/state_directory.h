@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <string>
 
+#include "core/file_write.h"
 #include "core/status.h"
 
 namespace faultline::cluster {
@@ -37,11 +38,7 @@ Result<bool> CheckTrustedDirectory(const std::filesystem::path& directory, uid_t
 // path as CheckTrustedDirectory does, including what existed before.
 Status MakeTrustedDirectory(const std::filesystem::path& directory, uid_t owner);
 
-// Replaces `path` with `text`: written to a fresh name in the same directory, opened with
-// O_CREAT|O_EXCL|O_NOFOLLOW and `mode`, then renamed over `path`, so a crash never leaves a torn
-// file and a symlink planted at `path` or at any temporary name is replaced, never followed.
-Status WriteFileExclusively(const std::filesystem::path& path, const std::string& text,
-                            mode_t mode);
+// Files are written with WriteFileExclusively (core/file_write.h).
 
 // The contents of `path`, opened with O_NOFOLLOW: a symlink is an error, not followed.
 Result<std::string> ReadFileNoFollow(const std::filesystem::path& path);
