@@ -14,6 +14,7 @@ packages=(
   etcd-server etcd-client
   time
   libxml2-utils
+  libcpp-httplib-dev chromium
 )
 
 missing=()
