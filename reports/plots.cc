@@ -1,9 +1,6 @@
 #include "reports/plots.h"
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,8 +16,7 @@
 
 #include "core/parse_text.h"
 #include "reports/perf.h"
-
-extern char** environ;
+#include "reports/subprocess.h"
 
 namespace faultline::reports {
 namespace {
@@ -225,35 +221,14 @@ Result<Plot> AvailabilityPlot(const PerfWindows& windows, double apdex_t_s,
 // Runs `command script`, its output into `log`. Empty when it exited 0; otherwise one warning.
 std::optional<std::string> RunGnuplot(const std::string& command, const fs::path& script,
                                       const fs::path& log) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  // Descriptors other threads opened without close-on-exec must not leak into gnuplot.
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  std::string script_path = script.string();
-  std::string program = command;
-  char* argv[] = {program.data(), script_path.data(), nullptr};
-  pid_t pid = 0;
-  const int spawned = ::posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) {
-    return "no plots: cannot run gnuplot ('" + command + "': " + std::strerror(spawned) +
+  // No time limit: a big history's plots take what they take, and the user can interrupt.
+  const ProgramOutcome outcome = RunProgram({command, script.string()}, log, /*timeout_s=*/0);
+  if (outcome.spawn_error != 0) {
+    return "no plots: cannot run gnuplot ('" + command + "': " + outcome.Failure(0) +
            "); install gnuplot-nox (scripts/setup.sh)";
   }
-  int wait_status = 0;
-  while (::waitpid(pid, &wait_status, 0) < 0) {
-    if (errno != EINTR) return "no plots: lost gnuplot: " + std::string(std::strerror(errno));
-  }
-  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) return std::nullopt;
-  std::ifstream output(log);
-  std::string first_line;
-  std::getline(output, first_line);
-  std::string how = WIFEXITED(wait_status)
-                        ? "exit " + std::to_string(WEXITSTATUS(wait_status))
-                        : "signal " + std::to_string(WTERMSIG(wait_status));
-  return "no plots: gnuplot failed (" + how + "): " + first_line;
+  if (outcome.ok()) return std::nullopt;
+  return "no plots: gnuplot failed (" + outcome.Failure(0) + ")";
 }
 
 }  // namespace

@@ -9,19 +9,36 @@
 namespace faultline {
 namespace {
 
-std::string TxnLine(const Op& op) {
-  std::string text = "index " + std::to_string(op.index) + ", process " + ProcessName(op.process) +
-                     ", " + std::string(ToString(op.type)) + ": " + op.value.dump();
-  return text;
-}
-
+// `text` inside a DOT double-quoted string: quotes and backslashes escaped; & as &amp;, since
+// Graphviz reads entities in labels (a value "&lt;" would show as "<", and "&x;" would make its
+// SVG invalid XML).
 std::string Escape(const std::string& text) {
   std::string out;
   for (char c : text) {
+    if (c == '&') {
+      out += "&amp;";
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
   return out;
+}
+
+// Compact JSON; bytes that are not UTF-8 become U+FFFD instead of an exception.
+std::string Dumped(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string Text(const Json& value) {
+  return value.is_string() ? value.get<std::string>() : Dumped(value);
+}
+
+// TxnLine of an op as Op::ToJson wrote it.
+std::string TxnLineOf(const Json& op) {
+  return "index " + Dumped(op.value("index", Json())) + ", process " +
+         Text(op.value("process", Json())) + ", " + Text(op.value("type", Json())) + ": " +
+         Dumped(op.value("value", Json()));
 }
 
 Json Strings(const std::vector<std::string>& values) { return Json(values); }
@@ -44,20 +61,30 @@ Json TxnAnomaly::ToJson() const {
   return json;
 }
 
-std::string TxnAnomaly::ToDot() const {
+std::string TxnAnomaly::ToDot() const { return TxnCycleDot(ToJson()); }
+
+std::string TxnCycleDot(const Json& anomaly) {
+  const Json& txns = anomaly.contains("txns") && anomaly["txns"].is_array() ? anomaly["txns"]
+                                                                              : Json::array();
   std::ostringstream dot;
-  dot << "digraph \"" << Escape(type) << "\" {\n  node [shape=box, fontname=monospace];\n";
+  dot << "digraph \"" << Escape(Text(anomaly.value("type", Json("anomaly"))))
+      << "\" {\n  node [shape=box, fontname=monospace];\n";
   for (size_t i = 0; i < txns.size(); ++i) {
-    dot << "  T" << i + 1 << " [label=\"T" << i + 1 << "\\n"
-        << Escape(TxnLine(txns[i])) << "\"];\n";
+    const std::string line = txns[i].is_object() ? TxnLineOf(txns[i]) : Dumped(txns[i]);
+    dot << "  T" << i + 1 << " [label=\"T" << i + 1 << "\\n" << Escape(line) << "\"];\n";
   }
   static const std::map<std::string, std::string> kColors = {
       {"ww", "black"}, {"wr", "blue"}, {"rw", "red"}, {"process", "gray"}, {"realtime", "green"}};
-  for (const TxnCycleStep& step : cycle) {
-    auto color = kColors.find(step.kind);
-    dot << "  T" << step.from + 1 << " -> T" << step.to + 1 << " [label=\"" << step.kind
+  const Json& cycle = anomaly.contains("cycle") && anomaly["cycle"].is_array() ? anomaly["cycle"]
+                                                                                : Json::array();
+  for (const Json& step : cycle) {
+    if (!step.is_object()) continue;
+    const std::string kind = Text(step.value("kind", Json("")));
+    auto color = kColors.find(kind);
+    dot << "  \"" << Escape(Text(step.value("from", Json("")))) << "\" -> \""
+        << Escape(Text(step.value("to", Json("")))) << "\" [label=\"" << Escape(kind)
         << "\", color=" << (color == kColors.end() ? "black" : color->second) << ", tooltip=\""
-        << Escape(step.why) << "\"];\n";
+        << Escape(Text(step.value("why", Json("")))) << "\"];\n";
   }
   dot << "}\n";
   return dot.str();
@@ -100,7 +127,7 @@ std::string TxnResult::ToText() const {
   for (const TxnAnomaly& anomaly : anomalies) {
     out << "  " << anomaly.type << ": " << anomaly.explanation << "\n";
     for (size_t i = 0; i < anomaly.txns.size(); ++i) {
-      out << "    T" << i + 1 << " = " << TxnLine(anomaly.txns[i]) << "\n";
+      out << "    T" << i + 1 << " = " << TxnLineOf(anomaly.txns[i].ToJson()) << "\n";
     }
   }
   return out.str();

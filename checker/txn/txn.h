@@ -58,8 +58,14 @@ struct TxnAnomaly {
   Json details;                     // type-specific facts (key, values, expected list, ...)
 
   Json ToJson() const;
-  std::string ToDot() const;  // Graphviz, for cycles
+  std::string ToDot() const;  // Graphviz, for cycles: TxnCycleDot(ToJson())
 };
+
+// The Graphviz drawing of an anomaly's cycle from its JSON (TxnAnomaly::ToJson, as results.json
+// stores it): a box per transaction (T1 = txns[0]), an edge per cycle step labelled with its kind
+// (ww black, wr blue, rw red, process gray, realtime green) and its reason as tooltip. Every text
+// is escaped for DOT; a missing field draws as empty, never throws.
+std::string TxnCycleDot(const Json& anomaly);
 
 // Wall time of one step of the check, for finding where a large history's time goes.
 struct TxnPhase {

@@ -1,0 +1,322 @@
+// The anomaly sections of the report (reports/anomalies.h), rendered from real checker results'
+// JSON as results.json stores them, and the Graphviz runner (reports/graphviz.h).
+#include "reports/anomalies.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "checker/linearizable/linearizable.h"
+#include "checker/session/session.h"
+#include "checker/txn/txn.h"
+#include "core/history_io.h"
+#include "reports/graphviz.h"
+#include "reports/html.h"
+#include "support/command.h"
+#include "support/junit_schema.h"
+#include "support/skip.h"
+
+namespace faultline::reports {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kMs = 1'000'000;
+constexpr char kDot[] = "/usr/bin/dot";
+const std::string kCases = std::string(FAULTLINE_TEST_DATA) + "/elle/cases/";
+
+#define FAULTLINE_REQUIRE_DOT() \
+  if (!fs::exists(kDot)) FAULTLINE_SKIP() << kDot << " is missing (graphviz, scripts/setup.sh)"
+
+class AnomaliesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "faultline_anomalies_XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    folder_ = pattern;
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(folder_, ignored);
+  }
+
+  void Add(int64_t time_ms, OpType type, int64_t process, const std::string& f, Json value) {
+    const auto index = static_cast<int64_t>(history_.ops.size());
+    history_.ops.push_back({.index = index, .time_ns = time_ms * kMs, .type = type,
+                            .process = process, .f = f, .value = std::move(value),
+                            .error = nullptr, .extra = nullptr, .line = 0});
+  }
+  // A register history no order explains: 1 then 2 are written one after the other, then a read
+  // that starts after both returns `read`.
+  void StaleRead(const Json& first, const Json& second, const Json& read) {
+    Add(0, OpType::kInvoke, 0, "write", first);
+    Add(10, OpType::kOk, 0, "write", first);
+    Add(20, OpType::kInvoke, 1, "write", second);
+    Add(30, OpType::kOk, 1, "write", second);
+    Add(40, OpType::kInvoke, 2, "read", nullptr);
+    Add(50, OpType::kOk, 2, "read", read);
+  }
+  Json Linearizable() {
+    Result<LinearizableResult> checked = CheckLinearizable(history_, {"cas-register", nullptr});
+    EXPECT_TRUE(checked.ok()) << checked.status().message();
+    EXPECT_EQ(checked->verdict, Verdict::kInvalid);
+    return Json{{"linearizable", checked->ToJson()}};
+  }
+  Json ListAppend(const std::string& file) {
+    Result<History> read = ReadHistoryFile(kCases + file);
+    EXPECT_TRUE(read.ok()) << read.status().message();
+    history_ = *read;
+    Result<TxnResult> checked = CheckTransactions(history_);
+    EXPECT_TRUE(checked.ok()) << checked.status().message();
+    EXPECT_EQ(checked->verdict, Verdict::kInvalid);
+    return Json{{"list-append", checked->ToJson()}};
+  }
+  AnomalyHtml Render(const Json& checkers, const std::string& dot = kDot) {
+    AnomalyOptions options;
+    options.dot_command = dot;
+    return RenderAnomalies(checkers, history_, folder_, folder_, options);
+  }
+
+  fs::path folder_;
+  History history_;
+};
+
+std::vector<fs::path> Files(const fs::path& folder, const std::string& extension) {
+  std::vector<fs::path> found;
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator(folder, error)) {
+    if (entry.path().extension() == extension) found.push_back(entry.path());
+  }
+  return found;
+}
+
+std::string Contents(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+testing::CommandOutput Xmllint(const fs::path& path) {
+  return testing::RunCommand(std::string(testing::kXmllint) + " --noout '" + path.string() + "'");
+}
+
+// The inline timeline drawing, cut out of the fragment.
+std::string InlineSvg(const std::string& html) {
+  const size_t begin = html.find("<svg");
+  const size_t end = html.find("</svg>");
+  if (begin == std::string::npos || end == std::string::npos) return "";
+  return html.substr(begin, end + 6 - begin);
+}
+
+TEST_F(AnomaliesTest, LinearizabilityNamesTheFailingOpAndShowsThePrefixWithStates) {
+  StaleRead(1, 2, 1);
+  const Json checkers = Linearizable();
+  AnomalyHtml rendered = Render(checkers);
+  const std::string& html = rendered.html;
+  EXPECT_TRUE(rendered.warnings.empty());
+  EXPECT_NE(html.find("<section id=\"anomalies\">"), std::string::npos) << html;
+  EXPECT_NE(html.find("data-checker=\"linearizable\""), std::string::npos) << html;
+  // The op that could not be placed: the read's completion (index 5), returning 1.
+  EXPECT_NE(html.find("Could not be placed: <code>process 2 ok read 1 (index 5)</code>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<tr class=\"failed\">"), std::string::npos) << html;
+  // The longest linearization: both writes with the register's state after each.
+  const Json& prefix = checkers["linearizable"]["longest_linearizable_prefix"];
+  ASSERT_EQ(prefix.size(), 2u) << prefix.dump();
+  for (size_t step = 0; step < prefix.size(); ++step) {
+    const std::string row = "<tr><td>" + std::to_string(step + 1) + "</td><td>" +
+                            std::to_string(step) + "</td><td><code>" +
+                            HtmlEscape(prefix[step]["op"].get<std::string>()) +
+                            "</code></td><td>" + std::to_string(2 * step) + ".." +
+                            std::to_string(2 * step + 1) + "</td><td><code>" +
+                            HtmlEscape(prefix[step]["state"].get<std::string>()) + "</code>";
+    EXPECT_NE(html.find(row), std::string::npos) << row << "\n" << html;
+  }
+  EXPECT_NE(prefix[1]["state"].get<std::string>().find('2'), std::string::npos);
+  // The timeline: one lane per process, the failing call red, the linearized ones green.
+  const std::string svg = InlineSvg(html);
+  ASSERT_FALSE(svg.empty()) << html;
+  for (const char* lane : {">process 0<", ">process 1<", ">process 2<"}) {
+    EXPECT_NE(svg.find(lane), std::string::npos) << lane;
+  }
+  EXPECT_NE(svg.find("class=\"call failed\""), std::string::npos) << svg;
+  size_t linearized = 0;
+  for (size_t at = 0; (at = svg.find("class=\"call linearized\"", at)) != std::string::npos; ++at) {
+    ++linearized;
+  }
+  EXPECT_EQ(linearized, 2u) << svg;
+}
+
+TEST_F(AnomaliesTest, ValidResultsAddNothing) {
+  StaleRead(1, 2, 2);
+  Result<LinearizableResult> checked = CheckLinearizable(history_, {"cas-register", nullptr});
+  ASSERT_TRUE(checked.ok());
+  ASSERT_EQ(checked->verdict, Verdict::kValid);
+  AnomalyHtml rendered = Render({{"linearizable", checked->ToJson()}});
+  EXPECT_EQ(rendered.html, "");
+  EXPECT_TRUE(rendered.warnings.empty());
+}
+
+TEST_F(AnomaliesTest, HostileValuesShowAsText) {
+  FAULTLINE_REQUIRE_XMLLINT();
+  const std::string hostile = "<script>alert(1)</script>";
+  StaleRead(hostile, "&x; \"'", hostile);
+  const std::string html = Render(Linearizable()).html;
+  EXPECT_EQ(html.find("<script>"), std::string::npos) << html;
+  EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos) << html;
+  EXPECT_EQ(html.find("&x;"), std::string::npos) << html;
+  // The inline timeline is well-formed XML with the value as text.
+  const fs::path svg = folder_ / "timeline.svg";
+  std::ofstream(svg) << InlineSvg(html);
+  testing::CommandOutput lint = Xmllint(svg);
+  EXPECT_EQ(lint.exit_code, 0) << lint.out;
+}
+
+TEST_F(AnomaliesTest, GSingleCycleIsDrawnAsValidSvgWithItsExplanation) {
+  FAULTLINE_REQUIRE_DOT();
+  FAULTLINE_REQUIRE_XMLLINT();
+  const Json checkers = ListAppend("la-G-single.edn");
+  AnomalyHtml rendered = Render(checkers);
+  EXPECT_TRUE(rendered.warnings.empty()) << rendered.warnings.front();
+  const std::string& html = rendered.html;
+  bool found = false;
+  for (const Json& anomaly : checkers["list-append"]["anomalies"]) {
+    if (anomaly["type"] != "G-single-item") continue;  // Elle names it so too
+    found = true;
+    const std::string explanation = HtmlEscape(anomaly["explanation"].get<std::string>());
+    EXPECT_NE(html.find("<p class=\"explanation\">" + explanation + "</p>"), std::string::npos)
+        << html;
+  }
+  ASSERT_TRUE(found) << checkers.dump();
+  EXPECT_NE(html.find("data-type=\"G-single-item\""), std::string::npos) << html;
+  EXPECT_NE(html.find("<img src=\"anomalies/list-append-G-single-item-0.svg\""), std::string::npos)
+      << html;
+  const fs::path svg = folder_ / "anomalies" / "list-append-G-single-item-0.svg";
+  ASSERT_TRUE(fs::exists(svg));
+  testing::CommandOutput lint = Xmllint(svg);
+  EXPECT_EQ(lint.exit_code, 0) << lint.out;
+  const std::string drawing = Contents(svg);
+  EXPECT_NE(drawing.find("<svg"), std::string::npos);
+  EXPECT_NE(drawing.find("T1"), std::string::npos);
+  EXPECT_NE(drawing.find("rw"), std::string::npos);  // G-single: exactly one rw edge
+  for (const fs::path& partial : Files(folder_ / "anomalies", ".log")) ADD_FAILURE() << partial;
+}
+
+TEST_F(AnomaliesTest, G1cCycleIsDrawnToo) {
+  FAULTLINE_REQUIRE_DOT();
+  const Json checkers = ListAppend("la-G1c.edn");
+  AnomalyHtml rendered = Render(checkers);
+  EXPECT_TRUE(rendered.warnings.empty());
+  EXPECT_NE(rendered.html.find("data-type=\"G1c\""), std::string::npos) << rendered.html;
+  EXPECT_TRUE(fs::exists(folder_ / "anomalies" / "list-append-G1c-0.svg"));
+}
+
+TEST_F(AnomaliesTest, MissingDotIsOneWarningAndTheDotTextIsShown) {
+  Json checkers = ListAppend("la-G1c.edn");
+  checkers["list-append-again"] = checkers["list-append"];  // two cycles at least
+  AnomalyHtml rendered = Render(checkers, (folder_ / "no-such-dot").string());
+  ASSERT_EQ(rendered.warnings.size(), 1u);
+  EXPECT_NE(rendered.warnings[0].find("no-such-dot"), std::string::npos) << rendered.warnings[0];
+  EXPECT_NE(rendered.html.find("<pre class=\"dot\">digraph"), std::string::npos) << rendered.html;
+  EXPECT_EQ(rendered.html.find("<img"), std::string::npos);
+  EXPECT_TRUE(Files(folder_ / "anomalies", ".svg").empty());
+}
+
+TEST_F(AnomaliesTest, SessionViolationsShowTheirWitnesses) {
+  Add(0, OpType::kInvoke, 0, "txn", Json::parse(R"([["append","x",1]])"));
+  Add(1, OpType::kOk, 0, "txn", Json::parse(R"([["append","x",1]])"));
+  Add(2, OpType::kInvoke, 0, "txn", Json::parse(R"([["r","x",null]])"));
+  Add(3, OpType::kOk, 0, "txn", Json::parse(R"([["r","x",[]]])"));
+  Result<SessionResult> checked = CheckSessions(history_);
+  ASSERT_TRUE(checked.ok()) << checked.status().message();
+  ASSERT_EQ(checked->verdict, Verdict::kInvalid);
+  const Json checkers = {{"session", checked->ToJson()}};
+  const std::string html = Render(checkers).html;
+  EXPECT_NE(html.find("data-guarantee=\"read-your-writes\""), std::string::npos) << html;
+  const Json& witness = checkers["session"]["guarantees"]["read-your-writes"]["witnesses"][0];
+  for (const Json& op : witness["ops"]) {
+    EXPECT_NE(html.find("<code>" + HtmlEscape(op["action"].get<std::string>()) + "</code>"),
+              std::string::npos)
+        << op.dump() << "\n" << html;
+  }
+  EXPECT_NE(html.find("<p class=\"conclusion\">" +
+                      HtmlEscape(witness["conclusion"].get<std::string>()) +
+                      ": read-your-writes violated</p>"),
+            std::string::npos)
+      << html;
+}
+
+// A cycle whose transactions hold markup and an entity-like value still draws as valid XML, the
+// value as text (TxnCycleDot escapes & for Graphviz, which reads entities in labels).
+TEST_F(AnomaliesTest, HostileValuesInACycleDrawAsText) {
+  FAULTLINE_REQUIRE_DOT();
+  FAULTLINE_REQUIRE_XMLLINT();
+  const Json anomaly = Json::parse(R"({"type": "G<0>", "explanation": "<b>x</b>",
+      "txns": [{"index": 1, "process": 0, "type": "ok", "value": [["append", "<script>", "&x;"]]},
+               {"index": 3, "process": 1, "type": "ok", "value": [["append", "\"k\\", "&lt;"]]}],
+      "cycle": [{"from": "T1", "to": "T2", "kind": "ww", "why": "&lt;"},
+                {"from": "T2", "to": "T1", "kind": "ww", "why": "\"q\""}]})");
+  const Json checkers = {{"list-append", {{"valid", false}, {"anomaly_types", {"G<0>"}},
+                                          {"anomalies", {anomaly}}}}};
+  AnomalyHtml rendered = Render(checkers);
+  EXPECT_TRUE(rendered.warnings.empty()) << rendered.warnings.front();
+  EXPECT_EQ(rendered.html.find("<b>"), std::string::npos) << rendered.html;
+  EXPECT_NE(rendered.html.find("&lt;b&gt;x&lt;/b&gt;"), std::string::npos) << rendered.html;
+  const fs::path svg = folder_ / "anomalies" / "list-append-G_0_-0.svg";
+  ASSERT_TRUE(fs::exists(svg)) << rendered.html;
+  testing::CommandOutput lint = Xmllint(svg);
+  EXPECT_EQ(lint.exit_code, 0) << lint.out << Contents(svg);
+  const std::string drawing = Contents(svg);
+  EXPECT_EQ(drawing.find("<script>"), std::string::npos);
+  EXPECT_NE(drawing.find("&lt;script&gt;"), std::string::npos) << drawing;
+  EXPECT_NE(drawing.find("&amp;x;"), std::string::npos) << drawing;
+  // "&lt;" is the value's own text, not an entity Graphviz should turn into "<".
+  EXPECT_NE(drawing.find("&quot;&amp;lt;&quot;"), std::string::npos) << drawing;
+}
+
+TEST(Graphviz, AProgramPastItsTimeIsKilledWithOneWarning) {
+  const fs::path folder = fs::temp_directory_path() / ("faultline_dot_" + std::to_string(::getpid()));
+  fs::create_directories(folder);
+  const fs::path slow = folder / "slow-dot";
+  std::ofstream(slow) << "#!/bin/sh\nexec sleep 30\n";
+  ::chmod(slow.c_str(), 0755);
+  std::ofstream(folder / "a.dot") << "digraph { a -> b }\n";
+  DotDrawer drawer({slow.string(), 0.3});
+  std::vector<std::string> warnings;
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(drawer.DrawDirectory(folder, &warnings), 0u);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("timed out"), std::string::npos) << warnings[0];
+  EXPECT_FALSE(fs::exists(folder / "a.svg"));
+  EXPECT_EQ(Files(folder, ".log").size(), 0u);
+  fs::remove_all(folder);
+}
+
+TEST(Graphviz, DrawsEveryDotFileOfAFolderAndItsFolders) {
+  if (!fs::exists(kDot)) FAULTLINE_SKIP() << kDot << " is missing";
+  const fs::path folder = fs::temp_directory_path() / ("faultline_dots_" + std::to_string(::getpid()));
+  fs::create_directories(folder);
+  std::ofstream(folder / "a.dot") << "digraph { a -> b }\n";
+  fs::create_directories(folder / "list-append");  // a composition's checker's own folder
+  std::ofstream(folder / "list-append" / "b.dot") << "digraph { c -> d }\n";
+  std::ofstream(folder / "broken.dot") << "digraph { -> }\n";
+  std::vector<std::string> warnings;
+  DotDrawer drawer({kDot});
+  EXPECT_EQ(drawer.DrawDirectory(folder, &warnings), 2u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("broken.dot"), std::string::npos) << warnings[0];
+  EXPECT_TRUE(fs::exists(folder / "a.svg"));
+  EXPECT_TRUE(fs::exists(folder / "list-append" / "b.svg"));
+  EXPECT_FALSE(fs::exists(folder / "broken.svg"));
+  fs::remove_all(folder);
+}
+
+}  // namespace
+}  // namespace faultline::reports
