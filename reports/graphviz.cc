@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <system_error>
 
 #include "reports/subprocess.h"
@@ -26,7 +27,7 @@ bool DotDrawer::Draw(const fs::path& dot_file, const fs::path& svg_file,
   if (outcome.spawn_error != 0) {
     missing_ = true;
     warnings->push_back("no cycle drawings: cannot run Graphviz ('" + options_.command +
-                        "': " + outcome.Failure(options_.timeout_s) +
+                        "': " + std::strerror(outcome.spawn_error) +
                         "); install graphviz (scripts/setup.sh)");
     fs::remove(partial, ignored);
     return false;

@@ -224,8 +224,8 @@ std::optional<std::string> RunGnuplot(const std::string& command, const fs::path
   // No time limit: a big history's plots take what they take, and the user can interrupt.
   const ProgramOutcome outcome = RunProgram({command, script.string()}, log, /*timeout_s=*/0);
   if (outcome.spawn_error != 0) {
-    return "no plots: cannot run gnuplot ('" + command + "': " + outcome.Failure(0) +
-           "); install gnuplot-nox (scripts/setup.sh)";
+    return "no plots: cannot run gnuplot ('" + command +
+           "': " + std::strerror(outcome.spawn_error) + "); install gnuplot-nox (scripts/setup.sh)";
   }
   if (outcome.ok()) return std::nullopt;
   return "no plots: gnuplot failed (" + outcome.Failure(0) + ")";

@@ -6,6 +6,7 @@
 #include "checker/linearizable/linearizable.h"
 #include "checker/txn/models.h"
 #include "core/history_io.h"
+#include "reports/graphviz.h"
 #include "reports/junit.h"
 #include "runner/check.h"
 
@@ -160,6 +161,13 @@ int RunCheck(const CheckArguments& arguments, std::ostream& out, std::ostream& e
     if (outcome.bad_input) continue;
     worst = Merge(worst, outcome.verdict);
     ++counts[static_cast<int>(outcome.verdict)];
+  }
+  // An SVG beside each DOT file the checkers wrote (checker/ never spawns programs); a missing
+  // dot is one warning, the DOT files stay.
+  if (!arguments.cycles_dir.empty() && std::filesystem::is_directory(arguments.cycles_dir)) {
+    std::vector<std::string> warnings;
+    reports::DotDrawer().DrawDirectory(arguments.cycles_dir, &warnings);
+    for (const std::string& warning : warnings) err << "faultline: warning: " << warning << "\n";
   }
   size_t errors = arguments.files.size() - counts[0] - counts[1] - counts[2];
   if (arguments.json) {

@@ -100,12 +100,13 @@ TEST(CheckCheckers, UpdateAtomicForbidsLostUpdate) {
   EXPECT_EQ(Strings(file["not"]), (std::set<std::string>{"cursor-stability", "update-atomic"}));
 }
 
-TEST(CheckCheckers, CyclesDirGetsOneDotFilePerCycle) {
+TEST(CheckCheckers, CyclesDirGetsOneDotAndOneSvgFilePerCycle) {
   fs::path directory = fs::temp_directory_path() / "faultline_cycles_test";
   fs::remove_all(directory);
   Output run = Check("--checker list-append --consistency-model read-committed --cycles-dir " +
                      directory.string() + " " + kCases + "la-G1c.edn");
   EXPECT_EQ(run.exit_code, 1) << run.text;
+  EXPECT_EQ(run.text.find("no cycle drawings"), std::string::npos) << run.text;
   size_t dots = 0;
   for (const fs::directory_entry& entry : fs::directory_iterator(directory)) {
     if (entry.path().extension() != ".dot") continue;
@@ -114,8 +115,40 @@ TEST(CheckCheckers, CyclesDirGetsOneDotFilePerCycle) {
     std::string first;
     std::getline(in, first);
     EXPECT_NE(first.find("digraph"), std::string::npos) << entry.path();
+    // The drawing beside it, by Graphviz: well-formed XML (xmllint, libxml2-utils).
+    fs::path svg = entry.path();
+    svg.replace_extension(".svg");
+    ASSERT_TRUE(fs::exists(svg)) << svg << "\n" << run.text;
+    faultline::testing::CommandOutput lint =
+        faultline::testing::RunCommand("/usr/bin/xmllint --noout '" + svg.string() + "'");
+    EXPECT_EQ(lint.exit_code, 0) << lint.out;
   }
   EXPECT_GE(dots, 1u) << run.text;
+  fs::remove_all(directory);
+}
+
+// Without Graphviz on PATH the DOT files are still written, with one warning for all of them.
+TEST(CheckCheckers, CyclesDirWithoutDotWarnsOnce) {
+  fs::path directory = fs::temp_directory_path() / "faultline_cycles_nodot_test";
+  fs::remove_all(directory);
+  faultline::testing::CommandOutput run = faultline::testing::RunCommand(
+      "PATH=/nonexistent " + std::string(FAULTLINE_BINARY) +
+      " check --checker list-append --consistency-model read-committed --cycles-dir " +
+      directory.string() + " " + kCases + "la-G1c.edn " + kCases + "la-G0.edn");
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  size_t warnings = 0;
+  for (size_t at = 0; (at = run.out.find("warning: no cycle drawings", at)) != std::string::npos;
+       ++at) {
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, 1u) << run.out;
+  size_t dots = 0, svgs = 0;
+  for (const fs::directory_entry& entry : fs::directory_iterator(directory)) {
+    dots += entry.path().extension() == ".dot";
+    svgs += entry.path().extension() == ".svg";
+  }
+  EXPECT_GE(dots, 2u) << run.out;
+  EXPECT_EQ(svgs, 0u);
   fs::remove_all(directory);
 }
 
