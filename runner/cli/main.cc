@@ -7,6 +7,7 @@
 #include "runner/cli/check_command.h"
 #include "runner/cli/cluster_command.h"
 #include "runner/cli/password.h"
+#include "runner/cli/serve_command.h"
 #include "runner/cli/test_command.h"
 
 int main(int argc, char** argv) {
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
   CLI::App* analyze = cli::AddAnalyzeCommand(app, run_directory);
   cli::ClusterArguments cluster_arguments;
   CLI::App* cluster = cli::AddClusterCommand(app, cluster_arguments);
+  cli::ServeArguments serve_arguments;
+  CLI::App* serve = cli::AddServeCommand(app, serve_arguments);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
     if (test_all->parsed()) return cli::RunTestAllCommand(test_all_arguments, std::cout, std::cerr);
     if (analyze->parsed()) return cli::RunAnalyzeCommand(run_directory, std::cout, std::cerr);
     if (cluster->parsed()) return cli::RunClusterCommand(cluster_arguments, std::cout, std::cerr);
+    if (serve->parsed()) return cli::RunServeCommand(serve_arguments, std::cout, std::cerr);
   } catch (const std::exception& error) {
     std::cerr << "faultline: internal error: " << error.what() << "\n";
     return kExitInternalError;
