@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "checker/registry.h"
 #include "checker/txn/models.h"
 #include "clients/etcd/etcd.h"
 #include "clients/fake/fake.h"
@@ -59,8 +60,6 @@ Result<Test> BuildFakeTxnTest(const TestOptions& options, const WorkloadOptions&
   test.options = options;
   test.db = std::make_shared<fake::FakeDb>();
   test.new_client = [store] { return std::make_unique<fake::TxnClient>(store); };
-  test.checker = workload.workload;  // list-append, rw-register and session name their checkers
-  test.consistency_model = workload.consistency_model;
   return test;
 }
 
@@ -78,7 +77,6 @@ Result<Test> BuildFakeTest(const TestOptions& options, const WorkloadOptions& wo
   auto store = std::make_shared<fake::FakeStore>(*bug, options.seed);
   test.db = std::make_shared<fake::FakeDb>();
   test.new_client = [store] { return std::make_unique<fake::FakeClient>(store); };
-  test.model = {"cas-register", Json()};  // fake registers start at nil
   return test;
 }
 
@@ -93,7 +91,6 @@ Result<Test> BuildDbTest(const TestOptions& options, const WorkloadOptions& work
   if (!consistency.ok()) return consistency.status();
   etcd_options.read_consistency = *consistency;
   Result<Test> test = etcd::BuildEtcdTest(options, etcd_options, workload.workload);
-  if (test.ok()) test->consistency_model = workload.consistency_model;  // list-append's checker
   return test;
 }
 
@@ -139,6 +136,22 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
   test->generator = gen::Then(gen::TimeLimit(limit, gen::Any({clients, package->generator})),
                               package->final_generator);
   return Status::Ok();
+}
+
+// The checkers named by --checker, else the workload's own: a register's values mean a
+// cas-register (linearizable); the transactional workloads name their checkers.
+std::vector<std::string> CheckerNames(const WorkloadOptions& workload) {
+  if (!workload.checkers.empty()) return workload.checkers;
+  return {workload.workload == "register" ? "linearizable" : workload.workload};
+}
+
+// What the checkers check against: registers start at nil on the fake store and on etcd (a key
+// nobody wrote reads as nil).
+Json CheckerSettings(const WorkloadOptions& workload) {
+  return {{"model", {{"name", "cas-register"}, {"initial_value", nullptr}}},
+          {"consistency_model", workload.consistency_model},
+          {"apdex_t_s", workload.apdex_t_s},
+          {"window_s", workload.plot_window_s}};
 }
 
 }  // namespace
@@ -205,6 +218,9 @@ Result<Test> BuildTest(const TestOptions& options, const WorkloadOptions& worklo
   Result<Test> test = BuildDbTest(options, workload);
   if (!test.ok()) return test.status();
   test->workload = workload.workload;
+  Result<CheckerPtr> checker = MakeRunChecker(CheckerNames(workload), CheckerSettings(workload));
+  if (!checker.ok()) return checker.status();
+  test->checker = *checker;
   Status generators = AddGenerators(workload, &*test);
   if (!generators.ok()) return generators;
   return test;

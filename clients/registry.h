@@ -26,6 +26,11 @@ struct WorkloadOptions {
   std::string fake_isolation = "serializable";
   // list-append, rw-register: the model the isolation checker judges the history against.
   std::string consistency_model = "strict-serializable";
+  // Which checkers judge the run (checker/registry.h); empty = the workload's own (register:
+  // linearizable; the others their namesake). stats and perf are always added.
+  std::vector<std::string> checkers;
+  double apdex_t_s = 0.5;     // perf: Apdex's T, seconds
+  double plot_window_s = 10;  // perf: the plots' window, seconds
   // Faults need root on the nodes (iptables): true when the SSH user is not root, so the
   // nemesis runs its commands through sudo.
   bool nemesis_sudo = false;

@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <optional>
 #include <system_error>
 #include <tuple>
+#include <unordered_set>
 #include <utility>
 
 #include "core/parse_text.h"
@@ -111,8 +113,10 @@ std::string FaultSettings(const std::vector<FaultInterval>& intervals,
 std::vector<std::string> FaultLegend(const std::map<std::string, std::string>& colours) {
   std::vector<std::string> clauses;
   for (const auto& [kind, colour] : colours) {
-    clauses.push_back("keyentry with boxes fillstyle transparent solid 0.2 noborder fillcolor "
-                      "rgb '" + colour + "' title " + GnuplotQuoted(kind));
+    clauses.push_back(
+        "keyentry with boxes fillstyle transparent solid 0.2 noborder fillcolor "
+        "rgb '" +
+        colour + "' title " + GnuplotQuoted(kind));
   }
   return clauses;
 }
@@ -127,25 +131,31 @@ Plot Frame(std::string_view name, std::string_view title, std::string_view y_lab
 }
 constexpr std::string_view kLatencyAxis = "set logscale y\nunset yrange\n";
 
+// RawPointsDrawn's grid (plots.h).
+constexpr size_t kThinAbove = 20'000;
+constexpr int64_t kThinColumns = 2000;
+constexpr int64_t kThinRows = 800;
+
 Result<Plot> LatencyRawPlot(const LatencyPoints& ops, ScriptWriter* writer) {
   Plot plot = Frame("latency-raw", "Latency of every operation (by invocation time)",
                     "latency (ms)", kLatencyAxis);
+  const std::vector<bool> draw = RawPointsDrawn(ops);
   constexpr std::pair<OpType, int> kShapes[] = {
       {OpType::kOk, 7}, {OpType::kFail, 2}, {OpType::kInfo, 9}};  // dot, cross, triangle
   for (size_t f = 0; f < ops.fs.size(); ++f) {
     for (const auto& [outcome, shape] : kShapes) {
       std::string rows;
-      for (const LatencyPoint& point : ops.points) {
-        if (point.f != static_cast<int32_t>(f) || point.outcome != outcome) continue;
+      for (size_t i = 0; i < ops.points.size(); ++i) {
+        const LatencyPoint& point = ops.points[i];
+        if (!draw[i] || point.f != static_cast<int32_t>(f) || point.outcome != outcome) continue;
         rows += Number(Seconds(point.invoke_ns)) + ' ' +
                 Number(std::max(Milliseconds(point.latency_ns), kMinLatencyMs)) + '\n';
       }
       if (rows.empty()) continue;
       Result<std::string> file = writer->DataFile(rows);
       if (!file.ok()) return file.status();
-      plot.clauses.push_back(*file + " using 1:2 with points pointtype " +
-                             std::to_string(shape) + " pointsize 0.6 linecolor " +
-                             std::to_string(f + 1) + " title " +
+      plot.clauses.push_back(*file + " using 1:2 with points pointtype " + std::to_string(shape) +
+                             " pointsize 0.6 linecolor " + std::to_string(f + 1) + " title " +
                              GnuplotQuoted(ops.fs[f] + " " + std::string(ToString(outcome))));
     }
   }
@@ -198,8 +208,7 @@ Result<Plot> RatePlot(const PerfWindows& windows, ScriptWriter* writer) {
   return plot;
 }
 
-Result<Plot> AvailabilityPlot(const PerfWindows& windows, double apdex_t_s,
-                              ScriptWriter* writer) {
+Result<Plot> AvailabilityPlot(const PerfWindows& windows, double apdex_t_s, ScriptWriter* writer) {
   Plot plot = Frame("availability", "Availability (fraction ok) and Apdex per window", "fraction",
                     "unset logscale y\nset yrange [0:1.05]\n");
   std::string rows;
@@ -220,18 +229,45 @@ Result<Plot> AvailabilityPlot(const PerfWindows& windows, double apdex_t_s,
 
 // Runs `command script`, its output into `log`. Empty when it exited 0; otherwise one warning.
 std::optional<std::string> RunGnuplot(const std::string& command, const fs::path& script,
-                                      const fs::path& log) {
-  // No time limit: a big history's plots take what they take, and the user can interrupt.
-  const ProgramOutcome outcome = RunProgram({command, script.string()}, log, /*timeout_s=*/0);
+                                      const fs::path& log, double timeout_s) {
+  const ProgramOutcome outcome = RunProgram({command, script.string()}, log, timeout_s);
   if (outcome.spawn_error != 0) {
     return "no plots: cannot run gnuplot ('" + command +
            "': " + std::strerror(outcome.spawn_error) + "); install gnuplot-nox (scripts/setup.sh)";
   }
   if (outcome.ok()) return std::nullopt;
-  return "no plots: gnuplot failed (" + outcome.Failure(0) + ")";
+  return "no plots: gnuplot failed (" + outcome.Failure(timeout_s) + ")";
 }
 
 }  // namespace
+
+std::vector<bool> RawPointsDrawn(const LatencyPoints& ops) {
+  std::vector<bool> draw(ops.points.size(), true);
+  if (ops.points.size() <= kThinAbove) return draw;
+  double top_ms = kMinLatencyMs;
+  for (const LatencyPoint& point : ops.points) {
+    top_ms = std::max(top_ms, Milliseconds(point.latency_ns));
+  }
+  const double decades = std::max(std::log10(top_ms / kMinLatencyMs), 1e-9);
+  const int64_t end_ns = std::max<int64_t>(ops.end_ns, 1);
+  std::unordered_set<uint64_t> cells;
+  for (size_t i = 0; i < ops.points.size(); ++i) {
+    const LatencyPoint& point = ops.points[i];
+    const double latency_ms = std::max(Milliseconds(point.latency_ns), kMinLatencyMs);
+    const auto column = static_cast<uint64_t>(
+        std::clamp<int64_t>(point.invoke_ns * kThinColumns / end_ns, 0, kThinColumns));
+    const auto row = static_cast<uint64_t>(std::clamp<double>(
+        std::log10(latency_ms / kMinLatencyMs) / decades * kThinRows, 0, kThinRows));
+    const uint64_t cell =
+        ((static_cast<uint64_t>(point.f) * 4 + static_cast<uint64_t>(point.outcome)) *
+             (kThinColumns + 1) +
+         column) *
+            (kThinRows + 1) +
+        row;
+    draw[i] = cells.insert(cell).second;
+  }
+  return draw;
+}
 
 std::string GnuplotQuoted(std::string_view text) {
   constexpr uint32_t kReplacement = 0xFFFD;
@@ -280,9 +316,9 @@ Status WritePlots(const History& history, const PlotOptions& options,
   }
 
   std::vector<Plot> plots;
-  for (Result<Plot> plot : {LatencyRawPlot(ops, &writer), QuantilesPlot(ops, *windows, &writer),
-                            RatePlot(*windows, &writer),
-                            AvailabilityPlot(*windows, options.apdex_t_s, &writer)}) {
+  for (Result<Plot> plot :
+       {LatencyRawPlot(ops, &writer), QuantilesPlot(ops, *windows, &writer),
+        RatePlot(*windows, &writer), AvailabilityPlot(*windows, options.apdex_t_s, &writer)}) {
     if (!plot.ok()) return plot.status();
     plots.push_back(std::move(*plot));
   }
@@ -307,8 +343,8 @@ Status WritePlots(const History& history, const PlotOptions& options,
         command += (command.empty() ? "plot " : ", \\\n  ") + clause;
       }
       script += "set output " +
-                GnuplotQuoted((directory / (std::string(plot.name) + extension)).string()) +
-                '\n' + plot.settings + command + "\nunset output\n";
+                GnuplotQuoted((directory / (std::string(plot.name) + extension)).string()) + '\n' +
+                plot.settings + command + "\nunset output\n";
     }
   }
   const fs::path script_path = scratch->path() / "plots.gp";
@@ -319,7 +355,8 @@ Status WritePlots(const History& history, const PlotOptions& options,
     if (!file) return Status::IoError("cannot write " + script_path.string());
   }
   if (std::optional<std::string> warning =
-          RunGnuplot(options.gnuplot_command, script_path, scratch->path() / "gnuplot.log")) {
+          RunGnuplot(options.gnuplot_command, script_path, scratch->path() / "gnuplot.log",
+                     options.timeout_s)) {
     warnings->push_back(std::move(*warning));
   }
   return Status::Ok();

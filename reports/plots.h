@@ -3,7 +3,9 @@
 // intervals (FaultIntervals) shaded, one colour per fault kind, and a legend entry per kind:
 // - latency-raw: every client op at its invocation time, latency in ms on a log scale, one colour
 //   per operation kind and one point shape per outcome (info ops at the time they waited, a lower
-//   bound; a latency under 1 us is drawn at 1 us, the log scale has no 0);
+//   bound; a latency under 1 us is drawn at 1 us, the log scale has no 0). Above 20,000 ops it
+//   draws one op per kind, outcome and cell of a 2000 x 800 grid (finer than the image's pixels),
+//   so a 1M-op run looks the same and stays fast;
 // - latency-quantiles: p50 / p95 / p99 / max of the ok ops per window and kind, log scale;
 // - rate: ops per second invoked in each window, by outcome;
 // - availability: the fraction of ok ops per window, and Apdex per window (windows without ops
@@ -30,6 +32,7 @@
 
 #include "core/op.h"
 #include "core/status.h"
+#include "reports/perf.h"
 
 namespace faultline::reports {
 
@@ -40,6 +43,9 @@ struct PlotOptions {
   bool svg = true;
   // The program run: a name looked up on PATH, or a path (with a '/').
   std::string gnuplot_command = "gnuplot";
+  // gnuplot running longer is killed: one warning, no plots (a run's end never waits on it for
+  // long). <= 0: no limit.
+  double timeout_s = 120;
 };
 
 // The plots' file names, without extension.
@@ -50,6 +56,12 @@ inline constexpr std::string_view kPlotNames[] = {"latency-raw", "latency-quanti
 // `options` asks for. Appends one line to `warnings` (not null) when the plots could not be drawn.
 Status WritePlots(const History& history, const PlotOptions& options,
                   const std::filesystem::path& directory, std::vector<std::string>* warnings);
+
+// Which of `ops.points` latency-raw draws: every one up to 20,000 points; above, the first of each
+// (kind, outcome, cell) on a grid of 2000 columns across the run and 800 rows across its log
+// latency range (finer than the image's pixels), so a million-op run draws the same picture from
+// far fewer points and gnuplot's time and the SVG's size stay bounded. Indexed like ops.points.
+std::vector<bool> RawPointsDrawn(const LatencyPoints& ops);
 
 // `text` as a gnuplot single-quoted string literal: quotes doubled (the only escape gnuplot knows
 // in single quotes); control characters and bytes that are not UTF-8 replaced by U+FFFD, so the

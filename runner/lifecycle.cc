@@ -7,10 +7,10 @@
 #include <fstream>
 #include <thread>
 
-#include "checker/linearizable/linearizable.h"
+#include "checker/checker.h"
+#include "checker/registry.h"
 #include "core/catch.h"
 #include "core/history_io.h"
-#include "runner/check.h"
 #include "runner/control/locked_remote.h"
 #include "runner/control/remote.h"
 #include "runner/interpreter.h"
@@ -44,14 +44,6 @@ class SignalGuard {
   struct sigaction old_terminate_ {};
 };
 
-CheckerSpec SpecOf(const Test& test) {
-  CheckerSpec spec;
-  spec.name = test.checker;
-  spec.model = test.model;
-  spec.consistency_model = test.consistency_model;
-  return spec;
-}
-
 Json TestJson(const Test& test) {
   const TestOptions& options = test.options;
   return {{"name", options.name},
@@ -64,8 +56,7 @@ Json TestJson(const Test& test) {
           {"seed", options.seed},
           {"operation_timeout_s", options.operation_timeout_s},
           {"leave_db_running", options.leave_db_running},
-          {"model", {{"name", test.model.name}, {"initial_value", test.model.initial_value}}},
-          {"checker", SpecOf(test).ToJson()},
+          {"checker", test.checker ? test.checker->Describe() : Json()},
           {"faultline_version", "0.1.0"}};
 }
 
@@ -156,7 +147,7 @@ class RunLog {
 
 Json Results(Verdict verdict, const Json& checkers, bool interrupted, const Status& error) {
   Json results = {
-      {"valid", verdict == Verdict::kUnknown ? Json("unknown") : Json(verdict == Verdict::kValid)},
+      {"valid", VerdictJson(verdict)},
       {"verdict", ToString(verdict)},
       {"checkers", checkers}};
   if (interrupted) results["interrupted"] = true;
@@ -187,17 +178,26 @@ std::string ProcessNodes(const TestOptions& options) {
   return text + "\n";
 }
 
-void Check(const History& history, const CheckerSpec& checker, RunOutcome* outcome) {
-  CheckerSpec bounded = checker;
-  bounded.time_limit_s = kCheckTimeLimitS;
-  RunCheckOutcome checked = CheckRun(history, bounded);
+// Files the checkers write (plots, cycle drawings) go to <run>/checker/<name>/; `progress`
+// (may be empty) hears what a long check is doing.
+void Check(const History& history, const CheckerPtr& checker,
+           const std::function<void(const std::string&)>& progress, RunOutcome* outcome) {
+  CheckContext context;
+  context.time_limit_s = kCheckTimeLimitS;
+  context.output_directory = outcome->directory.path / "checker";
+  context.progress = progress;
+  CheckResult checked =
+      checker ? CheckCatching(*checker, history, context)
+              : CheckResult::Failed(Status::InvalidArgument("the test has no checker"));
   if (!checked.error.ok() && outcome->error.ok()) outcome->error = checked.error;
-  outcome->explanation = checked.explanation;
+  outcome->explanation = checked.text;
+  outcome->warnings = checked.warnings;
   Verdict verdict = checked.verdict;
   // A run cut short proves nothing about what it did not do; a violation found stays one.
   if (outcome->interrupted || !outcome->error.ok()) verdict = Merge(verdict, Verdict::kUnknown);
   outcome->verdict = verdict;
-  outcome->results = Results(verdict, checked.checkers, outcome->interrupted, outcome->error);
+  outcome->results = Results(verdict, checked.json.value("checkers", Json::object()),
+                             outcome->interrupted, outcome->error);
 }
 
 // Copies each node's log files into nodes/<node>/. A missing log is worth a line, not a failure.
@@ -324,7 +324,8 @@ RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& h
   }
   if (!outcome.error.ok()) log.Error("error: " + outcome.error.message());
   log("checking " + std::to_string(history.ops.size()) + " ops");
-  Check(history, SpecOf(test), &outcome);
+  Check(history, test.checker, [&](const std::string& step) { log(step); }, &outcome);
+  for (const std::string& warning : outcome.warnings) log.Warn(warning);
   if (outcome.verdict == Verdict::kInvalid && test.db && connect) {
     outcome.explanation += ProcessNodes(test.options);
   }
@@ -339,7 +340,11 @@ Result<RunOutcome> AnalyzeRun(const std::string& run_directory) {
   outcome.directory.path = run_directory;
   Result<Json> test_json = ReadJsonFile(outcome.directory.test_json());
   if (!test_json.ok()) return test_json.status();
-  CheckerSpec checker = CheckerSpec::FromJson(*test_json);
+  Result<CheckerPtr> checker = CheckerOfTestJson(*test_json);
+  if (!checker.ok()) {
+    return Status::InvalidArgument(outcome.directory.test_json().string() + ": " +
+                                   checker.status().message());
+  }
   // A run killed mid-write may end in a torn line; everything before it is intact.
   std::ifstream in(outcome.directory.history(), std::ios::binary);
   if (!in) return Status::IoError(outcome.directory.history().string() + ": cannot open");
@@ -349,7 +354,7 @@ Result<RunOutcome> AnalyzeRun(const std::string& run_directory) {
   options.format = HistoryFormat::kJsonl;
   Result<History> history = ReadHistoryText(text, outcome.directory.history().string(), options);
   if (!history.ok()) return history.status();
-  Check(*history, checker, &outcome);
+  Check(*history, *checker, nullptr, &outcome);
   Status written = WriteJsonFile(outcome.directory.results(), outcome.results);
   if (!written.ok()) return written;
   return outcome;

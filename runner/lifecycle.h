@@ -29,6 +29,7 @@ struct RunOutcome {
   RunDirectory directory;
   Json results;
   std::string explanation;  // the checker's verdict in words, with the witness when invalid
+  std::vector<std::string> warnings;  // the checkers' (a plot or drawing not written, ...)
 };
 
 using Connector = std::function<Result<std::unique_ptr<control::Remote>>(const std::string& node)>;
@@ -46,7 +47,8 @@ struct RunHooks {
 RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& hooks);
 
 // Re-checks a stored run: reads history.jsonl (a torn last line is dropped; invocations without
-// completion count as info), checks it with the model in test.json, rewrites results.json.
+// completion count as info), checks it with the checker test.json records (checker/registry.h),
+// rewrites results.json and the checkers' files.
 Result<RunOutcome> AnalyzeRun(const std::string& run_directory);
 
 }  // namespace faultline

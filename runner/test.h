@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "checker/linearizable/linearizable.h"
+#include "checker/checker.h"
 #include "core/op.h"
 #include "core/status.h"
 #include "generators/generator.h"
@@ -120,11 +120,9 @@ struct Test {
   std::shared_ptr<Nemesis> nemesis;                     // null: no faults
   gen::GenPtr generator;                                // workload (clients and nemesis)
   gen::GenPtr final_generator;                          // after heal and recovery; may be null
-  ModelSpec model;                                      // what the checker checks against
-  // Which checker judges the history: linearizable (against `model`), list-append or
-  // rw-register (against `consistency_model`), session. See runner/check.h.
-  std::string checker = "linearizable";
-  std::string consistency_model = "strict-serializable";
+  // Judges the history at the end (usually the workload's checkers composed with stats and perf:
+  // checker/registry.h's MakeRunChecker); test.json records its Describe().
+  CheckerPtr checker;
   std::string workload;
 };
 

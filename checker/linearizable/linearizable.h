@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "checker/checker.h"
 #include "checker/verdict.h"
 #include "core/op.h"
 #include "core/status.h"
@@ -66,5 +67,10 @@ struct LinearizableResult {
 
 Result<LinearizableResult> CheckLinearizable(const History& history, const ModelSpec& model,
                                              const LinearizableOptions& options = {});
+
+// CheckLinearizable as a checker value (checker/checker.h) against `model`, bounded by the
+// context's threads, time and memory limits: named "linearizable", described as
+// {"name": "linearizable", "model": {"name": ..., "initial_value": ...}}.
+CheckerPtr MakeLinearizableChecker(ModelSpec model);
 
 }  // namespace faultline

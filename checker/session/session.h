@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "checker/checker.h"
 #include "checker/verdict.h"
 #include "core/op.h"
 #include "core/status.h"
@@ -90,5 +91,9 @@ struct SessionResult {
 };
 
 Result<SessionResult> CheckSessions(const History& history, const SessionOptions& options = {});
+
+// CheckSessions with the default options (and the context's leniency) as a checker value
+// (checker/checker.h), named "session".
+CheckerPtr MakeSessionChecker();
 
 }  // namespace faultline

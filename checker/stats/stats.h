@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "checker/checker.h"
 #include "checker/verdict.h"
 #include "core/op.h"
 
@@ -41,5 +42,9 @@ struct StatsResult {
 };
 
 StatsResult CheckStats(const History& history);
+
+// CheckStats as a checker value (checker/checker.h), named "stats"; its text is empty when valid
+// (the counts are in its JSON), else the reason and the counts (Explain).
+CheckerPtr MakeStatsChecker();
 
 }  // namespace faultline

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "checker/checker.h"
 #include "checker/verdict.h"
 #include "core/op.h"
 #include "core/status.h"
@@ -99,5 +100,12 @@ struct TxnResult {
 Result<TxnResult> CheckTransactions(const History& history, const TxnOptions& options = {});
 
 std::string_view ToString(TxnWorkload workload);
+
+// CheckTransactions as a checker value (checker/checker.h): `workload`'s histories against
+// `consistency_model` (txn::IsConsistencyModel), with the context's threads. Named after the
+// workload ("list-append", "rw-register"), described as {"name": ..., "consistency_model": ...}.
+// With an output directory, it writes a Graphviz file per cycle there (WriteCycleDots); a file
+// not written is a warning.
+CheckerPtr MakeTxnChecker(TxnWorkload workload, std::string consistency_model);
 
 }  // namespace faultline

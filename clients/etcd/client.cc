@@ -129,11 +129,6 @@ Result<Test> BuildEtcdTest(const TestOptions& options, EtcdOptions etcd,
   test.workload = workload;
   test.db = std::make_shared<EtcdDb>(etcd);
   test.new_client = [etcd] { return std::make_unique<EtcdClient>(etcd); };
-  if (workload == "list-append") {
-    test.checker = "list-append";  // judged against test.consistency_model
-  } else {
-    test.model = {"cas-register", Json()};  // a key nobody wrote reads as nil
-  }
   return test;
 }
 

@@ -152,10 +152,9 @@ class EtcdClient : public Client {
   CURL* curl_ = nullptr;
 };
 
-// The test value for `workload` on etcd: db, client factory and checker. The generator is the
-// caller's (the register workload's generator is the fake's). "register": per-key cas-registers
-// starting at nil, checked against {"cas-register", nil}; "list-append": Elle-style list-append
-// transactions, checker "list-append" against test.consistency_model (the caller's).
+// The test value for `workload` on etcd: db and client factory. The generator and the checker
+// are the caller's (clients/registry.h). "register": per-key cas-registers starting at nil;
+// "list-append": Elle-style list-append transactions.
 Result<Test> BuildEtcdTest(const TestOptions& options, EtcdOptions etcd,
                            const std::string& workload);
 

@@ -1,14 +1,15 @@
 #include "runner/cli/check_command.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
 #include "checker/linearizable/linearizable.h"
+#include "checker/registry.h"
 #include "checker/txn/models.h"
 #include "core/history_io.h"
 #include "reports/graphviz.h"
 #include "reports/junit.h"
-#include "runner/check.h"
 
 namespace faultline::cli {
 namespace {
@@ -36,36 +37,68 @@ std::string CheckerList() {
 struct FileOutcome {
   Verdict verdict = Verdict::kValid;
   bool bad_input = false;
-  reports::JunitTestCase junit;  // the file's testcase for --junit
+  std::vector<reports::JunitTestCase> junit;  // the file's testcases for --junit, per checker
 };
 
 // The JUnit classname of `check`'s testcases: the checker and what it checks against.
-std::string JunitClassname(const CheckArguments& arguments) {
-  if (arguments.checker == "linearizable") return arguments.checker + "." + arguments.model;
-  if (arguments.checker == "session") return arguments.checker;
-  return arguments.checker + "." + arguments.consistency_model;
+std::string JunitClassname(const std::string& checker, const CheckArguments& arguments) {
+  if (checker == "linearizable") return checker + "." + arguments.model;
+  if (checker == "list-append" || checker == "rw-register") {
+    return checker + "." + arguments.consistency_model;
+  }
+  return checker;
 }
 
 FileOutcome BadInput(const std::string& file, const CheckArguments& arguments,
                      const Status& status, Json* report, std::ostream& err) {
   err << "faultline: " << status.message() << "\n";
   report->push_back({{"file", file}, {"error", status.message()}});
-  return {Verdict::kUnknown, true,
-          reports::ErrorTestCase(JunitClassname(arguments), file, 0,
-                                 "not checked: " + status.message(), status.message())};
+  FileOutcome outcome{Verdict::kUnknown, true, {}};
+  for (const std::string& checker : arguments.checkers) {
+    outcome.junit.push_back(reports::ErrorTestCase(JunitClassname(checker, arguments), file, 0,
+                                                   "not checked: " + status.message(),
+                                                   status.message()));
+  }
+  return outcome;
 }
 
-CheckerSpec SpecOf(const CheckArguments& arguments) {
-  CheckerSpec spec;
-  spec.name = arguments.checker;
-  spec.model = {arguments.model, ParseInitialValue(arguments.initial_value)};
-  spec.consistency_model = arguments.consistency_model;
-  spec.threads = arguments.threads;
-  spec.time_limit_s = arguments.time_limit_s;
-  spec.memory_limit_bytes = static_cast<size_t>(arguments.memory_limit_mb * (1 << 20));
-  spec.lenient = arguments.lenient;
-  spec.cycles_dir = arguments.cycles_dir;
-  return spec;
+// The flags' checker: the one named, or those named composed (checker/registry.h).
+Result<CheckerPtr> CheckerOf(const CheckArguments& arguments) {
+  const Json settings = {
+      {"model", {{"name", arguments.model}, {"initial_value", ParseInitialValue(arguments.initial_value)}}},
+      {"consistency_model", arguments.consistency_model}};
+  std::vector<CheckerPtr> checkers;
+  for (const std::string& name : arguments.checkers) {
+    if (std::count(arguments.checkers.begin(), arguments.checkers.end(), name) > 1) {
+      return Status::InvalidArgument("--checker " + name + " given twice");
+    }
+    Result<CheckerPtr> checker = MakeChecker(name, settings);
+    if (!checker.ok()) return checker.status();
+    checkers.push_back(*checker);
+  }
+  if (checkers.size() == 1) return checkers.front();
+  return Compose(std::move(checkers));
+}
+
+CheckContext ContextOf(const CheckArguments& arguments) {
+  CheckContext context;
+  context.threads = arguments.threads;
+  context.time_limit_s = arguments.time_limit_s;
+  context.memory_limit_bytes = static_cast<size_t>(arguments.memory_limit_mb * (1 << 20));
+  context.lenient = arguments.lenient;
+  context.output_directory = arguments.cycles_dir;
+  return context;
+}
+
+// One result per checker named: the result itself, or a composition's entries.
+std::vector<std::pair<std::string, Json>> PerChecker(const CheckArguments& arguments,
+                                                     const Json& result) {
+  if (arguments.checkers.size() == 1) return {{arguments.checkers.front(), result}};
+  std::vector<std::pair<std::string, Json>> results;
+  for (const std::string& name : arguments.checkers) {
+    results.emplace_back(name, result["checkers"].value(name, Json::object()));
+  }
+  return results;
 }
 
 // Reads one file, checks it and prints (or adds to the JSON report) its result.
@@ -77,23 +110,29 @@ FileOutcome CheckFile(const std::string& file, const CheckArguments& arguments, 
   auto started = std::chrono::steady_clock::now();
   Result<History> history = ReadHistoryFile(file, read_options);
   if (!history.ok()) return BadInput(file, arguments, history.status(), report, err);
-  CheckOutcome checked = CheckHistory(*history, SpecOf(arguments));
+  Result<CheckerPtr> checker = CheckerOf(arguments);
+  if (!checker.ok()) return BadInput(file, arguments, checker.status(), report, err);
+  CheckResult checked = CheckCatching(**checker, *history, ContextOf(arguments));
   // A history the checker refuses (not well-formed, say) is bad input, not a verdict.
   if (!checked.error.ok()) return BadInput(file, arguments, checked.error, report, err);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  reports::JunitTestCase junit =
-      reports::CheckerTestCase(JunitClassname(arguments), file, seconds, checked.verdict,
-                               checked.result, checked.explanation);
+  std::vector<reports::JunitTestCase> junit;
+  for (const auto& [name, result] : PerChecker(arguments, checked.json)) {
+    junit.push_back(reports::CheckerTestCase(JunitClassname(name, arguments), file, seconds,
+                                             reports::VerdictOf(result).value_or(Verdict::kUnknown),
+                                             result, checked.text));
+  }
   if (arguments.json) {
-    Json entry = std::move(checked.result);
+    Json entry = std::move(checked.json);
     entry["file"] = file;
-    entry["checker"] = arguments.checker;
+    entry["checker"] = arguments.checkers.size() == 1 ? Json(arguments.checkers.front())
+                                                      : Json(arguments.checkers);
     entry["seconds"] = seconds;
     if (!checked.warnings.empty()) entry["warnings"] = checked.warnings;
     report->push_back(std::move(entry));
   } else {
-    out << file << ": " << checked.explanation;
+    out << file << ": " << checked.text;
     for (const std::string& warning : checked.warnings) out << "  warning: " << warning << "\n";
   }
   return {checked.verdict, false, std::move(junit)};
@@ -106,8 +145,14 @@ CLI::App* AddCheckCommand(CLI::App& app, CheckArguments& arguments) {
   check->add_option("files", arguments.files, "History files (JSONL, EDN, Jepsen log, elle JSON)")
       ->required()
       ->check(CLI::ExistingFile);
-  check->add_option("--checker", arguments.checker, "Checker: " + CheckerList())
+  check
+      ->add_option("--checker", arguments.checkers,
+                   "Checker, repeatable (each gets its own result): " + CheckerList())
       ->capture_default_str()
+      // One name per --checker, so `--checker session FILE` keeps FILE a file.
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->check(CLI::IsMember(CheckerNames()));
   check
       ->add_option("--consistency-model", arguments.consistency_model,
@@ -117,7 +162,7 @@ CLI::App* AddCheckCommand(CLI::App& app, CheckArguments& arguments) {
       ->check(CLI::IsMember(txn::ConsistencyModelNames()));
   check->add_option("--cycles-dir", arguments.cycles_dir,
                     "For list-append and rw-register: write a Graphviz .dot file per anomaly "
-                    "cycle into this directory");
+                    "cycle into this directory (into DIR/<checker>/ with several --checker)");
   check->add_option("--model", arguments.model, "Linearizability model: " + ModelList())
       ->capture_default_str()
       ->check(CLI::IsMember(LinearizableModelNames()));
@@ -156,7 +201,9 @@ int RunCheck(const CheckArguments& arguments, std::ostream& out, std::ostream& e
   reports::JunitTestSuite suite{"faultline check", reports::JunitTimestamp(), {}};
   for (const std::string& file : arguments.files) {
     FileOutcome outcome = CheckFile(file, arguments, &report, out, err);
-    suite.cases.push_back(std::move(outcome.junit));
+    for (reports::JunitTestCase& testcase : outcome.junit) {
+      suite.cases.push_back(std::move(testcase));
+    }
     bad_input = bad_input || outcome.bad_input;
     if (outcome.bad_input) continue;
     worst = Merge(worst, outcome.verdict);

@@ -12,8 +12,8 @@ namespace faultline::cli {
 
 struct CheckArguments {
   std::vector<std::string> files;
-  // linearizable (the default), list-append, rw-register, session.
-  std::string checker = "linearizable";
+  // Each judges every file (checker/registry.h); several are composed, each with its own result.
+  std::vector<std::string> checkers = {"linearizable"};
   std::string consistency_model = "strict-serializable";  // list-append, rw-register
   std::string cycles_dir;  // where to write one Graphviz file per anomaly cycle; "" = none
   std::string junit;       // where to write a JUnit XML report (one testcase per file); "" = none

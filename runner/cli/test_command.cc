@@ -7,6 +7,7 @@
 #include <iostream>
 #include <random>
 
+#include "checker/registry.h"
 #include "checker/verdict.h"
 #include "reports/junit.h"
 #include "runner/cli/password.h"
@@ -113,6 +114,28 @@ Status ResolveConcurrency(TestArguments& arguments) {
 
 namespace {
 
+// Which checkers judge a run, and the perf checker's settings.
+void AddCheckerFlags(CLI::App* test, clients::WorkloadOptions& workload) {
+  std::string names;
+  for (const std::string& name : CheckerNames()) names += (names.empty() ? "" : ", ") + name;
+  test->add_option("--checker", workload.checkers,
+                   "A checker judging the run, repeatable: " + names +
+                       " (default: the workload's own); stats and perf always run")
+      // One name per --checker, so `--checker session FILE` keeps FILE a file.
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->check(CLI::IsMember(CheckerNames()));
+  test->add_option("--apdex-t", workload.apdex_t_s,
+                   "perf: Apdex's T in seconds (an ok op within T satisfies, within 4T tolerates)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  test->add_option("--plot-window", workload.plot_window_s,
+                   "perf: seconds per window of the quantile, rate and availability plots")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+}
+
 // The flags `test` and `test-all` share.
 void AddTestFlags(CLI::App* test, TestArguments& arguments) {
   // A flag given twice takes its last value, so a script's defaults can be overridden by flags
@@ -134,6 +157,7 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
                    "list-append, rw-register: the model the history is checked against")
       ->capture_default_str()
       ->check(CLI::IsMember(clients::ConsistencyModelNames()));
+  AddCheckerFlags(test, arguments.workload);
   workloads::TxnWorkloadOptions& txn = arguments.workload.txn;
   test->add_option("--key-count", txn.key_count, "Transactional workloads: active keys")
       ->capture_default_str()

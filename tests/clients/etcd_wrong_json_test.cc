@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "checker/linearizable/linearizable.h"
 #include "clients/etcd/etcd.h"
 #include "clients/etcd_listener.h"
 #include "clients/etcd_test_support.h"
@@ -68,6 +69,7 @@ class WrongJsonRun {
     Result<Test> test = BuildEtcdTest(options, etcd, "register");
     EXPECT_TRUE(test.ok()) << test.status().message();
     if (test.ok()) test_ = *test;
+    test_.checker = MakeLinearizableChecker({"cas-register", Json()});  // the caller's part
     test_.nemesis = nemesis_;
     for (const std::string& node : options.nodes) {
       auto remote = std::make_shared<FakeRemote>(node);

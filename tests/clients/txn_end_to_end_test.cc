@@ -42,7 +42,7 @@ RunOutcome RunFakeTxn(const std::string& workload, const std::string& isolation,
                                          TxnWorkload(workload, isolation));
   EXPECT_TRUE(test.ok()) << test.status().ToString();
   if (!test.ok()) return {};
-  EXPECT_EQ(test->checker, workload);
+  EXPECT_EQ(test->checker->Describe()["checkers"][0]["name"], workload);
   return RunTest(*test, clients::MakeConnector("fake", {}), {});
 }
 
@@ -138,8 +138,12 @@ TEST(TxnEndToEnd, RegisterWorkloadUnchanged) {
   Result<faultline::Test> test =
       clients::BuildTest(ShortRun("register", 1), clients::WorkloadOptions{});
   ASSERT_TRUE(test.ok()) << test.status().ToString();
-  EXPECT_EQ(test->checker, "linearizable");
-  EXPECT_EQ(test->model.name, "cas-register");
+  Json checkers = test->checker->Describe()["checkers"];
+  EXPECT_EQ(checkers[0]["name"], "linearizable");
+  EXPECT_EQ(checkers[0]["model"]["name"], "cas-register");
+  EXPECT_TRUE(checkers[0]["model"]["initial_value"].is_null());
+  EXPECT_EQ(checkers[1]["name"], "stats");
+  EXPECT_EQ(checkers[2]["name"], "perf");
 }
 
 struct CommandResult {

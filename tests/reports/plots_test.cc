@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -198,6 +199,40 @@ TEST(GnuplotQuotedTest, DoublesQuotesAndReplacesControlsAndBadUtf8) {
   EXPECT_EQ(GnuplotQuoted("a\nb\x7f"), "'a\xEF\xBF\xBD" "b\xEF\xBF\xBD'");
   EXPECT_EQ(GnuplotQuoted("\xff"), "'\xEF\xBF\xBD'");
   EXPECT_EQ(GnuplotQuoted("é `x` @y \"z\""), "'é `x` @y \"z\"'");
+}
+
+// latency-raw draws every op of a small run; of a big one, one per kind, outcome and grid cell:
+// 300,000 reads all at 1 ms over 10 s fill at most 2001 cells, and the one failed op among them
+// and the one slow read are still drawn.
+TEST(RawPointsDrawn, EveryPointOfASmallRunAndOnePerCellOfABigOne) {
+  LatencyPoints small;
+  small.fs = {"read"};
+  for (int i = 0; i < 20'000; ++i) {
+    small.points.push_back({.invoke_ns = i, .latency_ns = 1'000'000, .f = 0});
+  }
+  small.end_ns = 20'000;
+  std::vector<bool> all = RawPointsDrawn(small);
+  EXPECT_EQ(std::count(all.begin(), all.end(), true), 20'000);
+
+  LatencyPoints big;
+  big.fs = {"read", "write"};
+  const int64_t count = 300'000;
+  for (int64_t i = 0; i < count; ++i) {
+    big.points.push_back({.invoke_ns = i * 10'000'000'000 / count, .latency_ns = 1'000'000, .f = 0});
+  }
+  big.points[1000].outcome = OpType::kFail;
+  big.points[2000].latency_ns = 900'000'000;
+  big.points[3000].f = 1;
+  big.end_ns = 10'000'000'000;
+  std::vector<bool> drawn = RawPointsDrawn(big);
+  ASSERT_EQ(drawn.size(), big.points.size());
+  const auto kept = std::count(drawn.begin(), drawn.end(), true);
+  EXPECT_GT(kept, 1900);
+  EXPECT_LE(kept, 2001 + 3);
+  EXPECT_TRUE(drawn[1000]);
+  EXPECT_TRUE(drawn[2000]);
+  EXPECT_TRUE(drawn[3000]);
+  EXPECT_TRUE(drawn[0]);
 }
 
 }  // namespace

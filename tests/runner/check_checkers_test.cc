@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -184,6 +185,26 @@ TEST(CheckCheckers, MalformedMicroOpIsBadInputNamingTheFile) {
   EXPECT_EQ(run.exit_code, 254) << run.text;
   EXPECT_NE(run.text.find(file.filename().string()), std::string::npos) << run.text;
   fs::remove(file);
+}
+
+// Several --checker on one history: each its own result in the file's entry, its own JUnit
+// testcase; a checker named twice is bad input.
+TEST(CheckCheckers, SeveralCheckersEachJudgeTheFile) {
+  const std::string junit = ::testing::TempDir() + "faultline_several_checkers.xml";
+  nlohmann::json file =
+      CheckCase("--checker list-append --checker session --junit " + junit, "la-G0.edn", 1);
+  EXPECT_EQ(file["checker"], nlohmann::json({"list-append", "session"}));
+  EXPECT_EQ(file["checkers"]["list-append"]["valid"], false) << file.dump(2);
+  EXPECT_TRUE(file["checkers"]["session"].contains("valid")) << file.dump(2);
+  std::ifstream in(junit);
+  std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(xml.find("classname=\"list-append.strict-serializable\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("classname=\"session\""), std::string::npos) << xml;
+  std::remove(junit.c_str());
+
+  Output twice = Check("--checker session --checker session " + kCases + "la-G0.edn");
+  EXPECT_EQ(twice.exit_code, 254) << twice.text;
+  EXPECT_NE(twice.text.find("--checker session given twice"), std::string::npos) << twice.text;
 }
 
 }  // namespace

@@ -192,6 +192,53 @@ TEST(CliTest, ARunWhoseWritesAllFailedIsUnknownNotValid) {
   EXPECT_GT(results["checkers"]["stats"]["by_f"]["read"]["ok_count"], 0);
 }
 
+// --checker, repeated, composes checkers: each has its own entry in results.json beside stats and
+// perf; test.json records the composition, so analyze judges the run the same way; perf draws
+// its plots into checker/perf/ with the --apdex-t given.
+TEST(CliTest, SeveralCheckersJudgeARunEachWithItsOwnEntry) {
+  std::string store = FreshStore("checkers");
+  CommandOutput run = Faultline(
+      "test --db fake --fake-bug stale-reads --time-limit 1 --seed 4 --checker linearizable "
+      "--checker session --apdex-t 0.01 --store " +
+      store);
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  auto read_json = [&](const std::string& file) {
+    std::ifstream in(store + "/latest/" + file);
+    return nlohmann::json::parse(in, nullptr, false);
+  };
+  nlohmann::json results = read_json("results.json");
+  ASSERT_FALSE(results.is_discarded());
+  EXPECT_EQ(results["valid"], false);
+  EXPECT_EQ(results["checkers"]["linearizable"]["valid"], false);
+  for (const char* name : {"session", "stats", "perf"}) {
+    EXPECT_TRUE(results["checkers"].contains(name)) << name << ": " << results.dump();
+  }
+  EXPECT_EQ(results["checkers"]["perf"]["apdex_t_s"], 0.01);
+  EXPECT_GT(results["checkers"]["perf"]["operations"], 0);
+  nlohmann::json described = read_json("test.json")["checker"];
+  ASSERT_EQ(described["checkers"].size(), 4u) << described.dump();
+  EXPECT_EQ(described["checkers"][1]["name"], "session");
+  if (std::system("command -v gnuplot >/dev/null") == 0) {
+    EXPECT_TRUE(std::filesystem::is_regular_file(store + "/latest/checker/perf/latency-raw.svg"));
+    EXPECT_EQ(results["checkers"]["perf"]["plots"].size(), 8u);
+  }
+  CommandOutput analyzed = Faultline("analyze " + store + "/latest");
+  EXPECT_EQ(analyzed.exit_code, 1) << analyzed.out;
+  nlohmann::json again = read_json("results.json");
+  EXPECT_EQ(again["checkers"]["linearizable"], results["checkers"]["linearizable"]);
+  // Read back from history.jsonl, the session witnesses also name their lines; the findings stay.
+  for (const char* guarantee : {"read-your-writes", "monotonic-reads"}) {
+    EXPECT_EQ(again["checkers"]["session"]["guarantees"][guarantee]["violations"],
+              results["checkers"]["session"]["guarantees"][guarantee]["violations"]);
+  }
+  EXPECT_EQ(again["checkers"]["session"]["valid"], results["checkers"]["session"]["valid"]);
+
+  CommandOutput twice = Faultline("test --db fake --time-limit 1 --checker session --checker "
+                                  "session --store " + store);
+  EXPECT_EQ(twice.exit_code, 254) << twice.out;
+  EXPECT_NE(twice.out.find("session named twice"), std::string::npos) << twice.out;
+}
+
 TEST(CliTest, FakeBugIsInvalidAndTestCountKeepsTheWorst) {
   std::string store = FreshStore("bug");
   CommandOutput run = Faultline(

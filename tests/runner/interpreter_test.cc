@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "checker/linearizable/linearizable.h"
 #include "core/history_io.h"
 #include "generators/combinators.h"
 #include "runner/control/fake_remote.h"
@@ -69,7 +70,7 @@ struct Fixture {
     test.new_client = [this] {
       return std::make_unique<ScriptedClient>(&nodes_by_process, &mutex);
     };
-    test.model = {"register", Json()};
+    test.checker = MakeLinearizableChecker({"register", Json()});
   }
 };
 

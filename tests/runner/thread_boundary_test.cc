@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "checker/linearizable/linearizable.h"
 #include "core/catch.h"
 #include "generators/combinators.h"
 #include "nemesis/internal.h"
@@ -104,7 +105,7 @@ class ThrowingRun {
     store_ = std::filesystem::temp_directory_path() / ("faultline_threads_" + name);
     std::filesystem::remove_all(store_);
     test.options.store_dir = store_.string();
-    test.model = {"register", Json()};
+    test.checker = MakeLinearizableChecker({"register", Json()});
     test.db = db;
     test.nemesis = nemesis;
     test.new_client = [this] { return std::make_unique<ThrowingClient>(&throws_); };
