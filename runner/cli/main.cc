@@ -7,6 +7,7 @@
 #include "runner/cli/check_command.h"
 #include "runner/cli/cluster_command.h"
 #include "runner/cli/password.h"
+#include "runner/cli/report_command.h"
 #include "runner/cli/serve_command.h"
 #include "runner/cli/test_command.h"
 
@@ -25,6 +26,8 @@ int main(int argc, char** argv) {
   CLI::App* analyze = cli::AddAnalyzeCommand(app, run_directory);
   cli::ClusterArguments cluster_arguments;
   CLI::App* cluster = cli::AddClusterCommand(app, cluster_arguments);
+  cli::ReportArguments report_arguments;
+  CLI::App* report = cli::AddReportCommand(app, report_arguments);
   cli::ServeArguments serve_arguments;
   CLI::App* serve = cli::AddServeCommand(app, serve_arguments);
   try {
@@ -41,6 +44,7 @@ int main(int argc, char** argv) {
     if (test_all->parsed()) return cli::RunTestAllCommand(test_all_arguments, std::cout, std::cerr);
     if (analyze->parsed()) return cli::RunAnalyzeCommand(run_directory, std::cout, std::cerr);
     if (cluster->parsed()) return cli::RunClusterCommand(cluster_arguments, std::cout, std::cerr);
+    if (report->parsed()) return cli::RunReportCommand(report_arguments, std::cout, std::cerr);
     if (serve->parsed()) return cli::RunServeCommand(serve_arguments, std::cout, std::cerr);
   } catch (const std::exception& error) {
     std::cerr << "faultline: internal error: " << error.what() << "\n";

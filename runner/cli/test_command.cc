@@ -12,6 +12,7 @@
 #include "reports/junit.h"
 #include "runner/cli/password.h"
 #include "runner/cli/progress.h"
+#include "runner/cli/report_command.h"
 #include "runner/lifecycle.h"
 #include "runner/store.h"
 
@@ -339,6 +340,7 @@ SingleRun RunOnce(const TestArguments& arguments, TestOptions options, std::ostr
     };
     RunOutcome outcome = RunTest(*test, ConnectorFor(arguments), hooks);
     progress.Stop();
+    ReportRun(outcome.directory.path.string(), out);
     run.verdict = outcome.verdict;
     run.interrupted = outcome.interrupted;
     run.explanation = outcome.explanation;
@@ -508,6 +510,7 @@ int RunAnalyzeCommand(const std::string& run_directory, std::ostream& out, std::
     return kExitBadInput;
   }
   out << run_directory << ": " << ToString(outcome->verdict) << "\n" << outcome->explanation;
+  ReportRun(run_directory, out);
   return ExitCode(outcome->verdict);
 }
 
