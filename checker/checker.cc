@@ -1,6 +1,8 @@
 #include "checker/checker.h"
 
 #include <cassert>
+#include <chrono>
+#include <optional>
 #include <exception>
 #include <set>
 #include <utility>
@@ -67,6 +69,21 @@ CheckResult CheckResult::Failed(const Status& status) {
   result.json = {{"valid", "unknown"}, {"error", status.message()}};
   result.text = "unknown: " + status.message() + "\n";
   return result;
+}
+
+std::function<void(const std::string&)> ThrottledProgress(
+    std::function<void(const std::string&)> sink, double every_s) {
+  using Clock = std::chrono::steady_clock;
+  const auto every = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(every_s));
+  auto last = std::make_shared<std::optional<Clock::time_point>>();
+  return [sink = std::move(sink), every, last](const std::string& message) {
+    const Clock::time_point now = Clock::now();
+    if (!*last) *last = now;  // the first message starts the clock
+    if (now - **last < every) return;
+    *last = now;
+    sink(message);
+  };
 }
 
 CheckerPtr Compose(std::vector<CheckerPtr> checkers) {

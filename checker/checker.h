@@ -30,8 +30,9 @@ struct CheckContext {
   // The checker's own folder for files it writes (cycle drawings, plots); empty = write none.
   // Compose gives each checker <output_directory>/<its name>.
   std::filesystem::path output_directory;
-  // Told what a long check is doing ("linearizable: checking 3 partitions"); may be empty.
-  // Called from the checking thread only.
+  // Told what a long check is doing and how far it got ("linearizable: 12 of 40 partitions
+  // decided"); may be empty. Called from the checking thread or the checker's worker threads,
+  // one call at a time. Often: wrap a display in ThrottledProgress.
   std::function<void(const std::string&)> progress;
 };
 
@@ -69,6 +70,12 @@ using CheckerPtr = std::shared_ptr<const Checker>;
 // error is the first checker's error (the others still run). Checkers run one after the other
 // (each uses the context's threads). Names must be distinct (asserted).
 CheckerPtr Compose(std::vector<CheckerPtr> checkers);
+
+// `sink`, told only what comes at least `every_s` seconds after the first message and after the
+// last one passed on, so a short check says nothing and a long one a line every `every_s`.
+// One call at a time (CheckContext::progress's contract).
+std::function<void(const std::string&)> ThrottledProgress(
+    std::function<void(const std::string&)> sink, double every_s);
 
 // Runs `check` and turns an exception into a failed result, so a checker bug never escapes.
 CheckResult CheckCatching(const Checker& checker, const History& history,

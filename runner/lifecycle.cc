@@ -185,7 +185,8 @@ void Check(const History& history, const CheckerPtr& checker,
   CheckContext context;
   context.time_limit_s = kCheckTimeLimitS;
   context.output_directory = outcome->directory.path / "checker";
-  context.progress = progress;
+  // A long check says how far it got, a line every 10 s; a short one says nothing.
+  if (progress) context.progress = ThrottledProgress(progress, 10);
   CheckResult checked =
       checker ? CheckCatching(*checker, history, context)
               : CheckResult::Failed(Status::InvalidArgument("the test has no checker"));

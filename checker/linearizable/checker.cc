@@ -22,7 +22,13 @@ class LinearizableChecker : public Checker {
     options.time_limit_s = context.time_limit_s;
     options.memory_limit_bytes = context.memory_limit_bytes;
     options.lenient = context.lenient;
-    if (context.progress) context.progress("linearizable: searching " + model_.name);
+    if (context.progress) {
+      context.progress("linearizable: searching " + model_.name);
+      options.on_partition_decided = [&context](size_t decided, size_t partitions) {
+        context.progress("linearizable: " + std::to_string(decided) + " of " +
+                         std::to_string(partitions) + " partitions decided");
+      };
+    }
     Result<LinearizableResult> checked = CheckLinearizable(history, model_, options);
     if (!checked.ok()) return CheckResult::Failed(checked.status());
     return {checked->verdict, checked->ToJson(), checked->ToText(), checked->warnings, {}};

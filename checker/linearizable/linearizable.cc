@@ -243,6 +243,8 @@ Result<LinearizableResult> CheckWithModel(const History& history, const Model& m
 
   std::vector<std::optional<Result<PartitionOutcome>>> outcomes(partitions.size());
   std::atomic<size_t> next_index{0};
+  std::mutex progress_mutex;
+  size_t decided_count = 0;
   auto worker = [&] {
     for (size_t i = next_index.fetch_add(1); i < order.size(); i = next_index.fetch_add(1)) {
       if (budget.stop.load()) break;
@@ -250,6 +252,10 @@ Result<LinearizableResult> CheckWithModel(const History& history, const Model& m
       outcomes[partition] = CheckPartition(history, model, partitions[partition], budget);
       const auto& outcome = *outcomes[partition];
       if (!outcome.ok() || outcome->outcome != SearchOutcome::kLinearizable) budget.stop = true;
+      if (options.on_partition_decided) {
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        options.on_partition_decided(++decided_count, partitions.size());
+      }
     }
   };
   int threads = ThreadCount(options.threads, partitions.size());

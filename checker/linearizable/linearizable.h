@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ struct LinearizableOptions {
   double time_limit_s = 0;        // 0 = no limit
   size_t memory_limit_bytes = 0;  // cap on the search's caches; 0 = half of physical memory
   bool lenient = false;           // accept histories that break well-formedness (see validate.h)
+  // Told after each partition is decided: how many of how many. Called from the worker threads,
+  // one call at a time; may be empty.
+  std::function<void(size_t decided, size_t partitions)> on_partition_decided;
 };
 
 // One op placed in the longest linearizable prefix, with the model state after it.

@@ -80,8 +80,15 @@ Result<CheckerPtr> CheckerOf(const CheckArguments& arguments) {
   return Compose(std::move(checkers));
 }
 
-CheckContext ContextOf(const CheckArguments& arguments) {
+// A long check says on stderr how far it got, a line every 5 s; a short one says nothing.
+CheckContext ContextOf(const CheckArguments& arguments, const std::string& file,
+                       std::ostream& err) {
   CheckContext context;
+  context.progress = ThrottledProgress(
+      [file, &err](const std::string& step) {
+        err << "faultline: " << file << ": " << step << "\n" << std::flush;
+      },
+      5);
   context.threads = arguments.threads;
   context.time_limit_s = arguments.time_limit_s;
   context.memory_limit_bytes = static_cast<size_t>(arguments.memory_limit_mb * (1 << 20));
@@ -112,7 +119,7 @@ FileOutcome CheckFile(const std::string& file, const CheckArguments& arguments, 
   if (!history.ok()) return BadInput(file, arguments, history.status(), report, err);
   Result<CheckerPtr> checker = CheckerOf(arguments);
   if (!checker.ok()) return BadInput(file, arguments, checker.status(), report, err);
-  CheckResult checked = CheckCatching(**checker, *history, ContextOf(arguments));
+  CheckResult checked = CheckCatching(**checker, *history, ContextOf(arguments, file, err));
   // A history the checker refuses (not well-formed, say) is bad input, not a verdict.
   if (!checked.error.ok()) return BadInput(file, arguments, checked.error, report, err);
   const double seconds =

@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "checker/checker.h"
+#include "checker/linearizable/linearizable.h"
 #include "checker/registry.h"
 
 namespace faultline {
@@ -261,6 +263,36 @@ TEST(Perf, DrawsItsPlotsIntoItsOutputDirectory) {
     EXPECT_TRUE(std::filesystem::is_regular_file(directory / "checker/perf/availability.png"));
   }
   std::filesystem::remove_all(directory);
+}
+
+// A long check says how far it got: the linearizability checker reports each partition decided,
+// and ThrottledProgress passes on only what comes a while after the first message.
+TEST(Progress, LinearizableReportsPartitionsAndThrottlingKeepsShortChecksQuiet) {
+  History history;
+  for (int key = 0; key < 3; ++key) {
+    Add(history, key, "write", Json::array({key, 1}), OpType::kOk, key * 10, key * 10 + 5);
+  }
+  std::vector<std::string> heard;
+  CheckContext context;
+  context.threads = 2;
+  context.progress = [&heard](const std::string& step) { heard.push_back(step); };
+  CheckResult result =
+      MakeLinearizableChecker({"cas-register", Json()})->Check(history, context);
+  EXPECT_EQ(result.verdict, Verdict::kValid);
+  ASSERT_EQ(heard.size(), 4u);
+  EXPECT_EQ(heard.front(), "linearizable: searching cas-register");
+  EXPECT_EQ(heard.back(), "linearizable: 3 of 3 partitions decided");
+
+  std::vector<std::string> passed;
+  auto throttled =
+      ThrottledProgress([&passed](const std::string& step) { passed.push_back(step); }, 0.2);
+  throttled("first");
+  throttled("soon after");
+  EXPECT_TRUE(passed.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  throttled("later");
+  throttled("right after");
+  EXPECT_EQ(passed, (std::vector<std::string>{"later"}));
 }
 
 }  // namespace
