@@ -2,8 +2,8 @@
 # The demo (README Quick start, command 1): on a fresh Debian 12 machine as root, installs what
 # faultline needs, builds it, brings up a local cluster of 5 nodes (network namespaces, one sshd
 # each), installs and starts etcd on them over SSH, runs a 60 s register test with partitions and
-# kills, checks the history for linearizability, and prints the verdict, the fault timeline and
-# the run directory. Faults are healed at the end (also on Ctrl-C); the cluster is removed.
+# kills, checks the history for linearizability, and prints the verdict, the fault timeline, the
+# run directory and its HTML report's path. Faults are healed at the end (also on Ctrl-C); the cluster is removed.
 # Usage: bash scripts/demo.sh [extra `faultline test` flags, e.g. --time-limit 20]
 # Environment: FAULTLINE_BUILD_DIR (default build), FAULTLINE_KEEP_CLUSTER=1 leaves the cluster up.
 set -euo pipefail
@@ -32,4 +32,10 @@ case $status in
   *) echo "demo: the test did not run to a verdict (exit $status)" ;;
 esac
 echo "demo: the run directory above holds history.jsonl, results.json, run.log and nodes/<node>/ logs"
+# The run's report (plots, fault timeline, the anomaly drawn), for a browser; `faultline serve`
+# browses every run.
+report="$(readlink -f store/latest 2>/dev/null)/report/index.html"
+if [ -f "$report" ]; then
+  echo "demo: the report: file://$report"
+fi
 exit "$status"
