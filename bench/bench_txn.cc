@@ -1,6 +1,7 @@
 // bench_txn: times the isolation checker on a generated list-append history.
 //
 //   bench_txn [--txns N] [--sessions N] [--concurrency N] [--seed N] [--threads N] [--repeat N]
+//             [--out FILE]
 //
 // The history comes from a strictly serializable in-memory store: `concurrency` transactions in
 // flight at once over `sessions` processes, each of 4 micro-ops (appends and reads) over a window
@@ -8,7 +9,9 @@
 // checked for strict-serializable (expected valid) `repeat` times with `threads` threads (0 = one
 // per core); the median check is reported, with its CPU time (user + system, all threads: on a
 // shared machine the wall time depends on the load, the CPU time much less) and the wall time of
-// each phase of that check. Ends with a "RESULT key=value ..." line.
+// each phase of that check. Ends with a "RESULT key=value ..." line. With --out it checks nothing:
+// it writes the history to FILE as a run's history.jsonl, each line 10 µs after the one before
+// (the generator has no clock), for bench/report_bench.sh.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -18,6 +21,7 @@
 
 #include "bench/flags.h"
 #include "checker/txn/txn.h"
+#include "core/history_io.h"
 
 namespace faultline {
 namespace {
@@ -121,14 +125,14 @@ int main(int argc, char** argv) {
   int sessions = 0, concurrency = 0;
   uint32_t seed = 0;
   if (!flags.Parse(argc, argv, 1,
-                   {"txns", "sessions", "concurrency", "seed", "threads", "repeat"}) ||
+                   {"txns", "sessions", "concurrency", "seed", "threads", "repeat", "out"}) ||
       !flags.GetInt("txns", 100000, &txns) || !flags.GetInt("sessions", 100, &sessions) ||
       !flags.GetInt("concurrency", 10, &concurrency) || !flags.GetInt("seed", 1, &seed) ||
       !flags.GetInt("threads", 0, &threads) || !flags.GetInt("repeat", 1, &repeat) ||
       sessions < 1 || concurrency < 1 || repeat < 1) {
     std::fprintf(stderr,
                  "usage: bench_txn [--txns N] [--sessions N] [--concurrency N] [--seed N] "
-                 "[--threads N] [--repeat N]\n");
+                 "[--threads N] [--repeat N] [--out FILE]\n");
     return 254;
   }
   using Clock = std::chrono::steady_clock;
@@ -136,6 +140,17 @@ int main(int argc, char** argv) {
   History history = Generate(txns, sessions, concurrency, seed);
   double generate_s = std::chrono::duration<double>(Clock::now() - start).count();
   double generated_rss = PeakRssMib();
+  if (const std::string out = flags.Get("out", ""); !out.empty()) {
+    history.header = {{"test", "bench_txn"}, {"seed", seed}, {"concurrency", concurrency}};
+    for (Op& op : history.ops) op.time_ns = op.index * 10'000;
+    Status written = WriteJsonlFile(history, out);
+    if (!written.ok()) {
+      std::fprintf(stderr, "%s\n", written.message().c_str());
+      return 255;
+    }
+    std::fprintf(stderr, "bench_txn: %zu transactions (seed %u) -> %s\n", txns, seed, out.c_str());
+    return 0;
+  }
   TxnOptions options;
   options.threads = threads;
   std::vector<Run> runs;

@@ -2,12 +2,14 @@
 # Builds the benchmarks (Release, in build-bench/), generates the kv histories there (not
 # committed), runs every benchmark of docs/performance.md and prints a table.
 #
-#   scripts/bench.sh                 # everything
+#   scripts/bench.sh                 # everything but the reports
 #   JOBS=2 OPS=1000000 REPEAT=5 scripts/bench.sh
+#   REPORTS=1 scripts/bench.sh       # and then bench/report_bench.sh (a few minutes more)
 #
 # Environment: BUILD_DIR (build-bench), BUILD_TYPE (Release), JOBS (2: compile jobs), OPS (1000000:
 # invocations in the big kv history), REPEAT (5: rounds of the etcd suite), BIG_REPEAT (3: rounds
-# of the big kv history), SEED (1), SWEEP_SEEDS (20: single-key histories, seeds 1..N).
+# of the big kv history), SEED (1), SWEEP_SEEDS (20: single-key histories, seeds 1..N), REPORTS
+# (0; 1 also times `faultline report` on 10k-1M ops in six shapes: bench/report_bench.sh).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -136,5 +138,12 @@ awk '
     }
   }' "${results}"
 
+status=0
+grep -qv ' exit=0$' "${results}" && status=1
+if [ "${REPORTS:-0}" = 1 ]; then
+  echo
+  BUILD_DIR="${build}" BUILD_TYPE="${build_type}" JOBS="${jobs}" SEED="${seed}" \
+    "${root}/bench/report_bench.sh" || status=1
+fi
 # Non-zero when any benchmark failed or gave a wrong verdict.
-! grep -qv ' exit=0$' "${results}"
+exit "${status}"
