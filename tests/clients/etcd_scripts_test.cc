@@ -27,6 +27,7 @@ namespace fs = std::filesystem;
 using testing::Gone;
 using testing::ProcessState;
 using testing::ReadFile;
+using testing::SettledState;
 
 class EtcdScriptsTest : public ::testing::Test {
  protected:
@@ -90,7 +91,7 @@ TEST_F(EtcdScriptsTest, StartsPausesResumesKillsAndTearsDownThisNodesProcessOnly
   EXPECT_EQ(Pid("n1"), pid);  // already running: not started twice
 
   ASSERT_TRUE(db.Pause(test_, "n1", remote_).ok());
-  EXPECT_EQ(ProcessState(pid), 'T');
+  EXPECT_EQ(SettledState(pid, 'T'), 'T');
   ASSERT_TRUE(db.Resume(test_, "n1", remote_).ok());
   EXPECT_NE(ProcessState(pid), 'T');
 
