@@ -31,6 +31,8 @@ constexpr size_t kMaxFaultRows = 2000;
 constexpr size_t kMaxResultJsonBytes = 64 * 1024;
 // How many ops the timeline's first window shows (well under the page's drawing bound).
 constexpr size_t kFirstWindowOps = 300;
+// The page draws at most this many ops at once (kMaxDrawn in reports/html_report_script.h).
+constexpr size_t kMaxDrawnOps = 3000;
 
 // Outcome codes of the chunk files (html_report.h).
 enum TimelineOutcome { kTimelineOk = 0, kTimelineFail = 1, kTimelineInfo = 2, kTimelinePending = 3 };
@@ -580,9 +582,15 @@ Timeline BuildTimeline(const History& history, const std::vector<int64_t>& partn
   if (!std::is_sorted(entries.begin(), entries.end(), earlier))
     std::stable_sort(entries.begin(), entries.end(), earlier);
 
+  // The first window runs from the first invocation to the latest completion of the first ops,
+  // so that each of them is drawn whole (the last ones would otherwise sit on its right edge,
+  // zero wide), but it never reaches past the invocation of the last op the page can draw.
   if (!entries.empty()) {
-    const TimelineEntry& last = entries[std::min(entries.size(), kFirstWindowOps) - 1];
-    timeline.first_window = std::max<int64_t>(1, last.invoke - entries.front().invoke);
+    const size_t first_ops = std::min(entries.size(), kFirstWindowOps);
+    int64_t reach = entries[first_ops - 1].invoke;
+    for (size_t i = 0; i < first_ops; ++i) reach = std::max(reach, entries[i].complete);
+    if (entries.size() >= kMaxDrawnOps) reach = std::min(reach, entries[kMaxDrawnOps - 1].invoke);
+    timeline.first_window = std::max<int64_t>(1, reach - entries.front().invoke);
   }
   const size_t per_chunk = static_cast<size_t>(chunk_ops);
   for (size_t begin = 0; begin < entries.size(); begin += per_chunk) {

@@ -89,7 +89,9 @@ struct Timeline {
   int64_t end = 0;              // the history's end in that unit
   std::vector<std::string> fs;  // operation kinds, in order of first appearance
   std::vector<TimelineChunk> chunks;
-  int64_t first_window = 1;  // the page's first window: the invocation span of the first 300 ops
+  // The page's first window: from the first invocation to the latest completion of the first 300
+  // ops, but not past the invocation of op 3000 (the page draws at most 3000).
+  int64_t first_window = 1;
   std::vector<std::string> chunk_texts;  // the chunk files' contents, one per chunk
 };
 Timeline BuildTimeline(const History& history, int64_t chunk_ops);

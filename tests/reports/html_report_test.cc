@@ -289,6 +289,36 @@ TEST_F(HtmlReportTest, TimelineChunksHoldEveryOpInOrder) {
   EXPECT_FALSE(fs::exists(big / "timeline" / "0010.js"));
 }
 
+// The page's first window holds the first 300 ops whole: it reaches their latest completion (the
+// last op invoked is not left zero wide on its right edge), but not past the 3000th invocation
+// (the page draws at most 3000 ops), however long an early op took.
+TEST_F(HtmlReportTest, FirstWindowReachesTheFirstOpsCompletions) {
+  Add(1, OpType::kInvoke, 0, "txn");
+  Add(2, OpType::kInvoke, 1, "txn");
+  Add(3, OpType::kOk, 0, "txn");
+  Add(4, OpType::kOk, 1, "txn");
+  Add(5, OpType::kInvoke, 2, "txn");
+  Add(9, OpType::kOk, 2, "txn");
+  EXPECT_EQ(BuildTimeline(history_, 100).first_window, 8'000);  // 1 ms to 9 ms, in us
+
+  history_.ops.clear();
+  for (int64_t i = 0; i < 400; ++i) {
+    Add(i, OpType::kInvoke, 0, "read");
+    Add(i, OpType::kOk, 0, "read");
+    history_.ops.back().time_ns += 500'000;
+  }
+  EXPECT_EQ(BuildTimeline(history_, 100).first_window, 299'500);  // op 299's completion
+
+  history_.ops.clear();
+  Add(0, OpType::kInvoke, 0, "read");  // completes after everything else
+  for (int64_t i = 1; i < 4000; ++i) {
+    Add(i, OpType::kInvoke, 1, "read");
+    Add(i, OpType::kOk, 1, "read");
+  }
+  Add(10'000, OpType::kOk, 0, "read");
+  EXPECT_EQ(BuildTimeline(history_, 5000).first_window, 2'999'000);  // op 2999's invocation
+}
+
 // Invocations are sorted by time when the file's order steps back; a history without times is
 // laid out by position.
 TEST_F(HtmlReportTest, TimelineOrdersByInvocationAndFallsBackToPositions) {
