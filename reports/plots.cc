@@ -323,8 +323,9 @@ Status WritePlots(const History& history, const PlotOptions& options,
     plots.push_back(std::move(*plot));
   }
 
-  // The x axis of every plot: the whole history, so the shading lines up between plots.
-  const int64_t end_ns = std::max(ops.end_ns, windows->width_ns);
+  // The x axis of every plot: the whole history, so the shading lines up between plots (a run
+  // shorter than one window is not squeezed into the left of a window-wide axis).
+  const int64_t end_ns = ops.end_ns > 0 ? ops.end_ns : windows->width_ns;
   std::string script = "set xrange [0:" + Number(Seconds(end_ns)) + "]\n" +
                        "set xlabel 'time since the test started (s)'\n" +
                        "set key outside right top\nset grid\n" + FaultSettings(intervals, colours);

@@ -121,6 +121,18 @@ TEST_F(PlotsTest, WritesEveryPlotAsPngAndSvgWithTheKindsAndTheFaultInTheLegend) 
             std::string::npos);
 }
 
+// The x axis spans the history, not a window: a 4.9 s run with the default 10 s windows is drawn
+// across the plot (ticks every 0.5 s), not squeezed into the left half of a 0-10 s axis.
+TEST_F(PlotsTest, TheTimeAxisSpansTheHistoryEvenWhenShorterThanAWindow) {
+  REQUIRE_GNUPLOT();
+  SmallRun("write", "partition");
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(WritePlots(history_, {.window_s = 10}, folder_ / "plots", &warnings).ok());
+  const std::string svg = Read(folder_ / "plots" / "availability.svg");
+  EXPECT_NE(svg.find("<text> 4.5</text>"), std::string::npos) << svg;
+  EXPECT_EQ(svg.find("<text> 8</text>"), std::string::npos) << "x axis runs past the history";
+}
+
 TEST_F(PlotsTest, EachFaultKindHasItsOwnColourAndLegendEntry) {
   REQUIRE_GNUPLOT();
   SmallRun("write", "partition");
