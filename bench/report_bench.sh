@@ -9,7 +9,7 @@
 #
 # and the report's size: index.html bytes, the report/ folder's bytes and files. Prints one line
 # per case and a table of the median and the worst over the shapes per size. Exits non-zero when a
-# command fails or a verdict is not the expected one.
+# command fails or a verdict is not the expected one (unknown is accepted: see CHECK_LIMIT).
 #
 #   bench/report_bench.sh                                    # Release build in build-bench/
 #   BUILD_DIR=build-x BUILD_TYPE=RelWithDebInfo bench/report_bench.sh
@@ -27,7 +27,8 @@
 # report; a crashed op's client continues as a new process, so 10% crashes give N/10 processes):
 #   kv-many          1000 keys, 50 clients, 0.1% crashed, valid
 #   kv-few-crash     10 keys, 5 clients, 10% crashed, valid
-#   kv-few-stale     10 keys, 50 clients, no crash, invalid
+#   kv-few-stale     10 keys, 5 clients, no crash, invalid (at 50 clients the 1M check needs
+#                    over 12 GB: docs/performance.md)
 #   kv-crash-nemesis 1000 keys, 50 clients, 10% crashed, nemesis, invalid
 #   kv-nemesis       1000 keys, 5 clients, no crash, nemesis, valid
 #   list-append      bench_txn --out: transactions of 4 appends and reads, 10 in flight, 100
@@ -78,12 +79,13 @@ timed() {
     "${time_log}")"
 }
 
-# Appends one result line; reports a failed command with the end of its output.
+# Appends one result line; reports a failed command with the end of its output. The expected
+# exit statuses are a list like "1|2".
 record() {
   local case_name="$1" phase="$2" expected_status="$3"
   shift 3
   local ok=1
-  [ "${status}" -eq "${expected_status}" ] || ok=0
+  [[ "|${expected_status}|" == *"|${status}|"* ]] || ok=0
   echo "${case_name} phase=${phase} wall_s=${wall_s} cpu_s=${cpu_s} rss_mib=${rss_mib}" \
     "exit=${status} expected_exit=${expected_status} ok=${ok} load=$(load | cut -d' ' -f1) $*" |
     tee -a "${results}"
@@ -121,7 +123,7 @@ for size in ${sizes}; do
     case "${shape}" in
       kv-many) args=(--keys 1000 --clients 50 --crash-probability 0.001) ;;
       kv-few-crash) args=(--keys 10 --clients 5 --crash-probability 0.1) ;;
-      kv-few-stale) args=(--keys 10 --clients 50 --crash-probability 0 --stale 10); expected=1 ;;
+      kv-few-stale) args=(--keys 10 --clients 5 --crash-probability 0 --stale 10); expected=1 ;;
       kv-crash-nemesis)
         args=(--keys 1000 --clients 50 --crash-probability 0.1 --stale 10 "${nemesis[@]}")
         expected=1
@@ -147,7 +149,9 @@ for size in ${sizes}; do
 
     timed "${faultline}" report "${history}" --out "${checked}" "${checker[@]}" \
       --time-limit "${check_limit}"
-    record "${case_name}" check "${expected}" "invocations=${ops} history_bytes=${history_bytes}" \
+    # Unknown (2) is accepted: the checker's search may run out of CHECK_LIMIT or memory; the
+    # report is still written, and that is what is timed here.
+    record "${case_name}" check "${expected}|2" "invocations=${ops} history_bytes=${history_bytes}" \
       "$(report_size "${checked}")"
 
     # The stored run a test leaves: its history, results.json and the checkers' files.
