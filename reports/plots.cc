@@ -133,8 +133,8 @@ constexpr std::string_view kLatencyAxis = "set logscale y\nunset yrange\n";
 
 // RawPointsDrawn's grid (plots.h).
 constexpr size_t kThinAbove = 20'000;
-constexpr int64_t kThinColumns = 2000;
-constexpr int64_t kThinRows = 800;
+constexpr int64_t kThinColumns = 500;
+constexpr int64_t kThinRows = 150;
 
 Result<Plot> LatencyRawPlot(const LatencyPoints& ops, ScriptWriter* writer) {
   Plot plot = Frame("latency-raw", "Latency of every operation (by invocation time)",

@@ -4,8 +4,8 @@
 // - latency-raw: every client op at its invocation time, latency in ms on a log scale, one colour
 //   per operation kind and one point shape per outcome (info ops at the time they waited, a lower
 //   bound; a latency under 1 us is drawn at 1 us, the log scale has no 0). Above 20,000 ops it
-//   draws one op per kind, outcome and cell of a 2000 x 800 grid (finer than the image's pixels),
-//   so a 1M-op run looks the same and stays fast;
+//   draws one op per kind, outcome and cell of a 500 x 150 grid (RawPointsDrawn), so a 1M-op
+//   run looks the same and stays fast;
 // - latency-quantiles: p50 / p95 / p99 / max of the ok ops per window and kind, log scale;
 // - rate: ops per second invoked in each window, by outcome;
 // - availability: the fraction of ok ops per window, and Apdex per window (windows without ops
@@ -58,9 +58,11 @@ Status WritePlots(const History& history, const PlotOptions& options,
                   const std::filesystem::path& directory, std::vector<std::string>* warnings);
 
 // Which of `ops.points` latency-raw draws: every one up to 20,000 points; above, the first of each
-// (kind, outcome, cell) on a grid of 2000 columns across the run and 800 rows across its log
-// latency range (finer than the image's pixels), so a million-op run draws the same picture from
-// far fewer points and gnuplot's time and the SVG's size stay bounded. Indexed like ops.points.
+// (kind, outcome, cell) on a grid of 500 columns across the run and 150 rows across its log
+// latency range (cells of about 1.5 x 2.5 pixels, under a point's marker), so a million-op run
+// draws the same picture from at most 75,000 points per kind and outcome, and gnuplot's time and
+// the SVG's size stay bounded (a 1M-op kv run's SVG was 72 MB on a 2000 x 800 grid).
+// Indexed like ops.points.
 std::vector<bool> RawPointsDrawn(const LatencyPoints& ops);
 
 // `text` as a gnuplot single-quoted string literal: quotes doubled (the only escape gnuplot knows

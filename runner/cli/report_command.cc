@@ -41,7 +41,9 @@ Result<CheckResult> CheckForReport(const History& history, const ReportArguments
   CheckContext context;
   context.time_limit_s = arguments.time_limit_s;
   context.output_directory = record_directory / "checker";
-  context.progress = [&out](const std::string& step) { out << step << "\n"; };
+  // A long check says how far it got, a line every 5 s (as `check`); a short one says nothing.
+  context.progress =
+      ThrottledProgress([&out](const std::string& step) { out << step << "\n" << std::flush; }, 5);
   return CheckCatching(**checker, history, context);
 }
 
