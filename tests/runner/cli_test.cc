@@ -225,7 +225,12 @@ TEST(CliTest, SeveralCheckersJudgeARunEachWithItsOwnEntry) {
   CommandOutput analyzed = Faultline("analyze " + store + "/latest");
   EXPECT_EQ(analyzed.exit_code, 1) << analyzed.out;
   nlohmann::json again = read_json("results.json");
-  EXPECT_EQ(again["checkers"]["linearizable"], results["checkers"]["linearizable"]);
+  // The same verdict; which invalid key is reported, and the search's cost, vary with the
+  // threads' timing (the search stops at the first violation any thread finds).
+  for (const char* field : {"valid", "model", "partitions", "operations"}) {
+    EXPECT_EQ(again["checkers"]["linearizable"][field], results["checkers"]["linearizable"][field])
+        << field;
+  }
   // Read back from history.jsonl, the session witnesses also name their lines; the findings stay.
   for (const char* guarantee : {"read-your-writes", "monotonic-reads"}) {
     EXPECT_EQ(again["checkers"]["session"]["guarantees"][guarantee]["violations"],
