@@ -169,7 +169,11 @@ Status FileText::ReadAll(int fd, const std::string& path) {
 Result<History> ReadHistoryFile(const std::string& path, const ReadOptions& options) {
   FileText file;
   if (Status status = file.Load(path); !status.ok()) return status;
-  return ReadHistoryText(file.view(), path, options);
+  std::string_view text = file.view();
+  if (options.drop_torn_last_line && !text.empty() && text.back() != '\n') {
+    text = text.substr(0, text.rfind('\n') + 1);  // npos + 1: no whole line at all
+  }
+  return ReadHistoryText(text, path, options);
 }
 
 }  // namespace faultline

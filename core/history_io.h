@@ -32,6 +32,9 @@ std::optional<HistoryFormat> ParseHistoryFormat(std::string_view text);
 struct ReadOptions {
   HistoryFormat format = HistoryFormat::kAuto;
   int threads = 1;  // parse workers for large files; 0 = all cores
+  // ReadHistoryFile on a run's history.jsonl: a last line without its newline (a run killed
+  // mid-write) is dropped; everything before it is intact.
+  bool drop_torn_last_line = false;
 };
 
 // Guesses the format from the text's first non-blank, non-comment characters.

@@ -677,15 +677,11 @@ Status WriteHtmlReport(const RunReport& run, const fs::path& report_directory,
 Result<StoredRun> ReadStoredRun(const fs::path& run_directory,
                                 std::vector<std::string>* warnings) {
   const fs::path history_file = run_directory / "history.jsonl";
-  std::string text;
-  if (!ReadFileText(history_file, &text)) {
-    return Status::IoError(history_file.string() + ": cannot open (expected a run's history)");
-  }
-  if (!text.empty() && text.back() != '\n') text.erase(text.rfind('\n') + 1);
   ReadOptions read_options;
   read_options.format = HistoryFormat::kJsonl;
   read_options.threads = 0;
-  Result<History> history = ReadHistoryText(text, history_file.string(), read_options);
+  read_options.drop_torn_last_line = true;  // a run killed mid-write
+  Result<History> history = ReadHistoryFile(history_file.string(), read_options);
   if (!history.ok()) return history.status();
   StoredRun run;
   run.history = std::move(*history);

@@ -346,14 +346,10 @@ Result<RunOutcome> AnalyzeRun(const std::string& run_directory) {
     return Status::InvalidArgument(outcome.directory.test_json().string() + ": " +
                                    checker.status().message());
   }
-  // A run killed mid-write may end in a torn line; everything before it is intact.
-  std::ifstream in(outcome.directory.history(), std::ios::binary);
-  if (!in) return Status::IoError(outcome.directory.history().string() + ": cannot open");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!text.empty() && text.back() != '\n') text.erase(text.rfind('\n') + 1);
   ReadOptions options;
   options.format = HistoryFormat::kJsonl;
-  Result<History> history = ReadHistoryText(text, outcome.directory.history().string(), options);
+  options.drop_torn_last_line = true;  // a run killed mid-write
+  Result<History> history = ReadHistoryFile(outcome.directory.history().string(), options);
   if (!history.ok()) return history.status();
   Check(*history, *checker, nullptr, &outcome);
   Status written = WriteJsonFile(outcome.directory.results(), outcome.results);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -408,6 +409,28 @@ TEST(HistoryIoTest, EmptyFileIsAParseError) {
   Result<History> history = ReadHistoryFile(path);
   ASSERT_FALSE(history.ok());
   EXPECT_EQ(history.status().message(), path + ":1:1: expected a history, found end of file");
+}
+
+// A run killed mid-write leaves a torn last line: dropped on request (analyze, report), an error
+// otherwise; a file without one is read whole either way.
+TEST(HistoryIoTest, ATornLastLineIsDroppedOnlyWhenAsked) {
+  const std::string path = ::testing::TempDir() + "/history_io_test_torn.jsonl";
+  const std::string whole =
+      "{\"faultline_history\":1}\n"
+      "{\"index\":0,\"time\":1,\"type\":\"invoke\",\"process\":0,\"f\":\"read\",\"value\":null}\n";
+  { std::ofstream(path) << whole << "{\"index\":1,\"time\":2,\"type\":\"o"; }
+  ReadOptions options;
+  options.format = HistoryFormat::kJsonl;
+  EXPECT_FALSE(ReadHistoryFile(path, options).ok());
+  options.drop_torn_last_line = true;
+  Result<History> history = ReadHistoryFile(path, options);
+  ASSERT_TRUE(history.ok()) << history.status().message();
+  EXPECT_EQ(history->ops.size(), 1u);
+  { std::ofstream(path) << whole; }
+  history = ReadHistoryFile(path, options);
+  ASSERT_TRUE(history.ok()) << history.status().message();
+  EXPECT_EQ(history->ops.size(), 1u);
+  std::remove(path.c_str());
 }
 
 TEST(HistoryIoTest, MissingFileIsAnIoError) {
