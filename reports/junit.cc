@@ -2,9 +2,9 @@
 
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 
 #include "core/file_write.h"
+#include "core/local_time.h"
 #include "core/parse_text.h"
 
 namespace faultline::reports {
@@ -180,14 +180,7 @@ Status WriteJunit(const std::filesystem::path& path, const JunitReport& report) 
   return Status::Ok();
 }
 
-std::string JunitTimestamp() {
-  std::time_t now = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&now, &local);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &local);
-  return text;
-}
+std::string JunitTimestamp() { return LocalTimeNow("%Y-%m-%dT%H:%M:%S"); }
 
 std::string CheckerSummary(const Json& result, std::string_view fallback) {
   std::string summary;

@@ -1,22 +1,14 @@
 #include "runner/store.h"
 
 #include <algorithm>
-#include <ctime>
 #include <string_view>
 #include <fstream>
 #include <system_error>
 
+#include "core/local_time.h"
+
 namespace faultline {
 namespace {
-
-std::string Timestamp() {
-  std::time_t now = std::time(nullptr);
-  std::tm parts{};
-  localtime_r(&now, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%dT%H%M%S", &parts);
-  return text;
-}
 
 // Replaces `link` with a symlink to `target` (relative), atomically via a rename.
 void PointLink(const std::filesystem::path& link, const std::filesystem::path& target) {
@@ -68,7 +60,7 @@ Result<RunDirectory> CreateRunDirectory(const std::filesystem::path& store,
     return Status::IoError(test_dir.string() + " leads outside the store " + store.string() +
                            " (a symlink?): refusing to write runs there");
   }
-  std::string stamp = Timestamp();
+  std::string stamp = LocalTimeNow("%Y%m%dT%H%M%S");
   std::filesystem::path run = test_dir / stamp;
   for (int suffix = 1; !std::filesystem::create_directory(run, error); ++suffix) {
     if (error) return Status::IoError(run.string() + ": " + error.message());
