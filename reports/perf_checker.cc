@@ -14,9 +14,9 @@ double Milliseconds(int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
 Json OptionalJson(const std::optional<double>& value) { return value ? Json(*value) : Json(); }
 
-Json FaultsJson(const History& history) {
+Json FaultsJson(const History& history, const std::vector<FaultInterval>& intervals) {
   Json faults = Json::array();
-  for (const FaultInterval& fault : FaultIntervals(history)) {
+  for (const FaultInterval& fault : intervals) {
     faults.push_back({{"kind", fault.kind},
                       {"start_s", Seconds(fault.start_ns)},
                       {"stop_s", Seconds(fault.stop_ns)},
@@ -77,15 +77,19 @@ class PerfChecker : public Checker {
   CheckResult Check(const History& history, const CheckContext& context) const override {
     CheckResult result;
     result.verdict = Verdict::kValid;
-    result.json = Figures(CompletedOps(history), options_);
+    // Each read of the history once: a run's history may hold millions of ops.
+    const LatencyPoints ops = CompletedOps(history);
+    const std::vector<FaultInterval> intervals = FaultIntervals(history);
+    result.json = Figures(ops, options_);
     result.json["valid"] = true;
     result.json["window_s"] = options_.window_s;
     result.json["apdex_t_s"] = options_.apdex_t_s;
-    result.json["faults"] = FaultsJson(history);
+    result.json["faults"] = FaultsJson(history, intervals);
     result.json["plots"] = Json::array();
     if (context.output_directory.empty()) return result;
     if (context.progress) context.progress("perf: drawing plots");
-    Status drawn = WritePlots(history, options_, context.output_directory, &result.warnings);
+    Status drawn =
+        WritePlots(ops, intervals, options_, context.output_directory, &result.warnings);
     if (!drawn.ok()) result.warnings.push_back("no plots: " + drawn.message());
     result.json["plots"] = PlotFiles(context.output_directory);
     return result;

@@ -290,7 +290,12 @@ std::string GnuplotQuoted(std::string_view text) {
 
 Status WritePlots(const History& history, const PlotOptions& options,
                   const std::filesystem::path& directory, std::vector<std::string>* warnings) {
-  const LatencyPoints ops = CompletedOps(history);
+  return WritePlots(CompletedOps(history), FaultIntervals(history), options, directory, warnings);
+}
+
+Status WritePlots(const LatencyPoints& ops, const std::vector<FaultInterval>& intervals,
+                  const PlotOptions& options, const std::filesystem::path& directory,
+                  std::vector<std::string>* warnings) {
   Result<PerfWindows> windows = WindowStats(ops, {options.window_s, options.apdex_t_s});
   if (!windows.ok()) return windows.status();
   if (!options.png && !options.svg) return Status::Ok();
@@ -307,7 +312,6 @@ Status WritePlots(const History& history, const PlotOptions& options,
   if (!scratch.ok()) return scratch.status();
   ScriptWriter writer(scratch->path());
 
-  const std::vector<FaultInterval> intervals = FaultIntervals(history);
   std::map<std::string, std::string> colours;  // fault kind -> colour, by name
   for (const FaultInterval& interval : intervals) colours.emplace(interval.kind, "");
   size_t next_colour = 0;

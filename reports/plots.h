@@ -56,6 +56,11 @@ inline constexpr std::string_view kPlotNames[] = {"latency-raw", "latency-quanti
 // `options` asks for. Appends one line to `warnings` (not null) when the plots could not be drawn.
 Status WritePlots(const History& history, const PlotOptions& options,
                   const std::filesystem::path& directory, std::vector<std::string>* warnings);
+// The same from the history's ops and faults already extracted (CompletedOps, FaultIntervals),
+// for a caller that needs them too (the perf checker), so a 1M-op history is read once.
+Status WritePlots(const LatencyPoints& ops, const std::vector<FaultInterval>& intervals,
+                  const PlotOptions& options, const std::filesystem::path& directory,
+                  std::vector<std::string>* warnings);
 
 // Which of `ops.points` latency-raw draws: every one up to 20,000 points; above, the first of each
 // (kind, outcome, cell) on a grid of 500 columns across the run and 150 rows across its log
