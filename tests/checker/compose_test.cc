@@ -2,7 +2,6 @@
 // verdict; the registry (checker/registry.h) makes every kind by name and back from the
 // description test.json records; the perf checker's figures and plots.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <stdexcept>
@@ -12,6 +11,7 @@
 #include "checker/checker.h"
 #include "checker/linearizable/linearizable.h"
 #include "checker/registry.h"
+#include "support/temp_folder.h"
 
 namespace faultline {
 namespace {
@@ -247,9 +247,9 @@ TEST(Perf, DrawsItsPlotsIntoItsOutputDirectory) {
   History history;
   Add(history, 0, "read", nullptr, OpType::kOk, 0, 1'000'000);
   Add(history, 1, "write", 2, OpType::kOk, 5'000'000, 9'000'000);
-  std::filesystem::path directory =
-      std::filesystem::temp_directory_path() / ("faultline-perf-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(directory);
+  testing::TempFolder temp("faultline_perf_");
+  ASSERT_FALSE(temp.path().empty());
+  const std::filesystem::path& directory = temp.path();
   CheckContext context;
   context.output_directory = directory / "checker";
   CheckResult result = (*MakeRunChecker({"stats"}, Json::object()))->Check(history, context);
@@ -262,7 +262,6 @@ TEST(Perf, DrawsItsPlotsIntoItsOutputDirectory) {
     EXPECT_TRUE(std::filesystem::is_regular_file(directory / "checker/perf/latency-raw.svg"));
     EXPECT_TRUE(std::filesystem::is_regular_file(directory / "checker/perf/availability.png"));
   }
-  std::filesystem::remove_all(directory);
 }
 
 // A long check says how far it got: the linearizability checker reports each partition decided,

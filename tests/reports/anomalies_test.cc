@@ -21,6 +21,7 @@
 #include "support/command.h"
 #include "support/junit_schema.h"
 #include "support/skip.h"
+#include "support/temp_folder.h"
 
 namespace faultline::reports {
 namespace {
@@ -36,15 +37,7 @@ const std::string kCases = std::string(FAULTLINE_TEST_DATA) + "/elle/cases/";
 
 class AnomaliesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "faultline_anomalies_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    folder_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(folder_, ignored);
-  }
+  void SetUp() override { ASSERT_FALSE(folder_.empty()); }
 
   void Add(int64_t time_ms, OpType type, int64_t process, const std::string& f, Json value) {
     const auto index = static_cast<int64_t>(history_.ops.size());
@@ -83,7 +76,8 @@ class AnomaliesTest : public ::testing::Test {
     return RenderAnomalies(checkers, history_, folder_, folder_, options);
   }
 
-  fs::path folder_;
+  testing::TempFolder temp_{"faultline_anomalies_"};  // removed with everything in it
+  const fs::path& folder_ = temp_.path();
   History history_;
 };
 

@@ -13,6 +13,7 @@
 #include "support/command.h"
 #include "support/junit_schema.h"
 #include "support/skip.h"
+#include "support/temp_folder.h"
 
 namespace faultline::reports {
 namespace {
@@ -25,15 +26,7 @@ constexpr char kGnuplot[] = "/usr/bin/gnuplot";
 // A fresh folder for one test, removed afterwards.
 class PlotsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "faultline_plots_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    folder_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(folder_, ignored);
-  }
+  void SetUp() override { ASSERT_FALSE(folder_.empty()); }
 
   // Appends one op; `process` -1 is the nemesis.
   void Add(int64_t time_ms, OpType type, int64_t process, const std::string& f) {
@@ -75,7 +68,8 @@ class PlotsTest : public ::testing::Test {
     return names;
   }
 
-  fs::path folder_;
+  testing::TempFolder temp_{"faultline_plots_"};  // removed with everything in it
+  const fs::path& folder_ = temp_.path();
   History history_;
 };
 
