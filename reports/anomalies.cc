@@ -32,7 +32,6 @@ constexpr const char* kStyle = R"(<style>
 
 // Longest prefix shown of the linearization (its tail leads to the contradiction).
 constexpr size_t kShownSteps = 40;
-constexpr size_t kLabelChars = 60;
 
 std::string Text(const Json& value) {
   if (value.is_string()) return value.get<std::string>();
@@ -58,12 +57,22 @@ std::string Number(double value) {
   return text;
 }
 
-// `text` cut to about `limit` characters, at a UTF-8 character boundary, with an ellipsis.
+// Characters (UTF-8 code points) in `text`.
+size_t CharacterCount(const std::string& text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+// `text` cut to at most `limit` characters (code points), with an ellipsis; empty when
+// `limit` is 0.
 std::string Shortened(const std::string& text, size_t limit) {
-  if (text.size() <= limit) return text;
-  size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end) + "\xE2\x80\xA6";
+  if (CharacterCount(text) <= limit) return text;
+  size_t end = 0;
+  for (size_t kept = 0; end < text.size(); ++end) {
+    if ((static_cast<unsigned char>(text[end]) & 0xC0) != 0x80 && kept++ == limit) break;
+  }
+  return limit == 0 ? std::string() : text.substr(0, end) + "\xE2\x80\xA6";
 }
 
 // A file name part from a name in the results (anomaly types, checker names): only
@@ -129,6 +138,23 @@ std::string CallLabel(const History& history, const Call& call) {
     label += " (pending)";
   }
   return label;
+}
+
+// The label drawn inside a call's bar from x1 to x2: as many characters as fit (the 11px
+// monospace font's glyphs are kLabelCharWidth wide), none on a bar too narrow for one, so that
+// labels of dense calls never run over their neighbours (the bar's title has the whole label).
+constexpr double kLabelCharWidth = 6.6;
+constexpr double kLabelPadding = 3;
+
+std::string BarLabel(const std::string& label, double x1, double x2, double y) {
+  const double room = x2 - x1 - 2 * kLabelPadding;
+  const auto fit = static_cast<size_t>(std::max(room, 0.0) / kLabelCharWidth);
+  if (fit == 0) return "";
+  // Shortened adds an ellipsis, one character more.
+  const std::string shown = CharacterCount(label) <= fit ? label : Shortened(label, fit - 1);
+  if (shown.empty()) return "";
+  return "<text x=\"" + Number(x1 + kLabelPadding) + "\" y=\"" + Number(y + 15) + "\">" +
+         HtmlEscape(shown) + "</text>";
 }
 
 // The calls around the failing one, per process on a time axis, as inline SVG: linearized calls
@@ -227,7 +253,10 @@ std::string TimelineSvg(const History& history, const Json& result, const Anomal
   for (size_t i : shown) {
     const Call& call = calls[i];
     const Op& invoke = history.ops[call.invoke];
-    const bool unknown = !call.completion || history.ops[*call.completion].type != OpType::kOk;
+    // An info or pending call may take effect until the end: its bar runs to the edge, dashed.
+    // A failed call did not happen; its bar ends at its completion, dotted.
+    const OpType outcome = call.completion ? history.ops[*call.completion].type : OpType::kInfo;
+    const bool unknown = outcome == OpType::kInfo;
     const double x1 = px(x_of(call.invoke));
     const double x2 = std::max(x1 + 3, px(unknown ? open_end : x_of(*call.completion)));
     const double y = kTop + kLane * static_cast<double>(lane[invoke.process]) + 3;
@@ -250,10 +279,9 @@ std::string TimelineSvg(const History& history, const Json& result, const Anomal
            "</title><rect x=\"" + Number(x1) + "\" y=\"" + Number(y) + "\" width=\"" +
            Number(x2 - x1) + "\" height=\"" + Number(kLane - 8) + "\" fill=\"" + fill +
            "\" stroke=\"" + stroke + "\"" +
-           (unknown ? " stroke-dasharray=\"4 2\"" : "") + "/><text x=\"" + Number(x1 + 3) +
-           "\" y=\"" + Number(y + 15) + "\">" +
-           HtmlEscape(Shortened(label, std::max<size_t>(3, static_cast<size_t>((x2 - x1) / 7)))) +
-           "</text></g>\n";
+           (unknown ? " stroke-dasharray=\"4 2\""
+                    : outcome == OpType::kFail ? " stroke-dasharray=\"1 2\"" : "") +
+           "/>" + BarLabel(label, x1, x2, y) + "</g>\n";
   }
   const double axis_y = kTop + kLane * static_cast<double>(lane.size()) + 15;
   const std::string unit = timed ? " ms" : " (history position)";

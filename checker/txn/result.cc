@@ -68,7 +68,10 @@ std::string TxnCycleDot(const Json& anomaly) {
                                                                               : Json::array();
   std::ostringstream dot;
   dot << "digraph \"" << Escape(Text(anomaly.value("type", Json("anomaly"))))
-      << "\" {\n  node [shape=box, fontname=monospace];\n";
+      << "\" {\n  graph [nodesep=0.6, ranksep=0.6];\n  node [shape=box, fontname=monospace];\n"
+      // Each label padded and in its edge's colour: two opposite edges between the same pair
+      // (a two-transaction cycle) are drawn side by side, and bare labels ran together ("rwww").
+      << "  edge [fontname=monospace, fontsize=11];\n";
   for (size_t i = 0; i < txns.size(); ++i) {
     const std::string line = txns[i].is_object() ? TxnLineOf(txns[i]) : Dumped(txns[i]);
     dot << "  T" << i + 1 << " [label=\"T" << i + 1 << "\\n" << Escape(line) << "\"];\n";
@@ -81,9 +84,10 @@ std::string TxnCycleDot(const Json& anomaly) {
     if (!step.is_object()) continue;
     const std::string kind = Text(step.value("kind", Json("")));
     auto color = kColors.find(kind);
+    const std::string edge_color = color == kColors.end() ? "black" : color->second;
     dot << "  \"" << Escape(Text(step.value("from", Json("")))) << "\" -> \""
-        << Escape(Text(step.value("to", Json("")))) << "\" [label=\"" << Escape(kind)
-        << "\", color=" << (color == kColors.end() ? "black" : color->second) << ", tooltip=\""
+        << Escape(Text(step.value("to", Json("")))) << "\" [label=\" " << Escape(kind) << " \", color="
+        << edge_color << ", fontcolor=" << edge_color << ", tooltip=\""
         << Escape(Text(step.value("why", Json("")))) << "\"];\n";
   }
   dot << "}\n";

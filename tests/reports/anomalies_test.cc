@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -147,6 +150,53 @@ TEST_F(AnomaliesTest, LinearizabilityNamesTheFailingOpAndShowsThePrefixWithState
   EXPECT_EQ(linearized, 2u) << svg;
 }
 
+// A dense window: many short calls with long values beside a few long ones. Every label fits
+// inside its own bar (11px monospace, 6.6px a character), so no two labels run over each other,
+// and a failed call's bar ends at its completion instead of running to the edge.
+TEST_F(AnomaliesTest, DenseCallsKeepTheirLabelsInsideTheirBars) {
+  const std::string long_value(40, 'v');
+  Add(0, OpType::kInvoke, 0, "write", 1);
+  for (int i = 0; i < 40; ++i) {
+    Add(1 + 2 * i, OpType::kInvoke, 1, "write", long_value + std::to_string(i));
+    Add(2 + 2 * i, i == 35 ? OpType::kFail : OpType::kOk, 1, "write",
+        long_value + std::to_string(i));
+  }
+  Add(100, OpType::kOk, 0, "write", 1);
+  Add(110, OpType::kInvoke, 2, "read", nullptr);
+  Add(120, OpType::kOk, 2, "read", 7);  // never written: cannot be placed
+  const std::string svg = InlineSvg(Render(Linearizable()).html);
+  ASSERT_FALSE(svg.empty());
+  const std::regex call("<g class=\"call[^\"]*\"><title>([^<]*)</title><rect x=\"([-0-9.]+)\" "
+                        "y=\"[-0-9.]+\" width=\"([-0-9.]+)\"[^>]*/>(<text x=\"([-0-9.]+)\"[^>]*>"
+                        "([^<]*)</text>)?</g>");
+  size_t calls = 0, labelled = 0, failed = 0;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), call); it != std::sregex_iterator();
+       ++it) {
+    const std::smatch& match = *it;
+    ++calls;
+    const double left = std::stod(match[2]), right = left + std::stod(match[3]);
+    if (match[4].matched) {
+      ++labelled;
+      const std::string text = match[6];
+      size_t characters = 0;  // code points; "&amp;" and the like count as one
+      for (size_t at = 0; at < text.size(); ++at) {
+        if (text[at] == '&') at = text.find(';', at);
+        if ((static_cast<unsigned char>(text[at]) & 0xC0) != 0x80) ++characters;
+      }
+      EXPECT_GE(std::stod(match[5]), left) << match[0];
+      EXPECT_LE(std::stod(match[5]) + 6.6 * static_cast<double>(characters), right + 0.1)
+          << match[0];
+    }
+    if (std::string(match[1]).find("(fail)") != std::string::npos) {
+      ++failed;
+      EXPECT_LT(right, 900) << "a failed call runs to the edge: " << match[0];
+    }
+  }
+  EXPECT_GE(calls, 10u) << svg;  // the window: 10 calls per process around the failing one
+  EXPECT_EQ(failed, 1u) << svg;
+  EXPECT_GE(labelled, 2u) << svg;  // the long calls still say what they are
+}
+
 TEST_F(AnomaliesTest, ValidResultsAddNothing) {
   StaleRead(1, 2, 2);
   Result<LinearizableResult> checked = CheckLinearizable(history_, {"cas-register", nullptr});
@@ -272,6 +322,39 @@ TEST_F(AnomaliesTest, HostileValuesInACycleDrawAsText) {
   EXPECT_NE(drawing.find("&amp;x;"), std::string::npos) << drawing;
   // "&lt;" is the value's own text, not an entity Graphviz should turn into "<".
   EXPECT_NE(drawing.find("&quot;&amp;lt;&quot;"), std::string::npos) << drawing;
+}
+
+// A two-transaction cycle has two opposite edges between the same pair, drawn side by side: their
+// labels stay apart by at least a character (they once ran together as "rwww").
+TEST_F(AnomaliesTest, OppositeEdgeLabelsDoNotTouch) {
+  FAULTLINE_REQUIRE_DOT();
+  const Json anomaly = Json::parse(R"({"type": "G-single", "explanation": "x",
+      "txns": [{"index": 1, "process": 0, "type": "ok", "value": [["r", "x", [1]], ["append", "y", 2]]},
+               {"index": 3, "process": 1, "type": "ok", "value": [["append", "x", 2], ["r", "y", []]]}],
+      "cycle": [{"from": "T1", "to": "T2", "kind": "rw", "why": "a"},
+                {"from": "T2", "to": "T1", "kind": "ww", "why": "b"}]})");
+  const Json checkers = {{"list-append", {{"valid", false}, {"anomaly_types", {"G-single"}},
+                                          {"anomalies", {anomaly}}}}};
+  AnomalyHtml rendered = Render(checkers);
+  EXPECT_TRUE(rendered.warnings.empty()) << rendered.warnings.front();
+  const fs::path svg = folder_ / "anomalies" / "list-append-G-single-0.svg";
+  ASSERT_TRUE(fs::exists(svg)) << rendered.html;
+  const std::string drawing = Contents(svg);
+  // Each edge label is a <text> centred on x; its glyphs are about 0.6 em wide (monospace, or
+  // narrower for a serif font).
+  struct Label { double x = 0, size = 0; size_t characters = 0; };
+  auto label = [&](const std::string& kind) {
+    const std::regex text("<text[^>]* x=\"([-0-9.]+)\"[^>]* font-size=\"([0-9.]+)\"[^>]*>\\s*" +
+                          kind + "\\s*</text>");
+    std::smatch match;
+    EXPECT_TRUE(std::regex_search(drawing, match, text)) << kind << " not drawn: " << drawing;
+    return match.empty() ? Label{}
+                         : Label{std::stod(match[1]), std::stod(match[2]), kind.size()};
+  };
+  const Label rw = label("rw");
+  const Label ww = label("ww");
+  const double half_widths = 0.3 * (rw.size * rw.characters + ww.size * ww.characters);
+  EXPECT_GE(std::abs(rw.x - ww.x) - half_widths, std::min(rw.size, ww.size) * 0.6) << drawing;
 }
 
 TEST(Graphviz, AProgramPastItsTimeIsKilledWithOneWarning) {
