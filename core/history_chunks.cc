@@ -30,6 +30,13 @@ size_t SkipSpacesAndComments(std::string_view text, size_t i) {
   }
 }
 
+// ValueForm::kText for readers of formats whose text is not JSON: the trees written compactly.
+void TreesToTexts(Op* op) {
+  for (Json* value : {&op->value, &op->error}) {
+    if (!value->is_null()) *value = value->dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+}
+
 Status ErrorAtEnd(std::string_view text, std::string_view source, std::string_view expected) {
   std::string message(source.empty() ? std::string_view("<input>") : source);
   message += ":" + text::FormatLocation(text, text.size()) + ": expected ";
@@ -237,7 +244,7 @@ std::vector<Chunk> PlanChunks(std::string_view text, size_t begin, int count, Bo
 
 Result<History> ReadHistoryChunked(std::string_view text, std::string_view source,
                                    HistoryFormat format, int chunk_count, size_t min_parallel_bytes,
-                                   int threads, bool* parsed_in_chunks) {
+                                   int threads, bool* parsed_in_chunks, ValueForm value_form) {
   if (threads <= 0) threads = chunk_count;
   const size_t begin = text::ContentBegin(text);
   if (text::SkipWhitespace(text, begin) >= text.size())
@@ -248,6 +255,7 @@ Result<History> ReadHistoryChunked(std::string_view text, std::string_view sourc
   if (chunk_count > 1 && text.size() >= min_parallel_bytes &&
       FindTopLevelCloser(text, begin, format, &closer)) {
     chunks = PlanChunks(text, begin, chunk_count, reader.boundary, closer);
+    for (Chunk& chunk : chunks) chunk.value_form = value_form;
   }
   History history;
   history.source = std::string(source);
@@ -258,7 +266,8 @@ Result<History> ReadHistoryChunked(std::string_view text, std::string_view sourc
   if (!parallel_ok) {
     // The serial parse is the reference: it decides both the ops and the first error.
     ChunkOutput output =
-        reader.parse(text, source, {begin, text.size(), ChunkRole::kOnly, '\0'}, nullptr);
+        reader.parse(text, source, {begin, text.size(), ChunkRole::kOnly, '\0', value_form},
+                     nullptr);
     if (!output.status.ok()) return output.status;
     history.ops = std::move(output.ops);
     history.header = std::move(output.header);
@@ -266,16 +275,20 @@ Result<History> ReadHistoryChunked(std::string_view text, std::string_view sourc
   if (format == HistoryFormat::kJepsenLog && history.ops.empty()) {
     return ErrorAtEnd(text, source, "a jepsen.util history line");
   }
+  if (value_form == ValueForm::kText && ReaderFor(format).parse != internal::ParseJsonChunk) {
+    for (Op& op : history.ops) TreesToTexts(&op);  // only the JSON reader keeps texts itself
+  }
   return history;
 }
 
 Result<History> ReadHistoryWithThreads(std::string_view text, std::string_view source,
-                                       HistoryFormat format, size_t threads) {
+                                       HistoryFormat format, size_t threads,
+                                       ValueForm value_form) {
   // One thread parses the whole text as one chunk: cutting it would only add work.
   size_t chunks = threads <= 1 ? 1 : std::max(threads, text.size() / kChunkBytes);
   chunks = std::min(chunks, std::max<size_t>(1, text.size() / kChunkMinBytes));
   return ReadHistoryChunked(text, source, format, static_cast<int>(chunks), kParallelMinBytes,
-                            static_cast<int>(threads));
+                            static_cast<int>(threads), nullptr, value_form);
 }
 
 }  // namespace internal

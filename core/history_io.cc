@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/history_readers.h"
+#include "core/json_parser.h"
 #include "core/parse_text.h"
 
 namespace faultline {
@@ -101,7 +102,17 @@ Result<History> ReadHistoryText(std::string_view text, std::string_view source_n
   const HistoryFormat format =
       options.format == HistoryFormat::kAuto ? DetectFormat(text) : options.format;
   const size_t threads = options.threads == 0 ? AvailableCpus() : std::max(options.threads, 1);
-  return internal::ReadHistoryWithThreads(text, source_name, format, threads);
+  return internal::ReadHistoryWithThreads(text, source_name, format, threads, options.value_form);
+}
+
+Status ParseValueTexts(Op* op) {
+  for (Json* value : {&op->value, &op->error}) {
+    if (!value->is_string()) continue;
+    Result<Json> tree = ParseJson(value->get_ref<const std::string&>());
+    if (!tree.ok()) return tree.status();
+    *value = std::move(*tree);
+  }
+  return Status::Ok();
 }
 
 namespace {

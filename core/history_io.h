@@ -29,13 +29,26 @@ std::string_view ToString(HistoryFormat format);
 // Accepts "auto", "jsonl", "edn", "jepsen-log", "elle-json".
 std::optional<HistoryFormat> ParseHistoryFormat(std::string_view text);
 
+// How an op's value and error are kept. kTree: as JSON trees (what checkers read). kText: each
+// present value and error is a JSON string holding the value's JSON text, checked exactly as a
+// tree would be (the same errors) but never built: a JSON file's own text (as written there),
+// other formats' values written compactly. For readers that only show values (the report's
+// timeline): a list-append transaction is one string instead of dozens of heap nodes.
+enum class ValueForm { kTree, kText };
+
 struct ReadOptions {
   HistoryFormat format = HistoryFormat::kAuto;
+  ValueForm value_form = ValueForm::kTree;
   int threads = 1;  // parse workers for large files; 0 = all cores
   // ReadHistoryFile on a run's history.jsonl: a last line without its newline (a run killed
   // mid-write) is dropped; everything before it is intact.
   bool drop_torn_last_line = false;
 };
+
+// An op read with ValueForm::kText made as if read with kTree: its value and error texts parsed
+// into trees (a value that is not a string is left as it is). For the few ops a text-valued reader
+// must look into (the nemesis's).
+Status ParseValueTexts(Op* op);
 
 // Guesses the format from the text's first non-blank, non-comment characters.
 HistoryFormat DetectFormat(std::string_view text);

@@ -34,6 +34,7 @@ struct Chunk {
   // The top-level closing bracket (']' or ')') when the ops sit in one top-level vector or list,
   // '\0' for a bare sequence. Decided once for the whole text; kOnly chunks decide it themselves.
   char closer = '\0';
+  ValueForm value_form = ValueForm::kTree;  // how the chunk's ops keep their values (JSON readers)
 };
 
 bool OpensText(ChunkRole role);   // kOnly, kFirst: must see the opening '[' or the header
@@ -106,11 +107,13 @@ std::vector<Chunk> PlanChunks(std::string_view text, size_t begin, int count, Bo
 // targets force small chunks.
 Result<History> ReadHistoryChunked(std::string_view text, std::string_view source,
                                    HistoryFormat format, int chunk_count, size_t min_parallel_bytes,
-                                   int threads = 0, bool* parsed_in_chunks = nullptr);
+                                   int threads = 0, bool* parsed_in_chunks = nullptr,
+                                   ValueForm value_form = ValueForm::kTree);
 
 // Reads `text` with up to `threads` threads: ReadHistoryChunked with the chunk sizes and the
 // threshold that pay on real files.
 Result<History> ReadHistoryWithThreads(std::string_view text, std::string_view source,
-                                       HistoryFormat format, size_t threads);
+                                       HistoryFormat format, size_t threads,
+                                       ValueForm value_form = ValueForm::kTree);
 
 }  // namespace faultline::internal

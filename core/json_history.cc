@@ -50,6 +50,7 @@ class JsonHistoryReader {
   bool ReadOp();
   bool ReadOpFields(Op* op);
   bool ReadField(text::OpKey key, std::string_view name, Op* op);
+  bool ReadValueOrText(Json* value);
   bool ReadProcess(int64_t* process);
   bool ReadType(OpType* type);
   bool ReadTime(int64_t* time_ns);
@@ -194,9 +195,9 @@ bool JsonHistoryReader::ReadField(text::OpKey key, std::string_view name, Op* op
     case text::OpKey::kF:
       return ReadName(&op->f);
     case text::OpKey::kValue:
-      return parser_.ReadValueHere(&op->value);
+      return ReadValueOrText(&op->value);
     case text::OpKey::kError:
-      return parser_.ReadValueHere(&op->error);
+      return ReadValueOrText(&op->error);
     case text::OpKey::kIndex:
       has_index_ = true;
       return parser_.ReadInteger("an integer \"index\"", &op->index);
@@ -207,6 +208,15 @@ bool JsonHistoryReader::ReadField(text::OpKey key, std::string_view name, Op* op
   }
   if (!op->extra.is_object()) op->extra = Json::object();
   return parser_.ReadValueHere(&op->extra[std::string(name)]);
+}
+
+bool JsonHistoryReader::ReadValueOrText(Json* value) {
+  if (chunk_.value_form == ValueForm::kTree) return parser_.ReadValueHere(value);
+  const size_t start = parser_.pos();
+  if (!parser_.ReadValueHere(nullptr)) return false;
+  const std::string_view text = parser_.text().substr(start, parser_.pos() - start);
+  if (text != "null") *value = std::string(text);  // null is an absent value, as in a tree
+  return true;
 }
 
 bool JsonHistoryReader::ReadProcess(int64_t* process) {

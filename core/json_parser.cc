@@ -54,9 +54,14 @@ bool JsonParser::ReadValue(Json* out) {
 bool JsonParser::ReadValueHere(Json* out) {
   if (at_end()) return Fail(pos_, "a JSON value");
   switch (Peek()) {
-    case '"':
-      *out = std::string();
-      return ReadString(&out->get_ref<std::string&>());
+    case '"': {
+      if (out != nullptr) {
+        *out = std::string();
+        return ReadString(&out->get_ref<std::string&>());
+      }
+      std::string_view checked;
+      return ReadStringView(&checked, &scratch_);
+    }
     case '[':
       return ReadArray(out);
     case '{':
@@ -80,16 +85,19 @@ bool JsonParser::ReadValueHere(Json* out) {
 
 bool JsonParser::ReadLiteral(Json* out) {
   const std::string_view rest = text_.substr(pos_, end_ - pos_);
+  Json literal;
   if (rest.starts_with("null")) {
-    *out = nullptr;
+    pos_ += 4;
   } else if (rest.starts_with("true")) {
-    *out = true;
+    literal = true;
+    pos_ += 4;
   } else if (rest.starts_with("false")) {
-    *out = false;
+    literal = false;
+    pos_ += 5;
   } else {
     return Fail(pos_, "a JSON value");
   }
-  pos_ += out->is_null() ? 4 : out->get<bool>() ? 4 : 5;
+  if (out != nullptr) *out = literal;
   return true;
 }
 
@@ -106,7 +114,7 @@ bool JsonParser::ReadNumber(Json* out) {
   if (integer) {
     int64_t value = 0;
     if (!ReadInteger("a number", &value)) return false;
-    *out = value;
+    if (out != nullptr) *out = value;
     return true;
   }
   double value = 0;
@@ -114,7 +122,7 @@ bool JsonParser::ReadNumber(Json* out) {
   if (error != std::errc() || end != token.data() + token.size()) {
     return FailFound(pos_, "a number within double range", text::Printable(token));
   }
-  *out = value;
+  if (out != nullptr) *out = value;
   pos_ += token.size();
   return true;
 }
@@ -193,32 +201,49 @@ bool JsonParser::ReadArray(Json* out) {
   const size_t opener = pos_++;
   DepthGuard guard(this, opener);
   if (!guard.ok()) return false;
-  *out = Json::array();
-  auto& items = out->get_ref<Json::array_t&>();
+  // The items gather on the parser's stack (nested arrays above their parent's), and the array
+  // is built once at its exact size: growing it item by item cost a malloc per doubling, and a
+  // history is mostly small arrays (micro-ops, reads).
+  const size_t base = items_.size();
   SkipSpace();
   if (PeekIs(']')) {
     ++pos_;
+    if (out != nullptr) *out = Json::array();
     return true;
   }
   while (true) {
-    items.emplace_back();
-    if (!ReadValue(&items.back())) return false;
+    Json item;
+    if (!ReadValue(out != nullptr ? &item : nullptr)) return DropItems(base);
+    if (out != nullptr) items_.push_back(std::move(item));
     SkipSpace();
     if (PeekIs(']')) {
       ++pos_;
+      if (out == nullptr) return true;
+      *out = Json::array();
+      auto& array = out->get_ref<Json::array_t&>();
+      array.reserve(items_.size() - base);
+      for (size_t i = base; i < items_.size(); ++i) array.push_back(std::move(items_[i]));
+      items_.resize(base);
       return true;
     }
-    if (!PeekIs(',')) return Fail(pos_, ", or ]");
+    if (!PeekIs(',')) {
+      Fail(pos_, ", or ]");
+      return DropItems(base);
+    }
     ++pos_;
   }
+}
+
+bool JsonParser::DropItems(size_t base) {
+  items_.resize(base);
+  return false;
 }
 
 bool JsonParser::ReadObject(Json* out) {
   const size_t opener = pos_++;
   DepthGuard guard(this, opener);
   if (!guard.ok()) return false;
-  *out = Json::object();
-  auto& object = out->get_ref<Json::object_t&>();
+  if (out != nullptr) *out = Json::object();
   SkipSpace();
   if (PeekIs('}')) {
     ++pos_;
@@ -232,7 +257,7 @@ bool JsonParser::ReadObject(Json* out) {
     SkipSpace();
     if (!PeekIs(':')) return Fail(pos_, ":");
     ++pos_;
-    if (!ReadValue(&object[key])) return false;
+    if (!ReadValue(out != nullptr ? &out->get_ref<Json::object_t&>()[key] : nullptr)) return false;
     SkipSpace();
     if (PeekIs('}')) {
       ++pos_;

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/op.h"
 #include "core/parse_text.h"
@@ -20,9 +21,10 @@ class JsonParser : public text::TextParser {
   using TextParser::TextParser;
 
   void SkipSpace();
-  // SkipSpace, then one value.
+  // SkipSpace, then one value. With `out` null the value is checked exactly as it would be read
+  // (the same errors) but nothing is built: for readers that keep a value's text.
   bool ReadValue(Json* out);
-  // One value starting exactly at pos().
+  // One value starting exactly at pos(); `out` may be null as for ReadValue.
   bool ReadValueHere(Json* out);
   // A string at pos() (which holds '"'); `out` views the text when the string has no escapes,
   // else `scratch`, which holds the decoded string.
@@ -36,8 +38,12 @@ class JsonParser : public text::TextParser {
   bool ReadNumber(Json* out);
   bool ReadEscape(std::string* out);
   bool ReadArray(Json* out);
+  bool DropItems(size_t base);  // false, after removing the unfinished array's items
   bool ReadObject(Json* out);
   bool ReadLiteral(Json* out);
+
+  std::vector<Json> items_;  // the items of the arrays being read, innermost last
+  std::string scratch_;      // strings checked and not kept
 };
 
 // Parses a text holding exactly one JSON value (whitespace around it allowed).

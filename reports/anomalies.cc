@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "checker/txn/txn.h"
+#include "core/json_parser.h"
 #include "reports/graphviz.h"
 #include "reports/html.h"
 
@@ -121,9 +122,16 @@ std::vector<Call> Calls(const History& history) {
 }
 
 // Whether `op` belongs to the partition `key` (the checker's key field or [key value] tuple).
-bool InPartition(const Op& op, const std::string& key) {
+bool InPartition(const Op& op, const std::string& key, ValueForm form) {
   if (op.extra.is_object() && op.extra.contains("key")) return Text(op.extra["key"]) == key;
-  return op.value.is_array() && op.value.size() == 2 && Text(op.value[0]) == key;
+  auto is_tuple_of_key = [&](const Json& value) {
+    return value.is_array() && value.size() == 2 && Text(value[0]) == key;
+  };
+  if (form == ValueForm::kText && op.value.is_string()) {
+    Result<Json> tree = ParseJson(op.value.get_ref<const std::string&>());
+    return tree.ok() && is_tuple_of_key(*tree);
+  }
+  return is_tuple_of_key(op.value);
 }
 
 std::string CallLabel(const History& history, const Call& call) {
@@ -168,7 +176,7 @@ std::string TimelineSvg(const History& history, const Json& result, const Anomal
   if (!key.is_null()) {
     std::vector<Call> keyed;
     for (const Call& call : calls) {
-      if (InPartition(history.ops[call.invoke], Text(key))) keyed.push_back(call);
+      if (InPartition(history.ops[call.invoke], Text(key), options.value_form)) keyed.push_back(call);
     }
     if (!keyed.empty()) calls = std::move(keyed);
   }

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "core/history_io.h"
 #include "core/op.h"
 
 namespace faultline::reports {
@@ -38,6 +39,9 @@ struct AnomalyOptions {
   std::string dot_command = "dot";
   // How many ops before and after the failing one the linearizability timeline shows per process.
   int context_ops = 10;
+  // How the history's ops hold their values (core/history_io.h); text values are parsed where a
+  // drawing needs to look into them.
+  ValueForm value_form = ValueForm::kTree;
 };
 
 // checkers: results.json's "checkers" object (name -> that checker's JSON result).

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "core/history_io.h"
 #include "core/op.h"
 #include "core/status.h"
 
@@ -49,6 +50,9 @@ struct RunReport {
   Json test;      // test.json (object), or null: then the history's header is shown
   Json results;   // results.json (object: valid, checkers, ...), or null: "not checked"
   std::filesystem::path run_directory;  // where checker/<name>/ outputs lie; "" = none
+  // How the history's client ops hold their values (ReadStoredRun may read them as text, which
+  // the timeline copies as it is); the nemesis's ops hold trees either way.
+  ValueForm value_form = ValueForm::kTree;
 };
 
 // Writes `report_directory`/index.html, timeline/NNNN.js and plots/ (created if missing; chunk
@@ -61,14 +65,17 @@ Status WriteHtmlReport(const RunReport& run, const std::filesystem::path& report
 // A stored run folder read back: its history.jsonl (a torn last line, as a run killed mid-write
 // leaves it, is dropped; everything before it is intact), and test.json and results.json where
 // present (null otherwise; one that is not a JSON object is a warning, and null). IoError or
-// ParseError naming the file when the history cannot be read.
+// ParseError naming the file when the history cannot be read. With ValueForm::kText the client
+// ops' values are kept as text (the nemesis's are trees): enough for the report, not for checking.
 struct StoredRun {
   History history;
+  ValueForm value_form = ValueForm::kTree;
   Json test;
   Json results;
 };
 Result<StoredRun> ReadStoredRun(const std::filesystem::path& run_directory,
-                                std::vector<std::string>* warnings);
+                                std::vector<std::string>* warnings,
+                                ValueForm value_form = ValueForm::kTree);
 
 // The report of a stored run folder (ReadStoredRun), written into `report_directory`
 // (run_directory/report when empty).
@@ -92,7 +99,9 @@ struct Timeline {
   // The page's first window: from the first invocation to the latest completion of the first 300
   // ops, but not past the invocation of op 3000 (the page draws at most 3000).
   int64_t first_window = 1;
-  std::vector<std::string> chunk_texts;  // the chunk files' contents, one per chunk
+  // The chunk files' contents, one per chunk (BuildTimeline; WriteHtmlReport writes each as soon
+  // as it is made and keeps none).
+  std::vector<std::string> chunk_texts;
 };
 Timeline BuildTimeline(const History& history, int64_t chunk_ops);
 

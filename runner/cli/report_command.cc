@@ -112,7 +112,15 @@ int RunReportCommand(const ReportArguments& arguments, std::ostream& out, std::o
     if (!fs::is_regular_file(path / "history.jsonl", error)) {
       return BadInput(arguments.path + ": expected a run folder holding history.jsonl", err);
     }
-    Result<reports::StoredRun> read = reports::ReadStoredRun(path, &warnings);
+    // A folder with its results and no --checker is only shown: its values are read as text.
+    const bool show_only = arguments.checkers.empty() && fs::is_regular_file(path / "results.json");
+    Result<reports::StoredRun> read = reports::ReadStoredRun(
+        path, &warnings, show_only ? ValueForm::kText : ValueForm::kTree);
+    if (read.ok() && read->value_form == ValueForm::kText && !read->results.is_object()) {
+      // results.json was unreadable, so the run is checked after all: its values as trees.
+      std::vector<std::string> again;
+      read = reports::ReadStoredRun(path, &again, ValueForm::kTree);
+    }
     if (!read.ok()) return BadInput(read.status().message(), err);
     stored = std::move(*read);
   } else {
@@ -152,7 +160,7 @@ int RunReportCommand(const ReportArguments& arguments, std::ostream& out, std::o
     if (!written.ok()) return BadInput(written.message(), err);
   }
   reports::RunReport run{&stored.history, stored.test, stored.results,
-                         check ? record_directory : path};
+                         check ? record_directory : path, stored.value_form};
   Status written = reports::WriteHtmlReport(run, report_directory, {}, &warnings);
   for (const std::string& warning : warnings) out << "warning: " << warning << "\n";
   if (!written.ok()) return BadInput(written.message(), err);

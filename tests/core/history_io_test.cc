@@ -396,6 +396,86 @@ TEST(HistoryIoTest, DeeplyNestedValueIsAnError) {
   EXPECT_EQ(ReadError(json), "t:1:1034: expected at most 1000 levels of nesting, found [");
 }
 
+// --- Values kept as text (ValueForm::kText) ---------------------------------------------------
+
+Result<History> ReadAsText(std::string_view text, HistoryFormat format = HistoryFormat::kAuto) {
+  ReadOptions options;
+  options.format = format;
+  options.value_form = ValueForm::kText;
+  return ReadHistoryText(text, "t", options);
+}
+
+TEST(ValueTextTest, JsonValuesAreTheFilesOwnTextAndParseBackToTheTrees) {
+  const std::string text =
+      "{\"faultline_history\":1}\n"
+      R"({"index":0,"process":0,"type":"invoke","f":"txn","value":[["append",3,7],["r",4,null]]})"
+      "\n"
+      R"({"index":1,"process":0,"type":"ok","f":"txn","value":[["append", 3, 7],["r",4,[1,2]]],)"
+      R"("error":{"why":"<\u00e9>"}})"
+      "\n"
+      R"({"index":2,"process":"nemesis","type":"info","f":"start","value":null,"key":[1]})"
+      "\n";
+  Result<History> texts = ReadAsText(text);
+  ASSERT_TRUE(texts.ok()) << texts.status().ToString();
+  const History trees = Read(text);
+  ASSERT_EQ(texts->ops.size(), 3u);
+  EXPECT_EQ(texts->ops[0].value, R"([["append",3,7],["r",4,null]])");
+  EXPECT_EQ(texts->ops[1].value, R"([["append", 3, 7],["r",4,[1,2]]])");  // spaces kept
+  EXPECT_EQ(texts->ops[1].error, R"({"why":"<\u00e9>"})");                 // escapes kept
+  EXPECT_TRUE(texts->ops[2].value.is_null());  // null is an absent value, as for trees
+  EXPECT_EQ(texts->ops[2].extra, trees.ops[2].extra);  // other keys stay trees
+  for (size_t i = 0; i < trees.ops.size(); ++i) {
+    Op op = texts->ops[i];
+    ASSERT_TRUE(ParseValueTexts(&op).ok());
+    EXPECT_EQ(op.ToJson(), trees.ops[i].ToJson()) << i;
+  }
+}
+
+TEST(ValueTextTest, AMalformedValueIsTheSameErrorAsForTrees) {
+  for (std::string_view value :
+       {"[1,]", "18446744073709551616", "\"a\\x\"", "nul", "{\"a\" 1}", "[1 2]", "\"\xff\""}) {
+    const std::string text = "{\"faultline_history\":1}\n{\"type\":\"ok\",\"process\":0,\"value\":" +
+                              std::string(value) + "}\n";
+    Result<History> texts = ReadAsText(text);
+    ASSERT_FALSE(texts.ok()) << value;
+    EXPECT_EQ(texts.status().message(), ReadError(text)) << value;
+  }
+  const std::string deep =
+      R"({"type":"ok","process":0,"value":)" + std::string(5000, '[') + "}";
+  EXPECT_EQ(ReadAsText(deep).status().message(), ReadError(deep));
+}
+
+TEST(ValueTextTest, OtherFormatsWriteTheirValuesAsCompactJson) {
+  Result<History> edn = ReadAsText("[{:process 0, :type :ok, :f :txn, :value [[:append 1 2] [:r 1 nil]]"
+                                   ", :error :timeout} {:process 1, :type :invoke, :f :read}]");
+  ASSERT_TRUE(edn.ok()) << edn.status().ToString();
+  EXPECT_EQ(edn->ops[0].value, R"([["append",1,2],["r",1,null]])");
+  EXPECT_EQ(edn->ops[0].error, "\"timeout\"");
+  EXPECT_TRUE(edn->ops[1].value.is_null());
+}
+
+// Cut into chunks parsed on several threads, a text-valued read is the serial one.
+TEST(ValueTextTest, ChunkedReadsEqualTheSerialRead) {
+  std::string text = "{\"faultline_history\":1}\n";
+  for (int i = 0; i < 2000; ++i) {
+    text += "{\"index\":" + std::to_string(i) + ",\"process\":" + std::to_string(i % 7) +
+            ",\"type\":\"" + (i % 2 ? "ok" : "invoke") + "\",\"f\":\"txn\",\"value\":[[\"r\"," +
+            std::to_string(i % 13) + ",[" + std::to_string(i) + "]]]}\n";
+  }
+  bool parsed_in_chunks = false;
+  Result<History> chunked = internal::ReadHistoryChunked(
+      text, "t", HistoryFormat::kJsonl, 8, 0, 2, &parsed_in_chunks, ValueForm::kText);
+  Result<History> serial = internal::ReadHistoryChunked(text, "t", HistoryFormat::kJsonl, 1, 0, 1,
+                                                        nullptr, ValueForm::kText);
+  ASSERT_TRUE(chunked.ok() && serial.ok());
+  EXPECT_TRUE(parsed_in_chunks);
+  ASSERT_EQ(chunked->ops.size(), 2000u);
+  for (size_t i = 0; i < serial->ops.size(); ++i) {
+    EXPECT_EQ(chunked->ops[i].ToJson(), serial->ops[i].ToJson()) << i;
+  }
+  EXPECT_EQ(chunked->ops[1999].value, "[[\"r\",10,[1999]]]");
+}
+
 TEST(HistoryIoTest, ByteOrderMarkIsSkipped) {
   const History history = Read("\xEF\xBB\xBF[{:process 0 :type :ok}]");
   ASSERT_EQ(history.ops.size(), 1u);

@@ -197,6 +197,43 @@ TEST_F(AnomaliesTest, DenseCallsKeepTheirLabelsInsideTheirBars) {
   EXPECT_GE(labelled, 2u) << svg;  // the long calls still say what they are
 }
 
+// A run's report reads client values as text (ValueForm::kText); the linearizability drawing of
+// a keyed (kv) failure picks the failing key's calls from those texts exactly as from trees.
+TEST_F(AnomaliesTest, KeyedFailureDrawsTheSameFromValueTexts) {
+  for (const char* key : {"x", "y"}) {
+    Add(0, OpType::kInvoke, 0, "write", Json::array({key, 1}));
+    Add(10, OpType::kOk, 0, "write", Json::array({key, 1}));
+  }
+  Add(20, OpType::kInvoke, 1, "write", Json::array({"x", 2}));
+  Add(30, OpType::kOk, 1, "write", Json::array({"x", 2}));
+  Add(40, OpType::kInvoke, 2, "read", Json::array({"x", nullptr}));
+  Add(50, OpType::kOk, 2, "read", Json::array({"x", 1}));  // stale: 2 was written before
+  Add(60, OpType::kInvoke, 3, "read", Json::array({"y", nullptr}));
+  Add(70, OpType::kOk, 3, "read", Json::array({"y", 1}));
+  Result<LinearizableResult> checked = CheckLinearizable(history_, {"kv", nullptr});
+  ASSERT_TRUE(checked.ok()) << checked.status().message();
+  ASSERT_EQ(checked->verdict, Verdict::kInvalid);
+  ASSERT_EQ(checked->partition_key, "x");
+  const Json checkers = {{"linearizable", checked->ToJson()}};
+  const std::string from_trees = Render(checkers).html;
+  const fs::path file = folder_ / "history.jsonl";
+  ASSERT_TRUE(WriteJsonlFile(history_, file.string()).ok());
+  ReadOptions options;
+  options.value_form = ValueForm::kText;
+  Result<History> texts = ReadHistoryFile(file.string(), options);
+  ASSERT_TRUE(texts.ok()) << texts.status().message();
+  ASSERT_TRUE(texts->ops[0].value.is_string());
+  AnomalyOptions text_options;
+  text_options.dot_command = kDot;
+  text_options.value_form = ValueForm::kText;
+  const std::string from_texts =
+      RenderAnomalies(checkers, *texts, folder_, folder_, text_options).html;
+  EXPECT_EQ(from_texts, from_trees);
+  const std::string svg = InlineSvg(from_texts);
+  EXPECT_NE(svg.find("write [&quot;x&quot;,2]"), std::string::npos) << svg;
+  EXPECT_EQ(svg.find("&quot;y&quot;"), std::string::npos) << "another key's call drawn: " << svg;
+}
+
 TEST_F(AnomaliesTest, ValidResultsAddNothing) {
   StaleRead(1, 2, 2);
   Result<LinearizableResult> checked = CheckLinearizable(history_, {"cas-register", nullptr});

@@ -225,6 +225,39 @@ TEST_F(HtmlReportTest, EveryValueIsEscaped) {
   EXPECT_EQ(ops[0][7], evil);
 }
 
+// A stored run's report reads client values as text (ValueForm::kText) and copies them into the
+// chunk files; those files are byte for byte the ones made from the values as trees.
+TEST_F(HtmlReportTest, ChunksFromValueTextsEqualChunksFromTrees) {
+  const std::vector<Json> values = {
+      Json::parse(R"([["append",3,7],["r",4,null],["r",5,[1,2,3]]])"),
+      "<script>alert(1)</script> & \"quoted\" \\ caf\u00e9 \u2028",
+      2.5, -0.0, 1e300, Json::parse(R"({"k":[true,false,null],"z":{}})"), nullptr, -42};
+  int64_t time = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const auto process = static_cast<int64_t>(i % 3);
+    Add(time++, OpType::kInvoke, process, "txn", values[i]);
+    Add(time++, i % 4 == 3 ? OpType::kFail : OpType::kOk, process, "txn",
+        values[(i + 1) % values.size()], i % 4 == 3 ? values[i] : Json(nullptr));
+  }
+  Add(time++, OpType::kInvoke, kNemesisProcess, "start-partition", "<n1>");
+  Add(time++, OpType::kInfo, kNemesisProcess, "start-partition", Json({"n1", "<n2>"}));
+  Add(time++, OpType::kInvoke, 0, "txn", values[0]);  // never completes
+  ASSERT_TRUE(WriteJsonlFile(history_, (folder_ / "history.jsonl").string()).ok());
+  std::vector<std::string> warnings;
+  Result<StoredRun> stored = ReadStoredRun(folder_, &warnings, ValueForm::kText);
+  ASSERT_TRUE(stored.ok()) << stored.status().message();
+  EXPECT_EQ(stored->history.ops[0].value, values[0].dump());  // a text, not a tree
+  RunReport run{&stored->history, nullptr, nullptr, "", stored->value_form};
+  ASSERT_TRUE(WriteHtmlReport(run, folder_ / "report", {.chunk_ops = 3}, &warnings).ok());
+  const Timeline trees = BuildTimeline(history_, 3);
+  ASSERT_EQ(trees.chunk_texts.size(), 4u);
+  for (size_t chunk = 0; chunk < trees.chunk_texts.size(); ++chunk) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%04zu.js", chunk);
+    EXPECT_EQ(ReadText(folder_ / "report" / "timeline" / name), trees.chunk_texts[chunk]) << name;
+  }
+}
+
 TEST(ScriptJsonTest, NothingCanEndTheScript) {
   EXPECT_EQ(ScriptJson(Json({{"a", "</script>&"}})), R"({"a":"\u003c/script\u003e\u0026"})");
   EXPECT_EQ(Json::parse(ScriptJson("</script>")), "</script>");
