@@ -5,6 +5,7 @@
 #include "checker/registry.h"
 #include "checker/txn/models.h"
 #include "clients/etcd/etcd.h"
+#include "clients/exec/exec.h"
 #include "clients/fake/fake.h"
 #include "clients/fake/txn_store.h"
 #include "generators/combinators.h"
@@ -80,8 +81,32 @@ Result<Test> BuildFakeTest(const TestOptions& options, const WorkloadOptions& wo
   return test;
 }
 
+// A system faultline knows nothing about, driven by the user's client command.
+Result<Test> BuildExecTest(const TestOptions& options, const WorkloadOptions& workload) {
+  if (workload.client_command.empty()) {
+    return Status::InvalidArgument(
+        "--db exec needs --client-command: the program that speaks the exec protocol "
+        "(docs/clients.md)");
+  }
+  Test test;
+  test.options = options;
+  exec::ExecOptions exec_options;
+  exec_options.command = workload.client_command;
+  test.new_client = [exec_options] { return std::make_unique<exec::ExecClient>(exec_options); };
+  return test;
+}
+
 Result<Test> BuildDbTest(const TestOptions& options, const WorkloadOptions& workload) {
+  if (!workload.client_command.empty() && workload.db != "exec") {
+    return Status::InvalidArgument("--client-command applies to --db exec, not --db " +
+                                   workload.db);
+  }
+  if (workload.db != "fake" && (workload.fake_bug != "none" ||
+                                workload.fake_isolation != "serializable")) {
+    return Status::InvalidArgument("--fake-bug and --fake-isolation apply to --db fake");
+  }
   if (workload.db == "fake") return BuildFakeTest(options, workload);
+  if (workload.db == "exec") return BuildExecTest(options, workload);
   if (workload.db != "etcd") return Status::InvalidArgument("unknown db " + workload.db);
   if (IsTxnWorkload(workload.workload) && workload.workload != "list-append") {
     return Status::InvalidArgument("etcd has no workload " + workload.workload + " yet");
@@ -168,7 +193,7 @@ Op RegisterOp(const gen::Context&, gen::Rng& rng) {
   }
 }
 
-std::vector<std::string> DbNames() { return {"fake", "etcd"}; }
+std::vector<std::string> DbNames() { return {"fake", "etcd", "exec"}; }
 std::vector<std::string> WorkloadNames() {
   return {"register", "list-append", "rw-register", "session"};
 }

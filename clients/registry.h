@@ -19,6 +19,9 @@ struct WorkloadOptions {
   double nemesis_interval_s = 10;  // between a fault's start and its heal, and between faults
   std::string fake_bug = "none";   // fake db only: none, stale-reads, lost-writes, non-atomic-cas
   std::string read_consistency = "linearizable";  // etcd only: linearizable, serializable
+  // exec only: the client command (clients/exec/exec.h), run by /bin/sh -c once per client
+  // process, speaking the exec protocol (docs/clients.md).
+  std::string client_command;
   int keys_per_thread_group = 0;                  // 0 = default
   // list-append, rw-register, session (docs/workloads.md):
   workloads::TxnWorkloadOptions txn;  // keys, transaction lengths, key distribution

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "checker/checker.h"
@@ -116,6 +117,7 @@ class RunLog {
   // display gets the line alone. Never throws: a failing display must not cut the heal and the
   // teardown short (the line is in run.log either way).
   void operator()(const std::string& line, Level level = Level::kInfo) {
+    std::lock_guard lock(mutex_);  // clients log from their own threads (Test::log)
     file_ << FormatLogTime(std::chrono::system_clock::now()) << " " << LevelName(level) << " "
           << line << "\n"
           << std::flush;
@@ -141,6 +143,7 @@ class RunLog {
     return "INFO ";
   }
 
+  std::mutex mutex_;
   std::ofstream file_;
   const std::function<void(const std::string&)>& echo_;
 };
@@ -282,7 +285,9 @@ RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& h
         CatchAll("the nemesis setup", [&] { return test.nemesis->Setup(test, node_remotes); });
   }
   if (outcome.error.ok()) {
-    Interpreter interpreter(test, journal->get(), &stop_requested, test.options.seed);
+    Test running = test;  // with the run's log, for the clients
+    running.log = [&log](const std::string& line) { log(line); };
+    Interpreter interpreter(running, journal->get(), &stop_requested, test.options.seed);
     interpreter.OnLog([&](const std::string& line) { log(line); });
     if (hooks.on_op) interpreter.OnOp(hooks.on_op);
     log("running the workload");

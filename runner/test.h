@@ -124,6 +124,9 @@ struct Test {
   // checker/registry.h's MakeRunChecker); test.json records its Describe().
   CheckerPtr checker;
   std::string workload;
+  // The run's log (run.log): RunTest sets it on the copy of the test it runs, so that clients can
+  // log (an exec client's stderr). Callable from any thread; may be empty.
+  std::function<void(const std::string&)> log;
 };
 
 }  // namespace faultline

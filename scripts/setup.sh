@@ -15,6 +15,7 @@ packages=(
   time
   libxml2-utils
   libcpp-httplib-dev chromium
+  python3
 )
 
 missing=()

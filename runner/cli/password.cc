@@ -11,24 +11,12 @@
 #include <ostream>
 #include <string_view>
 
+#include "core/descriptor.h"
+
 namespace faultline::cli {
 namespace {
 
 constexpr size_t kMaxPasswordBytes = 4096;
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 std::string FirstLine(const std::string& text) {
   std::string line = text.substr(0, text.find('\n'));
@@ -67,7 +55,7 @@ int CountGiven(const PasswordSources& sources) {
 }
 
 Result<std::string> AskOnTerminal(const control::SshOptions& ssh) {
-  FileDescriptor terminal(::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC));
+  Descriptor terminal(::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (terminal.get() < 0) {
     return Status::InvalidArgument("--ask-password needs a terminal (/dev/tty: " +
                                    std::string(std::strerror(errno)) + "); use " +
@@ -90,7 +78,7 @@ Result<std::string> PasswordFromFlags(const PasswordSources& sources,
 }  // namespace
 
 Result<std::string> ReadPasswordFile(const std::string& path) {
-  FileDescriptor file(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  Descriptor file(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (file.get() < 0) {
     std::string why = errno == ELOOP ? "a symlink (name the file itself)" : std::strerror(errno);
     return Status::InvalidArgument("--password-file " + path + ": " + why);

@@ -143,7 +143,8 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
   // appended after them (scripts/demo.sh "$@"). Lists (--nodes, -n) still collect every value.
   test->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   TestOptions& options = arguments.options;
-  test->add_option("--db", arguments.workload.db, "Database: fake, etcd")
+  test->add_option("--db", arguments.workload.db,
+                   "Database: fake, etcd, or exec (your own client: --client-command)")
       ->capture_default_str()
       ->check(CLI::IsMember(clients::DbNames()));
   test->add_option("--workload", arguments.workload.workload,
@@ -185,6 +186,9 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
                    "Seconds between a fault's start and its heal, and between faults")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  test->add_option("--client-command", arguments.workload.client_command,
+                   "--db exec: the client, run by /bin/sh -c once per client process, speaking "
+                   "JSON lines on stdin/stdout (docs/clients.md)");
   test->add_option("--read-consistency", arguments.workload.read_consistency,
                    "etcd reads: linearizable or serializable")
       ->capture_default_str()
@@ -211,6 +215,10 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
   test->add_option("--time-limit", options.time_limit_s, "Seconds of workload")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  test->add_option("--op-timeout", options.operation_timeout_s,
+                   "Seconds an op may take before it is recorded as info (exec clients: killed)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   test->add_option("--rate", options.rate, "Total ops per second; 0 = unlimited")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/descriptor.h"
+
 extern char** environ;
 
 namespace faultline::control {
@@ -24,29 +26,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::string ErrnoText(int error) { return std::strerror(error); }
-
-// A file descriptor closed when it goes out of scope.
-class Descriptor {
- public:
-  Descriptor() = default;
-  explicit Descriptor(int fd) : fd_(fd) {}
-  Descriptor(const Descriptor&) = delete;
-  Descriptor& operator=(const Descriptor&) = delete;
-  ~Descriptor() { Close(); }
-  int get() const { return fd_; }
-  bool open() const { return fd_ >= 0; }
-  void Reset(int fd) {
-    Close();
-    fd_ = fd;
-  }
-  void Close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 Status MakePipe(Descriptor& read_end, Descriptor& write_end) {
   int fds[2];

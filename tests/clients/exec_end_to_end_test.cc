@@ -1,0 +1,90 @@
+// `faultline test --db exec` end to end, as a user runs it: a Python client (tests/data/exec/
+// register_client.py, a register store shared by every client process) that is correct, one with
+// stale reads, and one that crashes every few ops.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "core/history_io.h"
+#include "support/command.h"
+#include "support/skip.h"
+#include "support/temp_folder.h"
+
+namespace faultline {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kClient = std::string(FAULTLINE_TEST_DATA) + "/exec/register_client.py";
+
+class ExecEndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (testing::RunCommand("python3 -c 'import fcntl'").exit_code != 0)
+      FAULTLINE_SKIP() << "python3 is missing (scripts/setup.sh installs it)";
+  }
+  testing::CommandOutput Run(const std::string& client_flags, int concurrency = 3) {
+    return testing::Faultline(
+        "test --db exec --client-command 'python3 " + kClient + " --store " +
+        (temp_.path() / "store.json").string() + " " + client_flags + "' --concurrency " +
+        std::to_string(concurrency) + " --time-limit 2 --store " + (temp_.path() / "runs").string());
+  }
+  // The one run's history.
+  History RunHistory() {
+    for (const auto& entry : fs::recursive_directory_iterator(temp_.path() / "runs")) {
+      if (entry.path().filename() == "history.jsonl") {
+        Result<History> history = ReadHistoryFile(entry.path().string());
+        EXPECT_TRUE(history.ok()) << history.status().message();
+        return history.ok() ? *history : History();
+      }
+    }
+    ADD_FAILURE() << "no history.jsonl";
+    return {};
+  }
+
+  testing::TempFolder temp_{"faultline_exec_e2e_"};
+};
+
+TEST_F(ExecEndToEndTest, ACorrectClientIsValid) {
+  testing::CommandOutput run = Run("");
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("verdict: valid"), std::string::npos) << run.out;
+}
+
+TEST_F(ExecEndToEndTest, StaleReadsAreFound) {
+  testing::CommandOutput run = Run("--stale");
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_NE(run.out.find("verdict: invalid"), std::string::npos) << run.out;
+}
+
+TEST_F(ExecEndToEndTest, ACrashingClientGivesInfoOpsAndTheRunStillEndsWithAVerdict) {
+  testing::CommandOutput run = Run("--crash-every 3");
+  // Valid, or unknown when so few ops fit in the time that no cas happened to succeed (the
+  // stats checker's rule); never invalid, and never without a verdict.
+  EXPECT_TRUE(run.exit_code == 0 || run.exit_code == 2) << run.out;
+  EXPECT_TRUE(run.out.find("verdict: valid") != std::string::npos ||
+              run.out.find("verdict: unknown") != std::string::npos)
+      << run.out;
+  const History history = RunHistory();
+  size_t crashed = 0, completed = 0;  // completed: ok or fail
+  for (const Op& op : history.ops) {
+    if (op.type == OpType::kOk || op.type == OpType::kFail) ++completed;
+    if (op.type != OpType::kInfo || op.is_nemesis()) continue;
+    ++crashed;
+    const std::string error = op.error.dump();
+    EXPECT_NE(error.find("exited with status 3"), std::string::npos) << error;
+    EXPECT_NE(error.find("crashing on purpose after 3 ops"), std::string::npos) << error;
+  }
+  // How many crashes fit in 2 s depends on how fast Python starts on a loaded machine.
+  EXPECT_GE(crashed, 2u);
+  EXPECT_GE(completed, crashed);  // every 3rd op crashes: the 2 before it complete
+  // Each crash ended that process: its thread went on as a new one.
+  int64_t highest = 0;
+  for (const Op& op : history.ops) highest = std::max(highest, op.process);
+  EXPECT_GE(highest, 3);
+}
+
+}  // namespace
+}  // namespace faultline
