@@ -90,6 +90,10 @@ Result<Test> BuildExecTest(const TestOptions& options, const WorkloadOptions& wo
   }
   Test test;
   test.options = options;
+  if (!workload.db_commands.empty()) {
+    if (Status valid = commands::Validate(workload.db_commands); !valid.ok()) return valid;
+    test.db = std::make_shared<commands::CommandDb>(workload.db_commands);
+  }
   exec::ExecOptions exec_options;
   exec_options.command = workload.client_command;
   test.new_client = [exec_options] { return std::make_unique<exec::ExecClient>(exec_options); };
@@ -97,6 +101,10 @@ Result<Test> BuildExecTest(const TestOptions& options, const WorkloadOptions& wo
 }
 
 Result<Test> BuildDbTest(const TestOptions& options, const WorkloadOptions& workload) {
+  if (!workload.db_commands.empty() && workload.db != "exec") {
+    return Status::InvalidArgument("the --db-* commands apply to --db exec, not --db " +
+                                   workload.db);
+  }
   if (!workload.client_command.empty() && workload.db != "exec") {
     return Status::InvalidArgument("--client-command applies to --db exec, not --db " +
                                    workload.db);

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/commands/commands.h"
 #include "clients/workloads/txn_workloads.h"
 #include "core/status.h"
 #include "runner/control/ssh_remote.h"
@@ -22,6 +23,9 @@ struct WorkloadOptions {
   // exec only: the client command (clients/exec/exec.h), run by /bin/sh -c once per client
   // process, speaking the exec protocol (docs/clients.md).
   std::string client_command;
+  // exec only: the per-node lifecycle commands (clients/commands/commands.h), which give the kill
+  // and pause faults a way into a cluster faultline knows nothing about.
+  commands::DbCommands db_commands;
   int keys_per_thread_group = 0;                  // 0 = default
   // list-append, rw-register, session (docs/workloads.md):
   workloads::TxnWorkloadOptions txn;  // keys, transaction lengths, key distribution

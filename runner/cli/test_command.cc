@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <tuple>
 
 #include "checker/registry.h"
 #include "checker/verdict.h"
@@ -50,8 +51,14 @@ Status ResolveNodes(TestArguments& arguments) {
   if (arguments.local && !nodes.empty()) {
     return Status::InvalidArgument("--local builds its own nodes: leave out --nodes/--nodes-file");
   }
-  if (nodes.empty() && arguments.workload.db == "fake") nodes = {"n1", "n2", "n3", "n4", "n5"};
-  // A real database without nodes runs on the local cluster (the default).
+  // Without nodes, a test that needs none runs on names alone: the fake db, and an exec client
+  // with neither --db-* commands nor faults (it reaches its system however it likes). Anything
+  // else runs on the local cluster (the default).
+  const clients::WorkloadOptions& workload = arguments.workload;
+  const bool names_suffice = workload.db == "fake" ||
+                             (workload.db == "exec" && workload.db_commands.empty() &&
+                              workload.nemesis == "none");
+  if (nodes.empty() && !arguments.local && names_suffice) nodes = {"n1", "n2", "n3", "n4", "n5"};
   if (nodes.empty()) arguments.local = true;
   arguments.options.nodes = nodes;
   return Status::Ok();
@@ -189,6 +196,22 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
   test->add_option("--client-command", arguments.workload.client_command,
                    "--db exec: the client, run by /bin/sh -c once per client process, speaking "
                    "JSON lines on stdin/stdout (docs/clients.md)");
+  clients::commands::DbCommands& db = arguments.workload.db_commands;
+  for (auto [flag, command, what] :
+       {std::tuple{"--db-setup", &db.setup, "installs and starts the database on {node}"},
+        std::tuple{"--db-teardown", &db.teardown, "stops it and removes its data"},
+        std::tuple{"--db-kill", &db.kill, "kills the server (the kill fault)"},
+        std::tuple{"--db-start", &db.start, "restarts a killed server; harmless when running"},
+        std::tuple{"--db-pause", &db.pause, "pauses the server (SIGSTOP: the pause fault)"},
+        std::tuple{"--db-resume", &db.resume, "resumes a paused server"}}) {
+    test->add_option(flag, *command,
+                     std::string("--db exec: a command run by sh -c on each node that ") + what +
+                         "; {node} {address} {nodes} are replaced, shell-escaped");
+  }
+  test->add_option("--db-logs", db.log_files,
+                   "--db exec: a log file on each node to download into the run ({node} allowed; "
+                   "repeatable)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   test->add_option("--read-consistency", arguments.workload.read_consistency,
                    "etcd reads: linearizable or serializable")
       ->capture_default_str()

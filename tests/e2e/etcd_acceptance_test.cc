@@ -279,6 +279,61 @@ TEST_F(EtcdAcceptanceTest, LinearizableReadsUnderPartitionsKillsAndPausesAreVali
   ExpectNodesClean();
 }
 
+// Issue 11: a server faultline knows nothing about, on the real cluster, driven by the user's
+// commands (--db-setup/--db-kill/--db-start/--db-teardown) with an exec client: the kill fault
+// kills and restarts it through those commands over SSH, and the teardown leaves nothing. The
+// "server" is a sleep per node; the client (tests/data/exec/register_client.py) keeps its
+// register on the controller, so the verdict is about the harness, not the toy.
+TEST_F(EtcdAcceptanceTest, DbCommandsLetTheKillFaultReachAServerFaultlineDoesNotKnow) {
+  const fs::path toy = directory_ / "toy";
+  fs::create_directories(toy);
+  const std::string pid_file = (toy / "{node}.pid").string();
+  const std::string events = (toy / "events").string();
+  // Started unless running: a killed sleep may stay a zombie (state Z) until something reaps it.
+  const std::string start = "pid=$(cat " + pid_file + " 2>/dev/null); state=$(awk "
+                            "'{print $3}' /proc/${pid:-0}/stat 2>/dev/null); if [ -z \"$state\" ] || "
+                            "[ \"$state\" = Z ]; then setsid sleep 100000 </dev/null >/dev/null "
+                            "2>&1 & echo $! > " + pid_file + "; echo start {node} >> " + events +
+                            "; fi";
+  const std::string kill = "kill -9 $(cat " + pid_file + ") && echo kill {node} >> " + events;
+  const std::string teardown = "kill -9 $(cat " + pid_file + ") 2>/dev/null; rm -f " + pid_file +
+                               "; echo teardown {node} >> " + events;
+  const std::string client = "python3 " + std::string(FAULTLINE_TEST_DATA) +
+                             "/exec/register_client.py --store " + (toy / "store.json").string();
+  std::string output;
+  int code = Run({"--db", "exec", "--client-command", client, "--db-setup", start, "--db-start",
+                  start, "--db-kill", kill, "--db-teardown", teardown, "--nemesis", "kill",
+                  "--nemesis-interval", "1", "--time-limit", "8", "--seed", "3"},
+                 &output);
+  EXPECT_EQ(code, 0) << output;
+  fs::path run = RunDirectory(output);
+  ASSERT_FALSE(run.empty()) << output;
+  std::set<std::string> faults = NemesisFunctions(HistoryLines(run));
+  EXPECT_TRUE(faults.count("start-kill") && faults.count("stop-kill")) << output;
+  // Per node, in order: set up (start), then for a killed node a kill and a restart, then the
+  // teardown. Every node was set up and torn down; some were killed and restarted.
+  std::map<std::string, std::vector<std::string>> per_node;
+  std::ifstream lines(events);
+  for (std::string what, node; lines >> what >> node;) per_node[node].push_back(what);
+  ASSERT_EQ(per_node.size(), 5u) << ReadFile(events);
+  size_t killed = 0;
+  for (const auto& [node, happened] : per_node) {
+    EXPECT_EQ(happened.front(), "start") << node;
+    EXPECT_EQ(happened.back(), "teardown") << node;
+    for (size_t i = 0; i + 1 < happened.size(); ++i) {
+      if (happened[i] != "kill") continue;
+      ++killed;
+      EXPECT_EQ(happened[i + 1], "start") << node << ": killed and never restarted";
+    }
+  }
+  EXPECT_GT(killed, 0u) << ReadFile(events);
+  for (const Process& process : ProcessesInNodes(Cluster())) {
+    if (process.state == 'Z') continue;  // killed, waiting to be reaped
+    EXPECT_NE(process.comm, "sleep") << "the toy server is left on " << process.node;
+  }
+  ExpectNodesClean();
+}
+
 TEST_F(EtcdAcceptanceTest, SerializableReadsUnderPartitionsAreFoundNonLinearizable) {
   // Serializable reads are served by whichever member the client talks to, so a member cut off
   // from the majority answers with its old value while the majority moves on: real stale reads.
