@@ -6,6 +6,7 @@
 #include "checker/verdict.h"
 #include "runner/cli/check_command.h"
 #include "runner/cli/cluster_command.h"
+#include "runner/cli/config_json.h"
 #include "runner/cli/password.h"
 #include "runner/cli/report_command.h"
 #include "runner/cli/serve_command.h"
@@ -30,8 +31,16 @@ int main(int argc, char** argv) {
   CLI::App* report = cli::AddReportCommand(app, report_arguments);
   cli::ServeArguments serve_arguments;
   CLI::App* serve = cli::AddServeCommand(app, serve_arguments);
+  // --config FILE becomes the file's flags, in place (runner/cli/config_json.h).
+  Result<std::vector<std::string>> arguments =
+      cli::ExpandConfigFiles(std::vector<std::string>(argv + 1, argv + argc));
+  if (!arguments.ok()) {
+    std::cerr << "faultline: " << arguments.status().message() << "\n";
+    return kExitBadInput;
+  }
   try {
-    app.parse(argc, argv);
+    // CLI11 takes a vector of arguments last first.
+    app.parse(std::vector<std::string>(arguments->rbegin(), arguments->rend()));
   } catch (const CLI::ParseError& error) {
     int code = app.exit(error);
     // --help and --version exit 0; every real argument error is "bad arguments" (254).

@@ -149,6 +149,10 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
   // A flag given twice takes its last value, so a script's defaults can be overridden by flags
   // appended after them (scripts/demo.sh "$@"). Lists (--nodes, -n) still collect every value.
   test->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  // Read before parsing (main.cc, ExpandConfigFiles); declared here for --help.
+  test->add_option("--config", arguments.config_file,
+                   "A JSON file of this command's flags ({\"db\": \"exec\", \"time-limit\": 60, "
+                   "...}); flags after it win");
   TestOptions& options = arguments.options;
   test->add_option("--db", arguments.workload.db,
                    "Database: fake, etcd, or exec (your own client: --client-command)")

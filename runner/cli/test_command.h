@@ -19,6 +19,7 @@ namespace faultline::cli {
 struct TestArguments {
   TestOptions options;
   std::string concurrency = "5";  // N, or Nn for N per node
+  std::string config_file;        // --config: already expanded into the arguments by main.cc
   control::SshOptions ssh;
   PasswordSources passwords;  // resolved into ssh.password and ssh.sudo_password by Prepare
   clients::WorkloadOptions workload;

@@ -25,11 +25,14 @@ class ExecEndToEndTest : public ::testing::Test {
     if (testing::RunCommand("python3 -c 'import fcntl'").exit_code != 0)
       FAULTLINE_SKIP() << "python3 is missing (scripts/setup.sh installs it)";
   }
-  testing::CommandOutput Run(const std::string& client_flags, int concurrency = 3) {
+  // Python starts slowly on a loaded machine (up to a second per client), so the runs that must
+  // find something run longer.
+  testing::CommandOutput Run(const std::string& client_flags, int time_limit_s = 2) {
     return testing::Faultline(
         "test --db exec --client-command 'python3 " + kClient + " --store " +
         (temp_.path() / "store.json").string() + " " + client_flags + "' --concurrency " +
-        std::to_string(concurrency) + " --time-limit 2 --store " + (temp_.path() / "runs").string());
+        "3 --time-limit " + std::to_string(time_limit_s) + " --store " +
+        (temp_.path() / "runs").string());
   }
   // The one run's history.
   History RunHistory() {
@@ -54,13 +57,13 @@ TEST_F(ExecEndToEndTest, ACorrectClientIsValid) {
 }
 
 TEST_F(ExecEndToEndTest, StaleReadsAreFound) {
-  testing::CommandOutput run = Run("--stale");
+  testing::CommandOutput run = Run("--stale", 6);
   EXPECT_EQ(run.exit_code, 1) << run.out;
   EXPECT_NE(run.out.find("verdict: invalid"), std::string::npos) << run.out;
 }
 
 TEST_F(ExecEndToEndTest, ACrashingClientGivesInfoOpsAndTheRunStillEndsWithAVerdict) {
-  testing::CommandOutput run = Run("--crash-every 3");
+  testing::CommandOutput run = Run("--crash-every 3", 4);
   // Valid, or unknown when so few ops fit in the time that no cas happened to succeed (the
   // stats checker's rule); never invalid, and never without a verdict.
   EXPECT_TRUE(run.exit_code == 0 || run.exit_code == 2) << run.out;
