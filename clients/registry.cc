@@ -81,6 +81,13 @@ Result<Test> BuildFakeTest(const TestOptions& options, const WorkloadOptions& wo
   return test;
 }
 
+// A fresh exec client per process, running `command` (clients/exec/exec.h).
+std::function<std::unique_ptr<Client>()> ExecClients(const std::string& command) {
+  exec::ExecOptions options;
+  options.command = command;
+  return [options] { return std::make_unique<exec::ExecClient>(options); };
+}
+
 // A system faultline knows nothing about, driven by the user's client command.
 Result<Test> BuildExecTest(const TestOptions& options, const WorkloadOptions& workload) {
   if (workload.client_command.empty()) {
@@ -94,9 +101,7 @@ Result<Test> BuildExecTest(const TestOptions& options, const WorkloadOptions& wo
     if (Status valid = commands::Validate(workload.db_commands); !valid.ok()) return valid;
     test.db = std::make_shared<commands::CommandDb>(workload.db_commands);
   }
-  exec::ExecOptions exec_options;
-  exec_options.command = workload.client_command;
-  test.new_client = [exec_options] { return std::make_unique<exec::ExecClient>(exec_options); };
+  test.new_client = ExecClients(workload.client_command);
   return test;
 }
 
@@ -105,9 +110,10 @@ Result<Test> BuildDbTest(const TestOptions& options, const WorkloadOptions& work
     return Status::InvalidArgument("the --db-* commands apply to --db exec, not --db " +
                                    workload.db);
   }
-  if (!workload.client_command.empty() && workload.db != "exec") {
-    return Status::InvalidArgument("--client-command applies to --db exec, not --db " +
-                                   workload.db);
+  if (!workload.client_command.empty() && workload.db == "fake") {
+    return Status::InvalidArgument(
+        "--client-command applies to --db exec and to real databases (etcd: your client against "
+        "the etcd faultline runs), not to the in-process fake db");
   }
   if (workload.db != "fake" && (workload.fake_bug != "none" ||
                                 workload.fake_isolation != "serializable")) {
@@ -124,6 +130,9 @@ Result<Test> BuildDbTest(const TestOptions& options, const WorkloadOptions& work
   if (!consistency.ok()) return consistency.status();
   etcd_options.read_consistency = *consistency;
   Result<Test> test = etcd::BuildEtcdTest(options, etcd_options, workload.workload);
+  // The user's own client against the etcd faultline installs and breaks.
+  if (test.ok() && !workload.client_command.empty())
+    test->new_client = ExecClients(workload.client_command);
   return test;
 }
 

@@ -198,8 +198,8 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   test->add_option("--client-command", arguments.workload.client_command,
-                   "--db exec: the client, run by /bin/sh -c once per client process, speaking "
-                   "JSON lines on stdin/stdout (docs/clients.md)");
+                   "Your own client (--db exec, or instead of etcd's built-in one), run by "
+                   "/bin/sh -c once per client process, speaking JSON lines (docs/clients.md)");
   clients::commands::DbCommands& db = arguments.workload.db_commands;
   for (auto [flag, command, what] :
        {std::tuple{"--db-setup", &db.setup, "installs and starts the database on {node}"},

@@ -89,5 +89,20 @@ TEST_F(ExecEndToEndTest, ACrashingClientGivesInfoOpsAndTheRunStillEndsWithAVerdi
   EXPECT_GE(highest, 3);
 }
 
+// examples/shell/client.sh, the minimal client the docs show, is a correct register.
+TEST_F(ExecEndToEndTest, TheShellExampleIsValid) {
+  if (testing::RunCommand("command -v flock").exit_code != 0)
+    FAULTLINE_SKIP() << "flock (util-linux) is missing";
+  const std::string example = std::string(FAULTLINE_TEST_DATA) + "/../../examples/shell/client.sh";
+  testing::CommandOutput run = testing::Faultline(
+      "test --db exec --client-command 'sh " + example + " " + (temp_.path() / "keys").string() +
+      "' --concurrency 3 --time-limit 3 --store " + (temp_.path() / "runs").string());
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("verdict: valid"), std::string::npos) << run.out;
+  size_t ok = 0;
+  for (const Op& op : RunHistory().ops) ok += op.type == OpType::kOk ? 1 : 0;
+  EXPECT_GT(ok, 10u) << run.out;
+}
+
 }  // namespace
 }  // namespace faultline

@@ -334,6 +334,29 @@ TEST_F(EtcdAcceptanceTest, DbCommandsLetTheKillFaultReachAServerFaultlineDoesNot
   ExpectNodesClean();
 }
 
+// Issue 11: examples/python-etcd/client.py, an exec client in Python (standard library only),
+// against the etcd faultline installs, under partitions and kills: valid, and it really was the
+// Python client (its stderr line is in run.log).
+TEST_F(EtcdAcceptanceTest, ThePythonExecClientForEtcdIsValidUnderPartitionsAndKills) {
+  const std::string client =
+      "python3 " + std::string(FAULTLINE_TEST_DATA) + "/../../examples/python-etcd/client.py";
+  std::string output;
+  int code = Run({"--client-command", client, "--nemesis", "partition,kill",
+                  "--nemesis-interval", "2", "--time-limit", "15", "--seed", "11"},
+                 &output);
+  EXPECT_EQ(code, 0) << output;
+  fs::path run = RunDirectory(output);
+  ASSERT_FALSE(run.empty()) << output;
+  std::vector<Json> ops = HistoryLines(run);
+  std::set<std::string> faults = NemesisFunctions(ops);
+  EXPECT_TRUE(faults.count("start-partition") && faults.count("start-kill")) << output;
+  size_t ok = 0;
+  for (const Json& op : ops) ok += op.value("type", "") == "ok" ? 1 : 0;
+  EXPECT_GT(ok, 50u) << "the workload barely ran";
+  EXPECT_NE(ReadFile(run / "run.log").find("python-etcd client for n"), std::string::npos);
+  ExpectNodesClean();
+}
+
 TEST_F(EtcdAcceptanceTest, SerializableReadsUnderPartitionsAreFoundNonLinearizable) {
   // Serializable reads are served by whichever member the client talks to, so a member cut off
   // from the majority answers with its old value while the majority moves on: real stale reads.
