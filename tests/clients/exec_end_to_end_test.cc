@@ -1,6 +1,6 @@
 // `faultline test --db exec` end to end, as a user runs it: a Python client (tests/data/exec/
 // register_client.py, a register store shared by every client process) that is correct, one with
-// stale reads, and one that crashes every few ops.
+// stale reads, one that loses writes, and one that crashes every few ops.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -58,6 +58,12 @@ TEST_F(ExecEndToEndTest, ACorrectClientIsValid) {
 
 TEST_F(ExecEndToEndTest, StaleReadsAreFound) {
   testing::CommandOutput run = Run("--stale", 6);
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_NE(run.out.find("verdict: invalid"), std::string::npos) << run.out;
+}
+
+TEST_F(ExecEndToEndTest, LostWritesAreFound) {
+  testing::CommandOutput run = Run("--lost-writes", 6);
   EXPECT_EQ(run.exit_code, 1) << run.out;
   EXPECT_NE(run.out.find("verdict: invalid"), std::string::npos) << run.out;
 }

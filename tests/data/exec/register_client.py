@@ -2,7 +2,8 @@
 """An exec-protocol client (docs/clients.md) for faultline's tests: a register per key, stored in
 one JSON file that every client process shares under an flock, so that a run with many clients is
 linearizable. Seeded bugs: --stale returns a key's previous value to one read in ten;
---crash-every N exits (with a line on stderr) after N invocations."""
+--lost-writes acknowledges one write in five without storing it; --crash-every N exits (with a
+line on stderr) after N invocations."""
 import argparse
 import fcntl
 import json
@@ -13,6 +14,7 @@ import sys
 parser = argparse.ArgumentParser()
 parser.add_argument("--store", required=True)
 parser.add_argument("--stale", action="store_true")
+parser.add_argument("--lost-writes", action="store_true")
 parser.add_argument("--crash-every", type=int, default=0)
 arguments = parser.parse_args()
 
@@ -57,7 +59,8 @@ for line in sys.stdin:
             stale = arguments.stale and random.random() < 0.1
             return {"type": "ok", "value": [key, previous if stale else current]}
         if op["f"] == "write":
-            store[name] = [value, current]
+            if not (arguments.lost_writes and random.random() < 0.2):
+                store[name] = [value, current]
             return {"type": "ok"}
         if current != value[0]:
             return {"type": "fail", "error": "compare failed"}
