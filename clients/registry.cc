@@ -4,8 +4,7 @@
 
 #include "checker/registry.h"
 #include "checker/txn/models.h"
-#include "clients/etcd/etcd.h"
-#include "clients/exec/exec.h"
+#include "clients/db_kind.h"
 #include "clients/fake/fake.h"
 #include "clients/fake/txn_store.h"
 #include "generators/combinators.h"
@@ -40,100 +39,24 @@ gen::GenPtr RegisterWorkload(const TestOptions& options) {
 
 bool IsTxnWorkload(const std::string& name) { return name != "register"; }
 
-// The transactional workloads' part of the test: the store, its clients and the checker.
-Result<Test> BuildFakeTxnTest(const TestOptions& options, const WorkloadOptions& workload) {
-  std::optional<fake::Isolation> isolation = fake::ParseIsolation(workload.fake_isolation);
-  if (!isolation) {
-    return Status::InvalidArgument("unknown --fake-isolation " + workload.fake_isolation +
-                                   " (expected serializable, snapshot-isolation, read-committed "
-                                   "or replica-read)");
-  }
-  if (workload.fake_bug != "none") {
-    return Status::InvalidArgument("--fake-bug applies to the register workload; the " +
-                                   workload.workload +
-                                   " workload's fake store takes --fake-isolation");
-  }
-  fake::TxnStoreOptions store_options;
-  store_options.isolation = *isolation;
-  store_options.seed = options.seed;
-  auto store = std::make_shared<fake::TxnStore>(store_options);
-  Test test;
-  test.options = options;
-  test.db = std::make_shared<fake::FakeDb>();
-  test.new_client = [store] { return std::make_unique<fake::TxnClient>(store); };
-  return test;
-}
-
-Result<Test> BuildFakeTest(const TestOptions& options, const WorkloadOptions& workload) {
-  if (IsTxnWorkload(workload.workload)) return BuildFakeTxnTest(options, workload);
-  if (workload.fake_isolation != "serializable") {
-    return Status::InvalidArgument(
-        "--fake-isolation applies to the list-append, rw-register and session workloads; the "
-        "register workload's fake store takes --fake-bug");
-  }
-  std::optional<fake::Bug> bug = fake::ParseBug(workload.fake_bug);
-  if (!bug) return Status::InvalidArgument("unknown fake bug " + workload.fake_bug);
-  Test test;
-  test.options = options;
-  auto store = std::make_shared<fake::FakeStore>(*bug, options.seed);
-  test.db = std::make_shared<fake::FakeDb>();
-  test.new_client = [store] { return std::make_unique<fake::FakeClient>(store); };
-  return test;
-}
-
-// A fresh exec client per process, running `command` (clients/exec/exec.h).
-std::function<std::unique_ptr<Client>()> ExecClients(const std::string& command) {
-  exec::ExecOptions options;
-  options.command = command;
-  return [options] { return std::make_unique<exec::ExecClient>(options); };
-}
-
-// A system faultline knows nothing about, driven by the user's client command.
-Result<Test> BuildExecTest(const TestOptions& options, const WorkloadOptions& workload) {
-  if (workload.client_command.empty()) {
-    return Status::InvalidArgument(
-        "--db exec needs --client-command: the program that speaks the exec protocol "
-        "(docs/clients.md)");
-  }
-  Test test;
-  test.options = options;
-  if (!workload.db_commands.empty()) {
-    if (Status valid = commands::Validate(workload.db_commands); !valid.ok()) return valid;
-    test.db = std::make_shared<commands::CommandDb>(workload.db_commands);
-  }
-  test.new_client = ExecClients(workload.client_command);
-  return test;
-}
-
-Result<Test> BuildDbTest(const TestOptions& options, const WorkloadOptions& workload) {
+// Flags that belong to one database, given for another: refused with the reason.
+Status CheckDbFlags(const WorkloadOptions& workload) {
   if (!workload.db_commands.empty() && workload.db != "exec") {
     return Status::InvalidArgument("the --db-* commands apply to --db exec, not --db " +
                                    workload.db);
   }
-  if (!workload.client_command.empty() && workload.db == "fake") {
-    return Status::InvalidArgument(
-        "--client-command applies to --db exec and to real databases (etcd: your client against "
-        "the etcd faultline runs), not to the in-process fake db");
-  }
-  if (workload.db != "fake" && (workload.fake_bug != "none" ||
-                                workload.fake_isolation != "serializable")) {
+  if (workload.db != "fake" &&
+      (workload.fake_bug != "none" || workload.fake_isolation != "serializable")) {
     return Status::InvalidArgument("--fake-bug and --fake-isolation apply to --db fake");
   }
-  if (workload.db == "fake") return BuildFakeTest(options, workload);
-  if (workload.db == "exec") return BuildExecTest(options, workload);
-  if (workload.db != "etcd") return Status::InvalidArgument("unknown db " + workload.db);
-  if (IsTxnWorkload(workload.workload) && workload.workload != "list-append") {
-    return Status::InvalidArgument("etcd has no workload " + workload.workload + " yet");
-  }
-  etcd::EtcdOptions etcd_options;
-  Result<etcd::ReadConsistency> consistency = etcd::ParseReadConsistency(workload.read_consistency);
-  if (!consistency.ok()) return consistency.status();
-  etcd_options.read_consistency = *consistency;
-  Result<Test> test = etcd::BuildEtcdTest(options, etcd_options, workload.workload);
-  // The user's own client against the etcd faultline installs and breaks.
-  if (test.ok() && !workload.client_command.empty())
-    test->new_client = ExecClients(workload.client_command);
-  return test;
+  return Status::Ok();
+}
+
+Result<Test> BuildDbTest(const TestOptions& options, const WorkloadOptions& workload) {
+  const DbKind* kind = FindDbKind(workload.db);
+  if (kind == nullptr) return Status::InvalidArgument("unknown db " + workload.db);
+  if (Status flags = CheckDbFlags(workload); !flags.ok()) return flags;
+  return kind->build(options, workload);
 }
 
 // The clients' part of the workload, unbounded (RegisterWorkload's counterpart).
@@ -169,10 +92,10 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
     test->generator = gen::TimeLimit(limit, clients);
     return Status::Ok();
   }
-  if (workload.db == "fake") {
+  if (const DbKind* kind = FindDbKind(workload.db); kind != nullptr && kind->in_process) {
     return Status::InvalidArgument(
-        "the fake db runs inside faultline: it has no nodes to partition, kill or pause "
-        "(use --db etcd, or --nemesis none)");
+        "the " + workload.db + " db runs inside faultline: it has no nodes to partition, kill or "
+        "pause (use --db etcd, or --nemesis none)");
   }
   test->nemesis = package->nemesis;
   test->generator = gen::Then(gen::TimeLimit(limit, gen::Any({clients, package->generator})),
@@ -210,7 +133,28 @@ Op RegisterOp(const gen::Context&, gen::Rng& rng) {
   }
 }
 
-std::vector<std::string> DbNames() { return {"fake", "etcd", "exec"}; }
+const std::vector<DbKind>& DbKinds() {
+  static const std::vector<DbKind> kinds = {FakeDbKind(), EtcdDbKind(), ExecDbKind()};
+  return kinds;
+}
+
+const DbKind* FindDbKind(const std::string& name) {
+  for (const DbKind& kind : DbKinds()) {
+    if (kind.name == name) return &kind;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> DbNames() {
+  std::vector<std::string> names;
+  for (const DbKind& kind : DbKinds()) names.push_back(kind.name);
+  return names;
+}
+
+bool RunsOnNames(const WorkloadOptions& workload) {
+  const DbKind* kind = FindDbKind(workload.db);
+  return kind != nullptr && kind->runs_on_names(workload);
+}
 std::vector<std::string> WorkloadNames() {
   return {"register", "list-append", "rw-register", "session"};
 }
@@ -269,7 +213,8 @@ Result<Test> BuildTest(const TestOptions& options, const WorkloadOptions& worklo
 }
 
 Connector MakeConnector(const std::string& db, const control::SshOptions& ssh) {
-  if (db == "fake") {
+  const DbKind* kind = FindDbKind(db);
+  if (kind != nullptr && kind->in_process) {
     return [](const std::string& node) -> Result<std::unique_ptr<control::Remote>> {
       return std::unique_ptr<control::Remote>(std::make_unique<control::FakeRemote>(node));
     };

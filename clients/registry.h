@@ -47,7 +47,9 @@ struct WorkloadOptions {
 // so that cas often succeeds and reads see real contention.
 Op RegisterOp(const gen::Context& context, gen::Rng& rng);
 
-std::vector<std::string> DbNames();
+std::vector<std::string> DbNames();  // clients/db_kind.h DbKinds(), by name
+// Whether a test with these options and no --nodes runs on node names alone (DbKind).
+bool RunsOnNames(const WorkloadOptions& workload);
 std::vector<std::string> WorkloadNames();
 std::vector<std::string> NemesisNames();
 std::vector<std::string> FakeIsolationNames();     // serializable, snapshot-isolation, ...

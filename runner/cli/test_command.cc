@@ -10,6 +10,7 @@
 
 #include "checker/registry.h"
 #include "checker/verdict.h"
+#include "clients/db_kind.h"
 #include "reports/junit.h"
 #include "runner/cli/password.h"
 #include "runner/cli/progress.h"
@@ -54,11 +55,8 @@ Status ResolveNodes(TestArguments& arguments) {
   // Without nodes, a test that needs none runs on names alone: the fake db, and an exec client
   // with neither --db-* commands nor faults (it reaches its system however it likes). Anything
   // else runs on the local cluster (the default).
-  const clients::WorkloadOptions& workload = arguments.workload;
-  const bool names_suffice = workload.db == "fake" ||
-                             (workload.db == "exec" && workload.db_commands.empty() &&
-                              workload.nemesis == "none");
-  if (nodes.empty() && !arguments.local && names_suffice) nodes = {"n1", "n2", "n3", "n4", "n5"};
+  if (nodes.empty() && !arguments.local && clients::RunsOnNames(arguments.workload))
+    nodes = {"n1", "n2", "n3", "n4", "n5"};
   if (nodes.empty()) arguments.local = true;
   arguments.options.nodes = nodes;
   return Status::Ok();
@@ -89,7 +87,8 @@ Status PrepareLocalCluster(TestArguments& arguments, std::ostream& out) {
 // flags for every node.
 Connector ConnectorFor(const TestArguments& arguments) {
   std::shared_ptr<const cluster::ClusterInfo> local = arguments.local_cluster;
-  if (!local || arguments.workload.db == "fake") {
+  const clients::DbKind* kind = clients::FindDbKind(arguments.workload.db);
+  if (!local || (kind != nullptr && kind->in_process)) {
     return clients::MakeConnector(arguments.workload.db, arguments.ssh);
   }
   return [local](const std::string& node) -> Result<std::unique_ptr<control::Remote>> {
@@ -154,8 +153,10 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
                    "A JSON file of this command's flags ({\"db\": \"exec\", \"time-limit\": 60, "
                    "...}); flags after it win");
   TestOptions& options = arguments.options;
-  test->add_option("--db", arguments.workload.db,
-                   "Database: fake, etcd, or exec (your own client: --client-command)")
+  std::string databases = "Database:";
+  for (const clients::DbKind& kind : clients::DbKinds())
+    databases += (databases.back() == ':' ? " " : "; ") + kind.name + ": " + kind.summary;
+  test->add_option("--db", arguments.workload.db, databases)
       ->capture_default_str()
       ->check(CLI::IsMember(clients::DbNames()));
   test->add_option("--workload", arguments.workload.workload,

@@ -116,7 +116,7 @@ std::string BuildError(clients::WorkloadOptions workload) {
 TEST(TxnEndToEnd, OptionsThatDoNotFitAreRefused) {
   clients::WorkloadOptions etcd = TxnWorkload("rw-register", "serializable");
   etcd.db = "etcd";
-  EXPECT_EQ(BuildError(etcd), "etcd has no workload rw-register yet");
+  EXPECT_EQ(BuildError(etcd), "etcd has no workload rw-register (only register and list-append)");
   EXPECT_NE(BuildError(TxnWorkload("register", "snapshot-isolation")).find("--fake-bug"),
             std::string::npos);
   clients::WorkloadOptions bug = TxnWorkload("session", "serializable");
