@@ -6,8 +6,10 @@
 #include "checker/txn/models.h"
 #include "clients/etcd/etcd.h"
 #include "clients/exec/exec.h"
+#include "clients/fake/classic_stores.h"
 #include "clients/fake/fake.h"
 #include "clients/fake/txn_store.h"
+#include "clients/workloads/classic_workloads.h"
 #include "generators/combinators.h"
 #include "nemesis/nemesis.h"
 #include "runner/cluster/cluster.h"
@@ -38,7 +40,21 @@ gen::GenPtr RegisterWorkload(const TestOptions& options) {
   return generator;
 }
 
-bool IsTxnWorkload(const std::string& name) { return name != "register"; }
+bool IsTxnWorkload(const std::string& name) {
+  return name != "register" && !workloads::IsClassicWorkload(name);
+}
+
+// The classic workloads' fake store (counter, set, ...), with its --fake-bug.
+Result<Test> BuildFakeClassicTest(const TestOptions& options, const WorkloadOptions& workload) {
+  Result<std::shared_ptr<fake::ClassicStore>> store =
+      fake::MakeClassicStore(workload.workload, workload.fake_bug, options.seed);
+  if (!store.ok()) return store.status();
+  Test test;
+  test.options = options;
+  test.db = std::make_shared<fake::FakeDb>();
+  test.new_client = [store = *store] { return std::make_unique<fake::ClassicClient>(store); };
+  return test;
+}
 
 // The transactional workloads' part of the test: the store, its clients and the checker.
 Result<Test> BuildFakeTxnTest(const TestOptions& options, const WorkloadOptions& workload) {
@@ -68,8 +84,11 @@ Result<Test> BuildFakeTest(const TestOptions& options, const WorkloadOptions& wo
   if (IsTxnWorkload(workload.workload)) return BuildFakeTxnTest(options, workload);
   if (workload.fake_isolation != "serializable") {
     return Status::InvalidArgument(
-        "--fake-isolation applies to the list-append, rw-register and session workloads; the "
-        "register workload's fake store takes --fake-bug");
+        "--fake-isolation applies to the list-append, rw-register and session workloads; the " +
+        workload.workload + " workload's fake store takes --fake-bug");
+  }
+  if (workloads::IsClassicWorkload(workload.workload)) {
+    return BuildFakeClassicTest(options, workload);
   }
   std::optional<fake::Bug> bug = fake::ParseBug(workload.fake_bug);
   if (!bug) return Status::InvalidArgument("unknown fake bug " + workload.fake_bug);
@@ -108,7 +127,8 @@ Result<Test> BuildDbTest(const TestOptions& options, const WorkloadOptions& work
   if (workload.db == "fake") return BuildFakeTest(options, workload);
   if (workload.db == "exec") return BuildExecTest(options, workload);
   if (workload.db != "etcd") return Status::InvalidArgument("unknown db " + workload.db);
-  if (IsTxnWorkload(workload.workload) && workload.workload != "list-append") {
+  if ((IsTxnWorkload(workload.workload) && workload.workload != "list-append") ||
+      workloads::IsClassicWorkload(workload.workload)) {
     return Status::InvalidArgument("etcd has no workload " + workload.workload + " yet");
   }
   etcd::EtcdOptions etcd_options;
@@ -122,6 +142,11 @@ Result<Test> BuildDbTest(const TestOptions& options, const WorkloadOptions& work
 // The clients' part of the workload, unbounded (RegisterWorkload's counterpart).
 Result<gen::GenPtr> ClientWorkload(const TestOptions& options, const WorkloadOptions& workload) {
   if (workload.workload == "register") return RegisterWorkload(options);
+  if (workloads::IsClassicWorkload(workload.workload)) {
+    gen::GenPtr clients = gen::Clients(workloads::ClassicGenerator(workload.workload));
+    if (options.rate > 0) clients = gen::Rate(options.rate, clients);
+    return clients;
+  }
   Result<gen::GenPtr> generator =
       workload.workload == "list-append"   ? workloads::ListAppendGenerator(workload.txn)
       : workload.workload == "rw-register" ? workloads::RwRegisterGenerator(workload.txn)
@@ -133,7 +158,7 @@ Result<gen::GenPtr> ClientWorkload(const TestOptions& options, const WorkloadOpt
 }
 
 // Puts the workload's client generator beside the nemesis schedule under the time limit, then
-// the final heal.
+// the final heal, then the workload's final ops (the set workloads' final reads).
 Status AddGenerators(const WorkloadOptions& workload, Test* test) {
   Result<gen::GenPtr> client_workload = ClientWorkload(test->options, workload);
   if (!client_workload.ok()) return client_workload.status();
@@ -148,8 +173,13 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
   nemesis_options.protected_addresses = {cluster::kControllerAddress};
   Result<nemesis::NemesisPackage> package = nemesis::BuildNemesis(nemesis_options);
   if (!package.ok()) return package.status();
+  gen::GenPtr final_clients = workloads::IsClassicWorkload(workload.workload)
+                                 ? workloads::FinalGenerator(workload.workload)
+                                 : nullptr;
+  if (final_clients) final_clients = gen::Clients(final_clients);
   if (!package->nemesis) {
     test->generator = gen::TimeLimit(limit, clients);
+    if (final_clients) test->generator = gen::Then(test->generator, final_clients);
     return Status::Ok();
   }
   if (workload.db == "fake") {
@@ -160,11 +190,12 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
   test->nemesis = package->nemesis;
   test->generator = gen::Then(gen::TimeLimit(limit, gen::Any({clients, package->generator})),
                               package->final_generator);
+  if (final_clients) test->generator = gen::Then(test->generator, final_clients);
   return Status::Ok();
 }
 
 // The checkers named by --checker, else the workload's own: a register's values mean a
-// cas-register (linearizable); the transactional workloads name their checkers.
+// cas-register (linearizable); the transactional and classic workloads name their checkers.
 std::vector<std::string> CheckerNames(const WorkloadOptions& workload) {
   if (!workload.checkers.empty()) return workload.checkers;
   return {workload.workload == "register" ? "linearizable" : workload.workload};
@@ -195,10 +226,17 @@ Op RegisterOp(const gen::Context&, gen::Rng& rng) {
 
 std::vector<std::string> DbNames() { return {"fake", "etcd", "exec"}; }
 std::vector<std::string> WorkloadNames() {
-  return {"register", "list-append", "rw-register", "session"};
+  return {"register", "list-append", "rw-register", "session", "counter",
+          "set",      "set-full",    "unique-ids",  "bank"};
 }
 std::vector<std::string> FakeIsolationNames() { return fake::IsolationNames(); }
-std::vector<std::string> FakeBugNames() { return fake::BugNames(); }
+std::vector<std::string> FakeBugNames() {
+  std::vector<std::string> names = fake::BugNames();
+  for (const std::string& name : fake::AllClassicBugNames()) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return names;
+}
 std::vector<std::string> KeyDistributionNames() { return workloads::KeyDistributionNames(); }
 std::vector<std::string> ConsistencyModelNames() { return txn::ConsistencyModelNames(); }
 std::vector<std::string> NemesisNames() {

@@ -148,7 +148,8 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
       ->capture_default_str()
       ->check(CLI::IsMember(clients::DbNames()));
   test->add_option("--workload", arguments.workload.workload,
-                   "Workload: register, list-append, rw-register, session (docs/workloads.md)")
+                   "Workload: register, list-append, rw-register, session, counter, set, "
+                   "set-full, unique-ids, bank (docs/workloads.md)")
       ->capture_default_str()
       ->check(CLI::IsMember(clients::WorkloadNames()));
   test->add_option("--fake-isolation", arguments.workload.fake_isolation,
