@@ -67,8 +67,8 @@ class SetStore : public ClassicStore {
       if (bug_ == ClassicBug::kStaleReads && visible > 0 && coin_.Roll()) {
         visible -= 1 + coin_.Below(std::min<size_t>(visible, 5));  // the last 1..5 missing
       }
-      return Completion(invoke, std::vector<Json>(elements_.begin(), elements_.begin() +
-                                                                         static_cast<long>(visible)));
+      return Completion(invoke, std::vector<Json>(elements_.begin(),
+                                                  elements_.begin() + static_cast<long>(visible)));
     }
     if (invoke.f != "add") return UnknownOp(invoke);
     if (!(bug_ == ClassicBug::kLostWrites && coin_.Roll())) elements_.push_back(invoke.value);

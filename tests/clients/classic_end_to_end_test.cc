@@ -13,13 +13,13 @@
 namespace faultline {
 namespace {
 
-struct Run {
+struct ClassicRun {
   Verdict verdict = Verdict::kUnknown;
   Json result;  // the workload's checker's entry of results.json
   Json description;
 };
 
-Run RunFake(const std::string& workload, const std::string& bug, uint64_t seed) {
+ClassicRun RunFake(const std::string& workload, const std::string& bug, uint64_t seed) {
   testing::TempFolder store("faultline_classic_");
   TestOptions options;
   options.name = workload + "-" + bug;
@@ -43,7 +43,7 @@ Run RunFake(const std::string& workload, const std::string& bug, uint64_t seed) 
 class ClassicCorrect : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ClassicCorrect, FakeStoreWithoutBugIsValid) {
-  Run run = RunFake(GetParam(), "none", 3);
+  ClassicRun run = RunFake(GetParam(), "none", 3);
   EXPECT_EQ(run.description["name"], GetParam());
   EXPECT_EQ(run.verdict, Verdict::kValid) << run.result.dump(2);
   EXPECT_EQ(run.result["valid"], true);
@@ -58,7 +58,7 @@ INSTANTIATE_TEST_SUITE_P(Workloads, ClassicCorrect,
                          });
 
 TEST(ClassicBugs, CounterLostAddsGiveReadsBelowTheirLowerBound) {
-  Run run = RunFake("counter", "lost-writes", 1);
+  ClassicRun run = RunFake("counter", "lost-writes", 1);
   EXPECT_EQ(run.verdict, Verdict::kInvalid) << run.result.dump(2);
   ASSERT_GT(run.result["error_count"].get<int64_t>(), 0) << run.result.dump(2);
   const Json& error = run.result["errors"][0];
@@ -66,35 +66,35 @@ TEST(ClassicBugs, CounterLostAddsGiveReadsBelowTheirLowerBound) {
 }
 
 TEST(ClassicBugs, SetLostAddsAreMissingFromTheFinalRead) {
-  Run run = RunFake("set", "lost-writes", 1);
+  ClassicRun run = RunFake("set", "lost-writes", 1);
   EXPECT_EQ(run.verdict, Verdict::kInvalid) << run.result.dump(2);
   EXPECT_GT(run.result["lost_count"].get<int64_t>(), 0);
   EXPECT_EQ(run.result["unexpected_count"], 0);
 }
 
 TEST(ClassicBugs, SetFullStaleReadsGiveStaleElements) {
-  Run run = RunFake("set-full", "stale-reads", 1);
+  ClassicRun run = RunFake("set-full", "stale-reads", 1);
   EXPECT_EQ(run.verdict, Verdict::kInvalid) << run.result.dump(2);
   EXPECT_GT(run.result["stale_count"].get<int64_t>(), 0) << run.result.dump(2);
   EXPECT_EQ(run.result["unexpected_count"], 0);
 }
 
 TEST(ClassicBugs, SetFullLostAddsAreLost) {
-  Run run = RunFake("set-full", "lost-writes", 1);
+  ClassicRun run = RunFake("set-full", "lost-writes", 1);
   EXPECT_EQ(run.verdict, Verdict::kInvalid) << run.result.dump(2);
   EXPECT_GT(run.result["lost_count"].get<int64_t>(), 0) << run.result.dump(2);
   EXPECT_EQ(run.result["stale_count"], 0);
 }
 
 TEST(ClassicBugs, DuplicateIdsAreCounted) {
-  Run run = RunFake("unique-ids", "duplicate-ids", 1);
+  ClassicRun run = RunFake("unique-ids", "duplicate-ids", 1);
   EXPECT_EQ(run.verdict, Verdict::kInvalid) << run.result.dump(2);
   ASSERT_GT(run.result["duplicated_count"].get<int64_t>(), 0);
   EXPECT_GE(run.result["duplicated"][0]["count"].get<int64_t>(), 2);
 }
 
 TEST(ClassicBugs, NonAtomicTransfersBreakTheTotal) {
-  Run run = RunFake("bank", "non-atomic-transfer", 1);
+  ClassicRun run = RunFake("bank", "non-atomic-transfer", 1);
   EXPECT_EQ(run.verdict, Verdict::kInvalid) << run.result.dump(2);
   EXPECT_GT(run.result["error_counts"].value("wrong-total", 0), 0) << run.result.dump(2);
 }
@@ -105,7 +105,7 @@ TEST(ClassicBugs, ABugAnotherWorkloadTakesIsRefused) {
   clients::WorkloadOptions workload;
   workload.workload = "counter";
   workload.fake_bug = "duplicate-ids";
-  Result<Test> test = clients::BuildTest(options, workload);
+  Result<faultline::Test> test = clients::BuildTest(options, workload);
   ASSERT_FALSE(test.ok());
   EXPECT_NE(test.status().ToString().find("none, lost-writes"), std::string::npos)
       << test.status().ToString();
