@@ -63,6 +63,14 @@ Json VerdictJson(Verdict verdict) {
   return verdict == Verdict::kUnknown ? Json("unknown") : Json(verdict == Verdict::kValid);
 }
 
+Status HistoryOpError(const History& history, const Op& op, const std::string& message) {
+  std::string where = history.source.empty() ? "" : history.source + ":";
+  if (op.line > 0) where += std::to_string(op.line) + ":";
+  if (!where.empty()) where += " ";
+  return Status::InvalidArgument(where + "op " + std::to_string(op.index) + " (process " +
+                                 ProcessName(op.process) + ", f " + op.f + "): " + message);
+}
+
 CheckResult CheckResult::Failed(const Status& status) {
   CheckResult result;
   result.error = status;

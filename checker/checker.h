@@ -77,6 +77,10 @@ CheckerPtr Compose(std::vector<CheckerPtr> checkers);
 std::function<void(const std::string&)> ThrottledProgress(
     std::function<void(const std::string&)> sink, double every_s);
 
+// InvalidArgument for an op a checker cannot read: "<source>:<line>: op 12 (process 3, f add):
+// <message>", the file and line when the history has them.
+Status HistoryOpError(const History& history, const Op& op, const std::string& message);
+
 // Runs `check` and turns an exception into a failed result, so a checker bug never escapes.
 CheckResult CheckCatching(const Checker& checker, const History& history,
                           const CheckContext& context);

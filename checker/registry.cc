@@ -9,6 +9,7 @@
 #include "checker/stats/stats.h"
 #include "checker/txn/models.h"
 #include "checker/txn/txn.h"
+#include "checker/workloads/workloads.h"
 #include "reports/perf_checker.h"
 
 namespace faultline {
@@ -64,6 +65,31 @@ std::function<Result<CheckerPtr>(const Json&)> MakeTxn(TxnWorkload workload) {
   };
 }
 
+// settings[field] as a positive integer, `fallback` when absent.
+Result<int64_t> PositiveIntegerField(const Json& settings, const char* field, int64_t fallback) {
+  if (!settings.is_object() || !settings.contains(field)) return fallback;
+  const Json& value = settings[field];
+  if (!value.is_number_integer() || value.get<int64_t>() <= 0) {
+    return Status::InvalidArgument(std::string("checker setting ") + field +
+                                   " must be a positive integer, not " + value.dump());
+  }
+  return value.get<int64_t>();
+}
+
+Result<CheckerPtr> MakeBank(const Json& settings) {
+  BankOptions options;
+  Result<int64_t> accounts = PositiveIntegerField(settings, "accounts", options.accounts);
+  if (!accounts.ok()) return accounts.status();
+  Result<int64_t> total = PositiveIntegerField(settings, "total", options.total);
+  if (!total.ok()) return total.status();
+  if (*accounts > 1'000'000) {
+    return Status::InvalidArgument("checker setting accounts must be at most 1000000");
+  }
+  options.accounts = static_cast<int>(*accounts);
+  options.total = *total;
+  return MakeBankChecker(options);
+}
+
 Result<CheckerPtr> MakePerf(const Json& settings) {
   reports::PlotOptions options;
   Result<double> window = SecondsField(settings, "window_s", options.window_s);
@@ -90,6 +116,17 @@ const std::vector<CheckerKind>& CheckerKinds() {
        [](const Json&) -> Result<CheckerPtr> { return MakeSessionChecker(); }},
       {"stats", "ok/fail/info per operation kind; a kind that never succeeded is unknown",
        [](const Json&) -> Result<CheckerPtr> { return MakeStatsChecker(); }},
+      {"counter", "each read within the sums of the adds that must and may have happened",
+       [](const Json&) -> Result<CheckerPtr> { return MakeCounterChecker(); }},
+      {"set", "the final read holds every acknowledged add and nothing never added",
+       [](const Json&) -> Result<CheckerPtr> { return MakeSetChecker(); }},
+      {"set-full", "each element stable, stale, lost or never read across reads throughout",
+       [](const Json&) -> Result<CheckerPtr> { return MakeSetFullChecker(); }},
+      {"unique-ids", "no id generated twice", [](const Json&) -> Result<CheckerPtr> {
+         return MakeUniqueIdsChecker();
+       }},
+      {"bank", "every read of the balances: all accounts, none negative, the total conserved",
+       MakeBank},
       {"perf", "latency, throughput, availability and Apdex figures, and their plots", MakePerf},
   };
   return kinds;

@@ -15,7 +15,7 @@ namespace faultline {
 
 // Settings shared by every kind, as JSON (the flags of `test` and `check`, or a checker's
 // Describe()): {"model": {"name", "initial_value"}, "consistency_model", "window_s",
-// "apdex_t_s"}. Each kind reads the fields it needs, takes defaults for absent ones and refuses
+// "apdex_t_s", "accounts", "total" (bank)}. Each kind reads the fields it needs, takes defaults for absent ones and refuses
 // a bad one (InvalidArgument naming the field and what it accepts).
 struct CheckerKind {
   std::string name;
@@ -23,7 +23,8 @@ struct CheckerKind {
   std::function<Result<CheckerPtr>(const Json& settings)> make;
 };
 
-// linearizable, list-append, rw-register, session, stats, perf.
+// linearizable, list-append, rw-register, session, stats, counter, set, set-full, unique-ids,
+// bank, perf.
 const std::vector<CheckerKind>& CheckerKinds();
 std::vector<std::string> CheckerNames();
 

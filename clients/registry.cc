@@ -5,8 +5,10 @@
 #include "checker/registry.h"
 #include "checker/txn/models.h"
 #include "clients/db_kind.h"
+#include "clients/fake/classic_stores.h"
 #include "clients/fake/fake.h"
 #include "clients/fake/txn_store.h"
+#include "clients/workloads/classic_workloads.h"
 #include "generators/combinators.h"
 #include "nemesis/nemesis.h"
 #include "runner/cluster/cluster.h"
@@ -37,7 +39,9 @@ gen::GenPtr RegisterWorkload(const TestOptions& options) {
   return generator;
 }
 
-bool IsTxnWorkload(const std::string& name) { return name != "register"; }
+bool IsTxnWorkload(const std::string& name) {
+  return name != "register" && !workloads::IsClassicWorkload(name);
+}
 
 // Flags that belong to one database, given for another: refused with the reason.
 Status CheckDbFlags(const WorkloadOptions& workload) {
@@ -62,6 +66,11 @@ Result<Test> BuildDbTest(const TestOptions& options, const WorkloadOptions& work
 // The clients' part of the workload, unbounded (RegisterWorkload's counterpart).
 Result<gen::GenPtr> ClientWorkload(const TestOptions& options, const WorkloadOptions& workload) {
   if (workload.workload == "register") return RegisterWorkload(options);
+  if (workloads::IsClassicWorkload(workload.workload)) {
+    gen::GenPtr clients = gen::Clients(workloads::ClassicGenerator(workload.workload));
+    if (options.rate > 0) clients = gen::Rate(options.rate, clients);
+    return clients;
+  }
   Result<gen::GenPtr> generator =
       workload.workload == "list-append"   ? workloads::ListAppendGenerator(workload.txn)
       : workload.workload == "rw-register" ? workloads::RwRegisterGenerator(workload.txn)
@@ -73,7 +82,7 @@ Result<gen::GenPtr> ClientWorkload(const TestOptions& options, const WorkloadOpt
 }
 
 // Puts the workload's client generator beside the nemesis schedule under the time limit, then
-// the final heal.
+// the final heal, then the workload's final ops (the set workloads' final reads).
 Status AddGenerators(const WorkloadOptions& workload, Test* test) {
   Result<gen::GenPtr> client_workload = ClientWorkload(test->options, workload);
   if (!client_workload.ok()) return client_workload.status();
@@ -88,8 +97,13 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
   nemesis_options.protected_addresses = {cluster::kControllerAddress};
   Result<nemesis::NemesisPackage> package = nemesis::BuildNemesis(nemesis_options);
   if (!package.ok()) return package.status();
+  gen::GenPtr final_clients = workloads::IsClassicWorkload(workload.workload)
+                                 ? workloads::FinalGenerator(workload.workload)
+                                 : nullptr;
+  if (final_clients) final_clients = gen::Clients(final_clients);
   if (!package->nemesis) {
     test->generator = gen::TimeLimit(limit, clients);
+    if (final_clients) test->generator = gen::Then(test->generator, final_clients);
     return Status::Ok();
   }
   if (const DbKind* kind = FindDbKind(workload.db); kind != nullptr && kind->in_process) {
@@ -100,11 +114,12 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
   test->nemesis = package->nemesis;
   test->generator = gen::Then(gen::TimeLimit(limit, gen::Any({clients, package->generator})),
                               package->final_generator);
+  if (final_clients) test->generator = gen::Then(test->generator, final_clients);
   return Status::Ok();
 }
 
 // The checkers named by --checker, else the workload's own: a register's values mean a
-// cas-register (linearizable); the transactional workloads name their checkers.
+// cas-register (linearizable); the transactional and classic workloads name their checkers.
 std::vector<std::string> CheckerNames(const WorkloadOptions& workload) {
   if (!workload.checkers.empty()) return workload.checkers;
   return {workload.workload == "register" ? "linearizable" : workload.workload};
@@ -156,10 +171,17 @@ bool RunsOnNames(const WorkloadOptions& workload) {
   return kind != nullptr && kind->runs_on_names(workload);
 }
 std::vector<std::string> WorkloadNames() {
-  return {"register", "list-append", "rw-register", "session"};
+  return {"register", "list-append", "rw-register", "session", "counter",
+          "set",      "set-full",    "unique-ids",  "bank"};
 }
 std::vector<std::string> FakeIsolationNames() { return fake::IsolationNames(); }
-std::vector<std::string> FakeBugNames() { return fake::BugNames(); }
+std::vector<std::string> FakeBugNames() {
+  std::vector<std::string> names = fake::BugNames();
+  for (const std::string& name : fake::AllClassicBugNames()) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return names;
+}
 std::vector<std::string> KeyDistributionNames() { return workloads::KeyDistributionNames(); }
 std::vector<std::string> ConsistencyModelNames() { return txn::ConsistencyModelNames(); }
 std::vector<std::string> NemesisNames() {

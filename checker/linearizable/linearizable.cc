@@ -91,14 +91,6 @@ size_t DefaultMemoryLimit() {
   return static_cast<size_t>(pages) * static_cast<size_t>(page_size) / 2;
 }
 
-Status OpError(const History& history, const Op& op, const std::string& message) {
-  std::string where = history.source.empty() ? "" : history.source + ":";
-  if (op.line > 0) where += std::to_string(op.line) + ":";
-  return Status::InvalidArgument(where + (where.empty() ? "" : " ") + "op " +
-                                 std::to_string(op.index) + " (process " + ProcessName(op.process) +
-                                 ", f " + op.f + "): " + message);
-}
-
 // Pairs the history and splits it into partitions by key.
 Result<std::vector<Partition>> Partitioned(const History& history, bool model_takes_keys,
                                            bool lenient, std::vector<std::string>* warnings) {
@@ -133,7 +125,9 @@ Result<std::vector<Partition>> Partitioned(const History& history, bool model_ta
     std::string_view key;
     if (mode == KeyMode::kField) {
       const Json* field = KeyField(*invoke);
-      if (!field) return OpError(history, *invoke, "expected a \"key\" field like the other ops");
+      if (!field) {
+        return HistoryOpError(history, *invoke, "expected a \"key\" field like the other ops");
+      }
       key = KeyText(*field, owned_keys);
     } else if (mode == KeyMode::kTuple) {
       key = KeyText(invoke->value[0], owned_keys);
@@ -158,7 +152,7 @@ Result<PartitionOutcome> CheckPartition(const History& history, const Model& mod
   calls.reserve(partition.ops.size());
   for (const KeyedOp& op : partition.ops) {
     Result<Call> call = model.Encode(op.invoke->f, *op.invoke_value, op.completion_value, values);
-    if (!call.ok()) return OpError(history, *op.invoke, call.status().message());
+    if (!call.ok()) return HistoryOpError(history, *op.invoke, call.status().message());
     calls.push_back(std::move(*call));
   }
   // Unknown-outcome ops that cannot change the verdict are left out of the search: each one

@@ -12,14 +12,6 @@ namespace {
 
 bool IsPair(const Json& value) { return value.is_array() && value.size() == 2; }
 
-Status OpError(const History& history, const Op& op, const std::string& message) {
-  std::string where = history.source.empty() ? "" : history.source + ":";
-  if (op.line > 0) where += std::to_string(op.line) + ":";
-  if (!where.empty()) where += " ";
-  return Status::InvalidArgument(where + "op " + std::to_string(op.index) + " (process " +
-                                 ProcessName(op.process) + ", f " + op.f + "): " + message);
-}
-
 // A client op with its completion (null when it never completed), fail ops already dropped.
 struct Call {
   size_t invoke;
@@ -165,13 +157,14 @@ class Normaliser {
   }
 
   Status Txn(const Op& op, const Json& value, bool ok, Event* event) {
-    if (!value.is_array()) return OpError(history_, op, "expected a list of micro-ops");
+    if (!value.is_array()) return HistoryOpError(history_, op, "expected a list of micro-ops");
     const std::string_view write_f = type_ == DataType::kListAppend ? "append" : "w";
     std::set<std::string> written;  // keys this txn wrote so far: later reads are internal
     std::set<std::string> read;     // rw-register: a key's first read is its external one
     for (const Json& micro : value) {
       if (!micro.is_array() || micro.size() != 3 || !micro[0].is_string()) {
-        return OpError(history_, op, "expected a micro-op [f key value], found " + micro.dump());
+        return HistoryOpError(history_, op,
+                              "expected a micro-op [f key value], found " + micro.dump());
       }
       const std::string& f = micro[0].get_ref<const std::string&>();
       std::string key = micro[1].dump();
@@ -181,11 +174,11 @@ class Normaliser {
       } else if (f == "r") {
         if (!ok || written.count(key) || !read.insert(key).second) continue;
         if (type_ == DataType::kListAppend && !micro[2].is_array() && !micro[2].is_null()) {
-          return OpError(history_, op, "expected a list read, found " + micro.dump());
+          return HistoryOpError(history_, op, "expected a list read, found " + micro.dump());
         }
         event->accesses.push_back({false, std::move(key), micro[2]});
       } else {
-        return OpError(history_, op,
+        return HistoryOpError(history_, op,
                        "unexpected micro-op " + micro.dump() + " in a " +
                            std::string(ToString(type_)) + " history");
       }
@@ -204,7 +197,7 @@ class Normaliser {
       *payload = value;
       return Status::Ok();
     }
-    if (!IsPair(value)) return OpError(history_, op, "expected a [key value] tuple");
+    if (!IsPair(value)) return HistoryOpError(history_, op, "expected a [key value] tuple");
     *key = value[0].dump();
     *payload = value[1];
     return Status::Ok();
@@ -219,7 +212,7 @@ class Normaliser {
     if (op.f == "write") {
       event->accesses.push_back({true, key, argument});
     } else if (op.f == "cas") {
-      if (!IsPair(argument)) return OpError(history_, op, "expected a cas value [old new]");
+      if (!IsPair(argument)) return HistoryOpError(history_, op, "expected a cas value [old new]");
       if (call.ok) event->accesses.push_back({false, key, argument[0]});
       event->accesses.push_back({true, key, argument[1]});
     } else if (call.ok) {

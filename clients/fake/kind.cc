@@ -1,8 +1,10 @@
 // --db fake: in-process stores with seeded bugs (fake.h, txn_store.h), for testing the harness
 // and the checkers without a cluster.
 #include "clients/db_kind.h"
+#include "clients/fake/classic_stores.h"
 #include "clients/fake/fake.h"
 #include "clients/fake/txn_store.h"
+#include "clients/workloads/classic_workloads.h"
 
 namespace faultline::clients {
 namespace {
@@ -31,12 +33,28 @@ Result<Test> BuildTxnTest(const TestOptions& options, const WorkloadOptions& wor
   return test;
 }
 
-// The register workload's store: --fake-bug says how it breaks.
+// The classic workloads' fake store (counter, set, ...), with its --fake-bug.
+Result<Test> BuildFakeClassicTest(const TestOptions& options, const WorkloadOptions& workload) {
+  Result<std::shared_ptr<fake::ClassicStore>> store =
+      fake::MakeClassicStore(workload.workload, workload.fake_bug, options.seed);
+  if (!store.ok()) return store.status();
+  Test test;
+  test.options = options;
+  test.db = std::make_shared<fake::FakeDb>();
+  test.new_client = [store = *store] { return std::make_unique<fake::ClassicClient>(store); };
+  return test;
+}
+
+
+// The register workload's store and the classic ones: --fake-bug says how they break.
 Result<Test> BuildRegisterTest(const TestOptions& options, const WorkloadOptions& workload) {
   if (workload.fake_isolation != "serializable") {
     return Status::InvalidArgument(
-        "--fake-isolation applies to the list-append, rw-register and session workloads; the "
-        "register workload's fake store takes --fake-bug");
+        "--fake-isolation applies to the list-append, rw-register and session workloads; the " +
+        workload.workload + " workload's fake store takes --fake-bug");
+  }
+  if (workloads::IsClassicWorkload(workload.workload)) {
+    return BuildFakeClassicTest(options, workload);
   }
   std::optional<fake::Bug> bug = fake::ParseBug(workload.fake_bug);
   if (!bug) return Status::InvalidArgument("unknown fake bug " + workload.fake_bug);
@@ -62,8 +80,9 @@ DbKind FakeDbKind() {
           "--client-command applies to --db exec and to real databases (etcd: your client "
           "against the etcd faultline runs), not to the in-process fake db");
     }
-    return workload.workload == "register" ? BuildRegisterTest(options, workload)
-                                           : BuildTxnTest(options, workload);
+    const bool transactional = workload.workload != "register" &&
+                               !workloads::IsClassicWorkload(workload.workload);
+    return transactional ? BuildTxnTest(options, workload) : BuildRegisterTest(options, workload);
   };
   return kind;
 }

@@ -160,7 +160,8 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
       ->capture_default_str()
       ->check(CLI::IsMember(clients::DbNames()));
   test->add_option("--workload", arguments.workload.workload,
-                   "Workload: register, list-append, rw-register, session (docs/workloads.md)")
+                   "Workload: register, list-append, rw-register, session, counter, set, "
+                   "set-full, unique-ids, bank (docs/workloads.md)")
       ->capture_default_str()
       ->check(CLI::IsMember(clients::WorkloadNames()));
   test->add_option("--fake-isolation", arguments.workload.fake_isolation,
@@ -190,8 +191,10 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
                    "Which active key a micro-op uses: uniform, exponential, zipf")
       ->capture_default_str()
       ->check(CLI::IsMember(clients::KeyDistributionNames()));
+  std::string bugs;
+  for (const std::string& bug : clients::FakeBugNames()) bugs += (bugs.empty() ? "" : ", ") + bug;
   test->add_option("--fake-bug", arguments.workload.fake_bug,
-                   "Fake db bug: none, stale-reads, lost-writes, non-atomic-cas, refused-writes")
+                   "Fake db bug (register and the classic workloads; docs/workloads.md): " + bugs)
       ->capture_default_str()
       ->check(CLI::IsMember(clients::FakeBugNames()));
   test->add_option("--nemesis-interval", arguments.workload.nemesis_interval_s,

@@ -1,0 +1,70 @@
+#include "clients/workloads/classic_workloads.h"
+
+#include <memory>
+
+#include "checker/workloads/workloads.h"
+#include "generators/combinators.h"
+
+namespace faultline::workloads {
+namespace {
+
+// Adds of next, next + 1, ...: the state is the next element, carried by the value it returns.
+class UniqueAdds : public gen::Generator {
+ public:
+  explicit UniqueAdds(int64_t next) : next_(next) {}
+
+  gen::Step Next(const gen::Context& context) const override {
+    std::optional<int> thread = context.SomeFreeThread();
+    if (!thread) return gen::Step::Pending(shared_from_this());
+    Op op = gen::MakeOp("add", next_);
+    op.type = OpType::kInvoke;
+    op.process = context.ProcessOf(*thread);
+    op.time_ns = context.time_ns;
+    return gen::Step::Emit(std::move(op), std::make_shared<UniqueAdds>(next_ + 1));
+  }
+
+ private:
+  int64_t next_;
+};
+
+gen::GenPtr Reads() { return gen::Repeat("read"); }
+
+gen::GenPtr CounterAdds() {
+  return gen::Repeat([](const gen::Context&, gen::Rng& rng) {
+    return gen::MakeOp("add", std::uniform_int_distribution<int>(1, kMaxAdd)(rng));
+  });
+}
+
+gen::GenPtr Transfers() {
+  return gen::Repeat([](const gen::Context&, gen::Rng& rng) {
+    const int accounts = BankOptions().accounts;
+    int from = std::uniform_int_distribution<int>(0, accounts - 1)(rng);
+    // Any other account: draw among accounts - 1 and skip `from`.
+    int to = std::uniform_int_distribution<int>(0, accounts - 2)(rng);
+    if (to >= from) ++to;
+    int amount = std::uniform_int_distribution<int>(1, kMaxTransfer)(rng);
+    return gen::MakeOp("transfer", {{"from", from}, {"to", to}, {"amount", amount}});
+  });
+}
+
+}  // namespace
+
+bool IsClassicWorkload(const std::string& name) {
+  return name == "counter" || name == "set" || name == "set-full" || name == "unique-ids" ||
+         name == "bank";
+}
+
+gen::GenPtr ClassicGenerator(const std::string& name) {
+  if (name == "counter") return gen::Mix({CounterAdds(), Reads()});
+  if (name == "set") return std::make_shared<UniqueAdds>(0);
+  if (name == "set-full") return gen::Mix({std::make_shared<UniqueAdds>(0), Reads()});
+  if (name == "unique-ids") return gen::Repeat("generate");
+  return gen::Mix({Transfers(), Reads()});
+}
+
+gen::GenPtr FinalGenerator(const std::string& name) {
+  if (name == "set" || name == "set-full") return gen::EachThread(gen::Once("read"));
+  return nullptr;
+}
+
+}  // namespace faultline::workloads
