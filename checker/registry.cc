@@ -125,6 +125,8 @@ const std::vector<CheckerKind>& CheckerKinds() {
       {"unique-ids", "no id generated twice", [](const Json&) -> Result<CheckerPtr> {
          return MakeUniqueIdsChecker();
        }},
+      {"total-queue", "every acknowledged enqueue dequeued exactly once, nothing unexpected",
+       [](const Json&) -> Result<CheckerPtr> { return MakeTotalQueueChecker(); }},
       {"bank", "every read of the balances: all accounts, none negative, the total conserved",
        MakeBank},
       {"perf", "latency, throughput, availability and Apdex figures, and their plots", MakePerf},

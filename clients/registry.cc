@@ -122,13 +122,16 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
 // cas-register (linearizable); the transactional and classic workloads name their checkers.
 std::vector<std::string> CheckerNames(const WorkloadOptions& workload) {
   if (!workload.checkers.empty()) return workload.checkers;
-  return {workload.workload == "register" ? "linearizable" : workload.workload};
+  const bool linearizable = workload.workload == "register" || workload.workload == "queue";
+  return {linearizable ? "linearizable" : workload.workload};
 }
 
 // What the checkers check against: registers start at nil on the fake store and on etcd (a key
-// nobody wrote reads as nil).
+// nobody wrote reads as nil); the queue workload is an unordered queue, empty at first (Jepsen's
+// queue checker).
 Json CheckerSettings(const WorkloadOptions& workload) {
-  return {{"model", {{"name", "cas-register"}, {"initial_value", nullptr}}},
+  const char* model = workload.workload == "queue" ? "unordered-queue" : "cas-register";
+  return {{"model", {{"name", model}, {"initial_value", nullptr}}},
           {"consistency_model", workload.consistency_model},
           {"apdex_t_s", workload.apdex_t_s},
           {"window_s", workload.plot_window_s}};
@@ -171,8 +174,8 @@ bool RunsOnNames(const WorkloadOptions& workload) {
   return kind != nullptr && kind->runs_on_names(workload);
 }
 std::vector<std::string> WorkloadNames() {
-  return {"register", "list-append", "rw-register", "session", "counter",
-          "set",      "set-full",    "unique-ids",  "bank"};
+  return {"register", "list-append", "rw-register", "session",    "counter", "set",
+          "set-full", "unique-ids",  "bank",        "queue",      "total-queue"};
 }
 std::vector<std::string> FakeIsolationNames() { return fake::IsolationNames(); }
 std::vector<std::string> FakeBugNames() {

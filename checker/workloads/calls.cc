@@ -112,7 +112,8 @@ CheckResult MakeResult(Verdict verdict, Json json, const std::string& text,
   CheckResult result;
   result.verdict = verdict;
   result.json = std::move(json);
-  result.text = std::string(ToString(verdict)) + ": " + text;
+  // One line, ending as every checker's text does, so that what follows starts a line of its own.
+  result.text = std::string(ToString(verdict)) + ": " + text + "\n";
   result.warnings = std::move(warnings);
   return result;
 }

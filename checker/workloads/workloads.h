@@ -20,6 +20,12 @@
 //               last read that missed it began (0 when no later read missed it).
 //   unique-ids  `generate` (value on ok: the id, any JSON). Ids returned by two or more ok
 //               generates are duplicates, listed with how many times each came back.
+//   total-queue `enqueue` (value: an element, unique per enqueue), `dequeue` (value on ok: the
+//               element, or null when the queue was empty) and a final `drain` (value on ok:
+//               every element still queued). Jepsen's total-queue: ok enqueues never dequeued
+//               are lost, dequeued elements never enqueued are unexpected, elements dequeued
+//               twice are duplicated, info enqueues dequeued are recovered. Without an ok drain
+//               the verdict is at best unknown (what is still queued would look lost).
 //   bank        `transfer` (value {"from", "to", "amount"}) and `read` (value: {"<account>":
 //               balance} for every account). Every ok read must hold exactly the accounts
 //               0..accounts-1, no negative balance, and balances summing to `total`.
@@ -41,6 +47,7 @@ CheckerPtr MakeCounterChecker();    // "counter"
 CheckerPtr MakeSetChecker();        // "set"
 CheckerPtr MakeSetFullChecker();    // "set-full"
 CheckerPtr MakeUniqueIdsChecker();  // "unique-ids"
+CheckerPtr MakeTotalQueueChecker();  // "total-queue"
 
 struct BankOptions {
   int accounts = 8;    // accounts 0 .. accounts-1

@@ -1,5 +1,6 @@
 #include "clients/fake/classic_stores.h"
 
+#include <deque>
 #include <algorithm>
 #include <thread>
 
@@ -101,6 +102,36 @@ class IdStore : public ClassicStore {
   int64_t next_ = 0;
 };
 
+// A FIFO queue. lost-writes acknowledges an enqueue without queueing it; duplicate-dequeues
+// hands an element out without removing it (it comes out again later).
+class QueueStore : public ClassicStore {
+ public:
+  QueueStore(ClassicBug bug, uint64_t seed) : bug_(bug), coin_(seed) {}
+  Op Apply(const Op& invoke) override {
+    std::lock_guard lock(mutex_);
+    if (invoke.f == "enqueue") {
+      if (!(bug_ == ClassicBug::kLostWrites && coin_.Roll())) queue_.push_back(invoke.value);
+      return Completion(invoke, invoke.value);
+    }
+    if (invoke.f == "dequeue") {
+      if (queue_.empty()) return Completion(invoke, nullptr);
+      Json element = queue_.front();
+      if (!(bug_ == ClassicBug::kDuplicateDequeues && coin_.Roll())) queue_.pop_front();
+      return Completion(invoke, std::move(element));
+    }
+    if (invoke.f != "drain") return UnknownOp(invoke);
+    std::vector<Json> rest(queue_.begin(), queue_.end());
+    queue_.clear();
+    return Completion(invoke, std::move(rest));
+  }
+
+ private:
+  ClassicBug bug_;
+  std::mutex mutex_;
+  Coin coin_;
+  std::deque<Json> queue_;
+};
+
 class BankStore : public ClassicStore {
  public:
   explicit BankStore(ClassicBug bug) : bug_(bug) {
@@ -169,6 +200,7 @@ std::optional<ClassicBug> ParseClassicBug(const std::string& name) {
   if (name == "stale-reads") return ClassicBug::kStaleReads;
   if (name == "duplicate-ids") return ClassicBug::kDuplicateIds;
   if (name == "non-atomic-transfer") return ClassicBug::kNonAtomicTransfer;
+  if (name == "duplicate-dequeues") return ClassicBug::kDuplicateDequeues;
   return std::nullopt;
 }
 
@@ -179,11 +211,14 @@ std::vector<std::string> ClassicBugNames(const std::string& workload) {
   if (workload == "set" || workload == "set-full") return {"none", "lost-writes", "stale-reads"};
   if (workload == "unique-ids") return {"none", "duplicate-ids"};
   if (workload == "bank") return {"none", "non-atomic-transfer"};
+  if (workload == "queue" || workload == "total-queue")
+    return {"none", "lost-writes", "duplicate-dequeues"};
   return {};
 }
 
 std::vector<std::string> AllClassicBugNames() {
-  return {"lost-writes", "stale-reads", "duplicate-ids", "non-atomic-transfer"};
+  return {"lost-writes", "stale-reads", "duplicate-ids", "non-atomic-transfer",
+          "duplicate-dequeues"};
 }
 
 Result<std::shared_ptr<ClassicStore>> MakeClassicStore(const std::string& workload,
@@ -199,6 +234,8 @@ Result<std::shared_ptr<ClassicStore>> MakeClassicStore(const std::string& worklo
   if (workload == "counter") return std::shared_ptr<ClassicStore>(new CounterStore(parsed, seed));
   if (workload == "unique-ids") return std::shared_ptr<ClassicStore>(new IdStore(parsed, seed));
   if (workload == "bank") return std::shared_ptr<ClassicStore>(new BankStore(parsed));
+  if (workload == "queue" || workload == "total-queue")
+    return std::shared_ptr<ClassicStore>(new QueueStore(parsed, seed));
   return std::shared_ptr<ClassicStore>(new SetStore(parsed, seed));
 }
 

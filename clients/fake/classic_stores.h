@@ -24,9 +24,17 @@
 
 namespace faultline::fake {
 
-enum class ClassicBug { kNone, kLostWrites, kStaleReads, kDuplicateIds, kNonAtomicTransfer };
+enum class ClassicBug {
+  kNone,
+  kLostWrites,
+  kStaleReads,
+  kDuplicateIds,
+  kNonAtomicTransfer,
+  kDuplicateDequeues
+};
 
-// The bugs `workload` (counter, set, set-full, unique-ids, bank) accepts, "none" first.
+// The bugs `workload` (counter, set, set-full, unique-ids, bank, queue, total-queue) accepts,
+// "none" first.
 std::vector<std::string> ClassicBugNames(const std::string& workload);
 // Every classic bug's name, "none" excluded.
 std::vector<std::string> AllClassicBugNames();

@@ -8,23 +8,25 @@
 namespace faultline::workloads {
 namespace {
 
-// Adds of next, next + 1, ...: the state is the next element, carried by the value it returns.
+// Ops `f` (add, enqueue) of next, next + 1, ...: the state is the next element, carried by the
+// value it returns.
 class UniqueAdds : public gen::Generator {
  public:
-  explicit UniqueAdds(int64_t next) : next_(next) {}
+  explicit UniqueAdds(int64_t next, std::string f = "add") : next_(next), f_(std::move(f)) {}
 
   gen::Step Next(const gen::Context& context) const override {
     std::optional<int> thread = context.SomeFreeThread();
     if (!thread) return gen::Step::Pending(shared_from_this());
-    Op op = gen::MakeOp("add", next_);
+    Op op = gen::MakeOp(f_, next_);
     op.type = OpType::kInvoke;
     op.process = context.ProcessOf(*thread);
     op.time_ns = context.time_ns;
-    return gen::Step::Emit(std::move(op), std::make_shared<UniqueAdds>(next_ + 1));
+    return gen::Step::Emit(std::move(op), std::make_shared<UniqueAdds>(next_ + 1, f_));
   }
 
  private:
   int64_t next_;
+  std::string f_;
 };
 
 gen::GenPtr Reads() { return gen::Repeat("read"); }
@@ -51,7 +53,7 @@ gen::GenPtr Transfers() {
 
 bool IsClassicWorkload(const std::string& name) {
   return name == "counter" || name == "set" || name == "set-full" || name == "unique-ids" ||
-         name == "bank";
+         name == "bank" || name == "queue" || name == "total-queue";
 }
 
 gen::GenPtr ClassicGenerator(const std::string& name) {
@@ -59,11 +61,15 @@ gen::GenPtr ClassicGenerator(const std::string& name) {
   if (name == "set") return std::make_shared<UniqueAdds>(0);
   if (name == "set-full") return gen::Mix({std::make_shared<UniqueAdds>(0), Reads()});
   if (name == "unique-ids") return gen::Repeat("generate");
+  if (name == "queue" || name == "total-queue") {
+    return gen::Mix({std::make_shared<UniqueAdds>(0, "enqueue"), gen::Repeat("dequeue")});
+  }
   return gen::Mix({Transfers(), Reads()});
 }
 
 gen::GenPtr FinalGenerator(const std::string& name) {
   if (name == "set" || name == "set-full") return gen::EachThread(gen::Once("read"));
+  if (name == "total-queue") return gen::EachThread(gen::Once("drain"));
   return nullptr;
 }
 

@@ -11,6 +11,12 @@
 //   unique-ids  {"f": "generate", "value": null}
 //                                             ok with "value": a new id (any JSON, usually an
 //                                             integer or a string) no other generate returned
+//   queue,      {"f": "enqueue", "value": e}  enqueue element e (an integer, each enqueued once)
+//   total-queue {"f": "dequeue", "value": null}
+//                                             ok with "value": an element taken out, or null
+//                                             when the queue was empty
+//               {"f": "drain", "value": null} (total-queue, at the end) ok with "value": every
+//                                             element still queued, an array, taking them out
 //   bank        {"f": "transfer", "value": {"from": a, "to": b, "amount": n}}
 //                                             move n (1..5) from account a to account b (a != b);
 //                                             fail, changing nothing, when a would go negative
@@ -35,7 +41,7 @@ namespace faultline::workloads {
 inline constexpr int kMaxAdd = 5;       // counter adds are 1 .. kMaxAdd
 inline constexpr int kMaxTransfer = 5;  // bank transfers move 1 .. kMaxTransfer
 
-// Whether `name` is one of counter, set, set-full, unique-ids, bank.
+// Whether `name` is one of counter, set, set-full, unique-ids, bank, queue, total-queue.
 bool IsClassicWorkload(const std::string& name);
 
 // The workload's generator (unbounded); `name` must be a classic workload.

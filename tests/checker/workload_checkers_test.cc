@@ -51,6 +51,53 @@ CheckResult Check(const CheckerPtr& checker, const Builder& builder) {
   return checker->Check(builder.history(), CheckContext{});
 }
 
+// --- total-queue ---
+
+TEST(TotalQueueChecker, EveryAcknowledgedEnqueueOutOnceIsValid) {
+  Builder b;
+  b.Call(0, "enqueue", 1, 1).Call(1, "enqueue", 2, 2);
+  b.Invoke(2, "enqueue", 3).Info(2, "enqueue", 3);  // may have happened: drained later
+  b.Call(0, "dequeue", nullptr, 1);
+  b.Call(1, "dequeue", nullptr, nullptr);  // found it empty? no: 2 is there, but null is allowed
+  b.Call(0, "drain", nullptr, Json::array({3, 2}));
+  const CheckResult result = Check(MakeTotalQueueChecker(), b);
+  EXPECT_EQ(result.verdict, Verdict::kValid) << result.text;
+  EXPECT_EQ(result.json["acknowledged_count"], 2);
+  EXPECT_EQ(result.json["recovered"], Json::array({3}));
+  EXPECT_EQ(result.json["lost_count"], 0);
+}
+
+TEST(TotalQueueChecker, LostUnexpectedAndDuplicatedElementsAreNamed) {
+  Builder b;
+  b.Call(0, "enqueue", 1, 1).Call(0, "enqueue", 2, 2).Call(0, "enqueue", 4, 4);
+  b.Invoke(1, "enqueue", 5).Fail(1, "enqueue", 5);  // certainly not queued
+  b.Call(1, "dequeue", nullptr, 1);
+  b.Call(2, "dequeue", nullptr, 1);   // 1 again: duplicated
+  b.Call(2, "dequeue", nullptr, 9);   // never enqueued: unexpected
+  b.Call(0, "drain", nullptr, Json::array({5}));  // 5 failed: unexpected too; 2 and 4 lost
+  const CheckResult result = Check(MakeTotalQueueChecker(), b);
+  EXPECT_EQ(result.verdict, Verdict::kInvalid);
+  EXPECT_EQ(result.json["lost"], Json::array({2, 4}));
+  EXPECT_EQ(result.json["unexpected"], Json::array({5, 9}));
+  EXPECT_EQ(result.json["duplicated"], Json({{"1", 2}}));
+  EXPECT_NE(result.text.find("2 acknowledged enqueues never dequeued (2, 4)"), std::string::npos)
+      << result.text;
+  EXPECT_NE(result.text.find("1 elements dequeued more than once (1)"), std::string::npos)
+      << result.text;
+}
+
+TEST(TotalQueueChecker, WithoutADrainTheVerdictIsUnknownAndBadValuesAreErrors) {
+  Builder b;
+  b.Call(0, "enqueue", 1, 1).Call(0, "enqueue", 2, 2).Call(1, "dequeue", nullptr, 1);
+  EXPECT_EQ(Check(MakeTotalQueueChecker(), b).verdict, Verdict::kUnknown);
+  Builder bad;
+  bad.Call(0, "enqueue", "x", "x");
+  const CheckResult failed = Check(MakeTotalQueueChecker(), bad);
+  EXPECT_FALSE(failed.error.ok());
+  EXPECT_NE(failed.error.message().find("an enqueue needs an integer element"), std::string::npos)
+      << failed.error.message();
+}
+
 // --- counter ---
 
 TEST(CounterChecker, ReadsWithinBoundsAreValid) {

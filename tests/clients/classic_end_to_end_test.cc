@@ -1,4 +1,4 @@
-// The classic workloads (counter, set, set-full, unique-ids, bank) end to end: through the
+// The classic workloads (counter, set, set-full, unique-ids, bank, queue, total-queue) end to end: through the
 // registry, the real interpreter, journal and checker (RunTest), and through `faultline test`.
 // Each fake store is valid without its bug and invalid with it, its checker naming what broke.
 #include <gtest/gtest.h>
@@ -19,7 +19,10 @@ struct ClassicRun {
   Json description;
 };
 
-ClassicRun RunFake(const std::string& workload, const std::string& bug, uint64_t seed) {
+// The fake store's run of `workload` with `bug`; `checker`: the entry of results.json to return
+// (the workload's namesake unless given).
+ClassicRun RunFake(const std::string& workload, const std::string& bug, uint64_t seed,
+                   const std::string& checker = "", double rate = 0) {
   testing::TempFolder store("faultline_classic_");
   TestOptions options;
   options.name = workload + "-" + bug;
@@ -27,6 +30,7 @@ ClassicRun RunFake(const std::string& workload, const std::string& bug, uint64_t
   options.concurrency = 5;
   options.time_limit_s = 0.7;
   options.seed = seed;
+  options.rate = rate;
   options.store_dir = store.path().string();
   clients::WorkloadOptions workload_options;
   workload_options.workload = workload;
@@ -36,7 +40,7 @@ ClassicRun RunFake(const std::string& workload, const std::string& bug, uint64_t
   if (!test.ok()) return {};
   RunOutcome outcome = RunTest(*test, clients::MakeConnector("fake", {}), {});
   EXPECT_TRUE(outcome.error.ok()) << outcome.error.ToString();
-  return {outcome.verdict, outcome.results["checkers"][workload],
+  return {outcome.verdict, outcome.results["checkers"][checker.empty() ? workload : checker],
           test->checker->Describe()["checkers"][0]};
 }
 
@@ -50,7 +54,8 @@ TEST_P(ClassicCorrect, FakeStoreWithoutBugIsValid) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Workloads, ClassicCorrect,
-                         ::testing::Values("counter", "set", "set-full", "unique-ids", "bank"),
+                         ::testing::Values("counter", "set", "set-full", "unique-ids", "bank",
+                                           "total-queue"),
                          [](const auto& info) {
                            std::string name = info.param;
                            std::replace(name.begin(), name.end(), '-', '_');
@@ -97,6 +102,32 @@ TEST(ClassicBugs, NonAtomicTransfersBreakTheTotal) {
   ClassicRun run = RunFake("bank", "non-atomic-transfer", 1);
   EXPECT_EQ(run.verdict, Verdict::kInvalid) << run.result.dump(2);
   EXPECT_GT(run.result["error_counts"].value("wrong-total", 0), 0) << run.result.dump(2);
+}
+
+TEST(ClassicBugs, TotalQueueLostEnqueuesAreLostAndDuplicateDequeuesDuplicated) {
+  ClassicRun lost = RunFake("total-queue", "lost-writes", 5);
+  EXPECT_EQ(lost.verdict, Verdict::kInvalid) << lost.result.dump(2);
+  EXPECT_GT(lost.result["lost_count"].get<int64_t>(), 0) << lost.result.dump(2);
+  EXPECT_EQ(lost.result["duplicated_count"], 0);
+  ClassicRun duplicated = RunFake("total-queue", "duplicate-dequeues", 5);
+  EXPECT_EQ(duplicated.verdict, Verdict::kInvalid) << duplicated.result.dump(2);
+  EXPECT_GT(duplicated.result["duplicated_count"].get<int64_t>(), 0);
+  EXPECT_EQ(duplicated.result["lost_count"], 0);
+}
+
+// The queue workload is Jepsen's queue: linearizable against an unordered queue.
+TEST(ClassicBugs, QueueIsCheckedAsAnUnorderedQueue) {
+  // At a bounded rate: a single unordered queue of 100k ops is a long linearizability search.
+  constexpr double kRate = 5000;
+  ClassicRun valid = RunFake("queue", "none", 3, "linearizable", kRate);
+  EXPECT_EQ(valid.description["name"], "linearizable");
+  EXPECT_EQ(valid.description["model"]["name"], "unordered-queue") << valid.description.dump();
+  EXPECT_EQ(valid.verdict, Verdict::kValid) << valid.result.dump(2);
+  for (const char* bug : {"lost-writes", "duplicate-dequeues"}) {
+    ClassicRun broken = RunFake("queue", bug, 3, "linearizable", kRate);
+    EXPECT_EQ(broken.verdict, Verdict::kInvalid) << bug << "\n" << broken.result.dump(2);
+    EXPECT_EQ(broken.result["valid"], false) << bug;
+  }
 }
 
 TEST(ClassicBugs, ABugAnotherWorkloadTakesIsRefused) {
