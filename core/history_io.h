@@ -38,11 +38,11 @@ enum class ValueForm { kTree, kText };
 
 struct ReadOptions {
   HistoryFormat format = HistoryFormat::kAuto;
-  ValueForm value_form = ValueForm::kTree;
   int threads = 1;  // parse workers for large files; 0 = all cores
   // ReadHistoryFile on a run's history.jsonl: a last line without its newline (a run killed
   // mid-write) is dropped; everything before it is intact.
   bool drop_torn_last_line = false;
+  ValueForm value_form = ValueForm::kTree;
 };
 
 // An op read with ValueForm::kText made as if read with kTree: its value and error texts parsed

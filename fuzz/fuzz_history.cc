@@ -87,6 +87,31 @@ Result<History> Read(std::string_view text, HistoryFormat format, int chunks) {
   return internal::ReadHistoryChunked(text, "fuzz", format, chunks, 0);
 }
 
+// JSON histories read with ValueForm::kText: the same error as with trees, or the same ops once
+// their value texts are parsed (core/history_io.h's promise).
+void CheckValueTexts(std::string_view text, HistoryFormat format, const Result<History>& trees) {
+  const HistoryFormat detected = format == HistoryFormat::kAuto ? DetectFormat(text) : format;
+  if (detected != HistoryFormat::kJsonl && detected != HistoryFormat::kElleJson) return;
+  ReadOptions options;
+  options.format = detected;
+  options.value_form = ValueForm::kText;
+  Result<History> texts = ReadHistoryText(text, "fuzz", options);
+  if (!texts.ok() || !trees.ok()) {
+    Check(texts.ok() == trees.ok() &&
+              texts.status().message() == trees.status().message(),
+          "value texts", "errors differ: " + texts.status().message() + "\nvs\n" +
+                             trees.status().message());
+    return;
+  }
+  Check(texts->ops.size() == trees->ops.size(), "value texts", "op counts differ");
+  for (size_t i = 0; i < texts->ops.size(); ++i) {
+    Op op = texts->ops[i];
+    Check(ParseValueTexts(&op).ok(), "value texts", "a kept text does not parse");
+    Check(SameOp(op, trees->ops[i], true), "value texts",
+          op.ToJson().dump() + "\nvs\n" + trees->ops[i].ToJson().dump());
+  }
+}
+
 }  // namespace
 }  // namespace faultline
 
@@ -102,5 +127,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     WriteJsonl(*serial, jsonl);
     CheckSame(serial, Read(jsonl.str(), HistoryFormat::kJsonl, 1), false, "JSONL round trip");
   }
+  CheckValueTexts(text, format, serial);
   return 0;
 }
