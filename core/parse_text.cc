@@ -6,7 +6,6 @@
 namespace faultline::text {
 namespace {
 
-constexpr size_t kMaxShownBytes = 40;
 
 bool IsTokenEnd(char c) {
   switch (c) {
@@ -225,11 +224,11 @@ int32_t ParseHex4(std::string_view digits) {
   return value;
 }
 
-std::string Printable(std::string_view token) {
+std::string Printable(std::string_view token, size_t max_bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   size_t i = 0;
-  while (i < token.size() && out.size() < kMaxShownBytes) {
+  while (i < token.size() && out.size() < max_bytes) {
     const unsigned char c = static_cast<unsigned char>(token[i]);
     const size_t length = Utf8SequenceLength(token.substr(i));
     if (c >= 0x20 && c != 0x7F && length > 0) {

@@ -64,8 +64,8 @@ char EncodeSimpleEscape(char c);
 int32_t ParseHex4(std::string_view digits);
 
 // "found" text for a message: printable ASCII and valid UTF-8 kept, other bytes as \xNN, at most
-// about 40 bytes (then "...").
-std::string Printable(std::string_view token);
+// about `max_bytes` bytes (then "...").
+std::string Printable(std::string_view token, size_t max_bytes = 40);
 
 // The op keys faultline maps to Op fields; everything else goes to Op::extra.
 enum class OpKey { kIndex, kTime, kType, kProcess, kF, kValue, kError, kOther };

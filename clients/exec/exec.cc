@@ -19,6 +19,7 @@
 
 #include "core/descriptor.h"
 #include "core/json_parser.h"
+#include "core/parse_text.h"
 
 extern char** environ;
 
@@ -55,11 +56,10 @@ Op Completed(const Op& invoke, OpType type, Json value, Json error) {
 }  // namespace
 
 std::string Quoted(std::string_view text, size_t limit) {
-  if (text.size() <= limit) return "\"" + std::string(text) + "\"";
-  size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return "\"" + std::string(text.substr(0, end)) + "\"... (" + std::to_string(text.size()) +
-         " bytes)";
+  // Control bytes and invalid UTF-8 as \xNN: the error says exactly what came, and stays text.
+  std::string shown = "\"" + text::Printable(text, limit) + "\"";
+  if (text.size() > limit) shown += " (" + std::to_string(text.size()) + " bytes)";
+  return shown;
 }
 
 Json HelloJson(const Test& test, const std::string& node, int64_t process) {

@@ -46,7 +46,8 @@ Json InvocationJson(const Op& invoke);
 // fill). An answer that is not a completion is an error naming what was expected and quoting it.
 Result<Op> ParseCompletion(std::string_view line, const Op& invoke);
 
-// `text` cut to at most `limit` bytes (on a UTF-8 boundary) and marked when cut, for errors.
+// `text` in quotes for an error: control bytes and invalid UTF-8 as \xNN (core's
+// text::Printable), at most about `limit` bytes, and its length when it was cut.
 std::string Quoted(std::string_view text, size_t limit = 200);
 
 class ExecClient : public Client {

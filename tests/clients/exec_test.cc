@@ -136,6 +136,8 @@ TEST(ParseCompletionTest, TypesValuesAndErrors) {
   }
   EXPECT_EQ(Quoted(std::string(300, 'x')).substr(0, 4), "\"xxx");
   EXPECT_NE(Quoted(std::string(300, 'x')).find("(300 bytes)"), std::string::npos);
+  // What a client printed is quoted exactly, as text: no raw control byte or invalid UTF-8.
+  EXPECT_EQ(Quoted("bad \xff\xfe \x01 caf\xc3\xa9"), "\"bad \\xff\\xfe \\x01 caf\xc3\xa9\"");
 }
 
 TEST_F(ExecClientTest, AClientThatExitsGivesInfoWithItsStatusAndStderr) {
