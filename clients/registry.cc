@@ -87,6 +87,7 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
   Result<gen::GenPtr> client_workload = ClientWorkload(test->options, workload);
   if (!client_workload.ok()) return client_workload.status();
   gen::GenPtr clients = *client_workload;
+  if (test->options.op_limit > 0) clients = gen::Limit(test->options.op_limit, clients);
   auto limit = static_cast<int64_t>(test->options.time_limit_s * 1e9);
   nemesis::NemesisOptions nemesis_options;
   nemesis_options.faults = {workload.nemesis};

@@ -53,6 +53,7 @@ Json TestJson(const Test& test) {
           {"node_addresses", options.node_addresses},
           {"concurrency", options.concurrency},
           {"time_limit_s", options.time_limit_s},
+          {"op_limit", options.op_limit},
           {"rate", options.rate},
           {"seed", options.seed},
           {"operation_timeout_s", options.operation_timeout_s},

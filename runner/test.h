@@ -99,6 +99,9 @@ struct TestOptions {
   std::map<std::string, std::string> node_addresses;
   int concurrency = 5;       // client threads
   double time_limit_s = 10;  // the workload phase
+  // The clients stop after this many ops (Jepsen's gen/limit); 0 = no limit. The workload phase
+  // still ends at time_limit_s at the latest; faults go on until then.
+  int64_t op_limit = 0;
   double rate = 0;           // total ops per second; 0 = as fast as clients go
   uint64_t seed = 0;
   double operation_timeout_s = 5;  // a client op running longer is recorded as info

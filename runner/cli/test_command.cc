@@ -246,6 +246,11 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
   test->add_option("--time-limit", options.time_limit_s, "Seconds of workload")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  test->add_option("--op-limit", options.op_limit,
+                   "Client ops in all, then the clients stop (the run ends at --time-limit at the "
+                   "latest); 0 = no limit")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   test->add_option("--op-timeout", options.operation_timeout_s,
                    "Seconds an op may take before it is recorded as info (exec clients: killed)")
       ->capture_default_str()

@@ -25,15 +25,16 @@ class ExecEndToEndTest : public ::testing::Test {
     if (testing::RunCommand("python3 -c 'import fcntl'").exit_code != 0)
       FAULTLINE_SKIP() << "python3 is missing (scripts/setup.sh installs it)";
   }
-  // Python starts slowly on a loaded machine (up to a second per client), so the runs that must
-  // find something run longer.
-  testing::CommandOutput Run(const std::string& client_flags, int time_limit_s = 2) {
+  // Python starts slowly on a loaded machine (up to a second per client, and CI once fit only
+  // three ops in two seconds), so the runs that must find something, or must see a cas succeed
+  // to be valid, end after a number of ops; the time limit only guards against a hang.
+  testing::CommandOutput Run(const std::string& client_flags, const std::string& limit) {
     return testing::Faultline(
         "test --db exec --client-command 'python3 " + kClient + " --store " +
         (temp_.path() / "store.json").string() + " " + client_flags + "' --concurrency " +
-        "3 --time-limit " + std::to_string(time_limit_s) + " --store " +
-        (temp_.path() / "runs").string());
+        "3 " + limit + " --store " + (temp_.path() / "runs").string());
   }
+  static constexpr const char* kEnoughOps = "--op-limit 300 --time-limit 120";
   // The one run's history.
   History RunHistory() {
     for (const auto& entry : fs::recursive_directory_iterator(temp_.path() / "runs")) {
@@ -51,25 +52,25 @@ class ExecEndToEndTest : public ::testing::Test {
 };
 
 TEST_F(ExecEndToEndTest, ACorrectClientIsValid) {
-  testing::CommandOutput run = Run("");
+  testing::CommandOutput run = Run("", kEnoughOps);
   EXPECT_EQ(run.exit_code, 0) << run.out;
   EXPECT_NE(run.out.find("verdict: valid"), std::string::npos) << run.out;
 }
 
 TEST_F(ExecEndToEndTest, StaleReadsAreFound) {
-  testing::CommandOutput run = Run("--stale", 6);
+  testing::CommandOutput run = Run("--stale", kEnoughOps);
   EXPECT_EQ(run.exit_code, 1) << run.out;
   EXPECT_NE(run.out.find("verdict: invalid"), std::string::npos) << run.out;
 }
 
 TEST_F(ExecEndToEndTest, LostWritesAreFound) {
-  testing::CommandOutput run = Run("--lost-writes", 6);
+  testing::CommandOutput run = Run("--lost-writes", kEnoughOps);
   EXPECT_EQ(run.exit_code, 1) << run.out;
   EXPECT_NE(run.out.find("verdict: invalid"), std::string::npos) << run.out;
 }
 
 TEST_F(ExecEndToEndTest, ACrashingClientGivesInfoOpsAndTheRunStillEndsWithAVerdict) {
-  testing::CommandOutput run = Run("--crash-every 3", 4);
+  testing::CommandOutput run = Run("--crash-every 3", "--time-limit 4");
   // Valid, or unknown when so few ops fit in the time that no cas happened to succeed (the
   // stats checker's rule); never invalid, and never without a verdict.
   EXPECT_TRUE(run.exit_code == 0 || run.exit_code == 2) << run.out;

@@ -151,6 +151,22 @@ TEST(CliTest, FakeCorrectModeIsValidAndStored) {
   EXPECT_EQ(analyzed.exit_code, 0) << analyzed.out;
 }
 
+// --op-limit ends the workload after that many client ops, long before the time limit, and
+// test.json records it.
+TEST(CliTest, OpLimitEndsTheWorkloadAfterThatManyOps) {
+  std::string store = FreshStore("op_limit");
+  const auto started = std::chrono::steady_clock::now();
+  CommandOutput run = Faultline(
+      "test --db fake --op-limit 37 --time-limit 300 --seed 7 --store " + store);
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(120)) << run.out;
+  EXPECT_NE(run.out.find("ops: 37 invoked"), std::string::npos) << run.out;
+  std::ifstream in(store + "/latest/test.json");
+  nlohmann::json test = nlohmann::json::parse(in, nullptr, false);
+  EXPECT_EQ(test["op_limit"], 37) << test.dump();
+  EXPECT_EQ(Faultline("test --db fake --op-limit -1").exit_code, 254);
+}
+
 // run.log lines line up with the nodes' logs: an ISO 8601 UTC time and a level on each.
 TEST(CliTest, RunLogLinesCarryAnIsoTimeAndALevel) {
   std::string store = FreshStore("log");
