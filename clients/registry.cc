@@ -9,6 +9,7 @@
 #include "clients/fake/fake.h"
 #include "clients/fake/txn_store.h"
 #include "clients/workloads/classic_workloads.h"
+#include "core/parse_text.h"
 #include "generators/combinators.h"
 #include "nemesis/nemesis.h"
 #include "runner/cluster/cluster.h"
@@ -43,23 +44,58 @@ bool IsTxnWorkload(const std::string& name) {
   return name != "register" && !workloads::IsClassicWorkload(name);
 }
 
-// Flags that belong to one database, given for another: refused with the reason.
-Status CheckDbFlags(const WorkloadOptions& workload) {
-  if (!workload.db_commands.empty() && workload.db != "exec") {
-    return Status::InvalidArgument("the --db-* commands apply to --db exec, not --db " +
-                                   workload.db);
+const DbFlag* FindFlag(const DbKind& kind, const std::string& name) {
+  for (const DbFlag& flag : kind.flags) {
+    if (flag.name == name) return &flag;
   }
-  if (workload.db != "fake" &&
-      (workload.fake_bug != "none" || workload.fake_isolation != "serializable")) {
-    return Status::InvalidArgument("--fake-bug and --fake-isolation apply to --db fake");
+  return nullptr;
+}
+
+// A flag given for a kind that does not declare it: which --db it belongs to.
+Status ForeignFlag(const DbKind& kind, const std::string& name) {
+  std::vector<std::string> owners;
+  for (const DbKind& other : DbKinds()) {
+    if (FindFlag(other, name) != nullptr) owners.push_back("--db " + other.name);
+  }
+  if (owners.empty()) return Status::InvalidArgument("unknown database flag --" + name);
+  return Status::InvalidArgument("--" + name + " applies to " + text::JoinedWords(owners) +
+                                 ", not --db " + kind.name);
+}
+
+// workload.db_flags checked against the kind's flags (each given one is the kind's, each value
+// one of its choices) and completed with the defaults of those not given.
+Status ResolveDbFlags(const DbKind& kind, WorkloadOptions& workload) {
+  for (const auto& [name, values] : workload.db_flags) {
+    if (values.empty()) continue;
+    const DbFlag* flag = FindFlag(kind, name);
+    if (flag == nullptr) return ForeignFlag(kind, name);
+    for (const std::string& value : values) {
+      if (flag->choices.empty() ||
+          std::find(flag->choices.begin(), flag->choices.end(), value) != flag->choices.end())
+        continue;
+      return Status::InvalidArgument("--" + name + ": expected " +
+                                     text::JoinedWords(flag->choices) + ", found \"" + value +
+                                     "\"");
+    }
+  }
+  for (const DbFlag& flag : kind.flags) {
+    std::vector<std::string>& values = workload.db_flags[flag.name];
+    if (values.empty() && !flag.repeatable) values.push_back(flag.default_value);
+    if (!flag.repeatable) values.erase(values.begin(), values.end() - 1);  // the last one wins
   }
   return Status::Ok();
 }
 
-Result<Test> BuildDbTest(const TestOptions& options, const WorkloadOptions& workload) {
+Result<Test> BuildDbTest(const TestOptions& options, WorkloadOptions workload) {
   const DbKind* kind = FindDbKind(workload.db);
   if (kind == nullptr) return Status::InvalidArgument("unknown db " + workload.db);
-  if (Status flags = CheckDbFlags(workload); !flags.ok()) return flags;
+  if (!kind->workloads.empty() && std::find(kind->workloads.begin(), kind->workloads.end(),
+                                            workload.workload) == kind->workloads.end()) {
+    return Status::InvalidArgument("--db " + kind->name + " runs the " +
+                                   text::JoinedWords(kind->workloads, " and ") +
+                                   " workloads, not " + workload.workload);
+  }
+  if (Status flags = ResolveDbFlags(*kind, workload); !flags.ok()) return flags;
   return kind->build(options, workload);
 }
 
@@ -99,8 +135,8 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
   Result<nemesis::NemesisPackage> package = nemesis::BuildNemesis(nemesis_options);
   if (!package.ok()) return package.status();
   gen::GenPtr final_clients = workloads::IsClassicWorkload(workload.workload)
-                                 ? workloads::FinalGenerator(workload.workload)
-                                 : nullptr;
+                                  ? workloads::FinalGenerator(workload.workload)
+                                  : nullptr;
   if (final_clients) final_clients = gen::Clients(final_clients);
   if (!package->nemesis) {
     test->generator = gen::TimeLimit(limit, clients);
@@ -109,7 +145,8 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
   }
   if (const DbKind* kind = FindDbKind(workload.db); kind != nullptr && kind->in_process) {
     return Status::InvalidArgument(
-        "the " + workload.db + " db runs inside faultline: it has no nodes to partition, kill or "
+        "the " + workload.db +
+        " db runs inside faultline: it has no nodes to partition, kill or "
         "pause (use --db etcd, or --nemesis none)");
   }
   test->nemesis = package->nemesis;
@@ -170,21 +207,26 @@ std::vector<std::string> DbNames() {
   return names;
 }
 
+const std::string& DbFlagValue(const WorkloadOptions& workload, const std::string& name) {
+  const std::vector<std::string>& values = DbFlagValues(workload, name);
+  static const std::string kNone;
+  return values.empty() ? kNone : values.back();
+}
+
+const std::vector<std::string>& DbFlagValues(const WorkloadOptions& workload,
+                                             const std::string& name) {
+  static const std::vector<std::string> kNone;
+  auto found = workload.db_flags.find(name);
+  return found == workload.db_flags.end() ? kNone : found->second;
+}
+
 bool RunsOnNames(const WorkloadOptions& workload) {
   const DbKind* kind = FindDbKind(workload.db);
   return kind != nullptr && kind->runs_on_names(workload);
 }
 std::vector<std::string> WorkloadNames() {
-  return {"register", "list-append", "rw-register", "session",    "counter", "set",
-          "set-full", "unique-ids",  "bank",        "queue",      "total-queue"};
-}
-std::vector<std::string> FakeIsolationNames() { return fake::IsolationNames(); }
-std::vector<std::string> FakeBugNames() {
-  std::vector<std::string> names = fake::BugNames();
-  for (const std::string& name : fake::AllClassicBugNames()) {
-    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-  }
-  return names;
+  return {"register", "list-append", "rw-register", "session", "counter",    "set",
+          "set-full", "unique-ids",  "bank",        "queue",   "total-queue"};
 }
 std::vector<std::string> KeyDistributionNames() { return workloads::KeyDistributionNames(); }
 std::vector<std::string> ConsistencyModelNames() { return txn::ConsistencyModelNames(); }

@@ -1,10 +1,10 @@
 // Which databases and workloads `faultline test` can build, by name.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
-#include "clients/commands/commands.h"
 #include "clients/workloads/txn_workloads.h"
 #include "core/status.h"
 #include "runner/control/ssh_remote.h"
@@ -18,19 +18,16 @@ struct WorkloadOptions {
   std::string workload = "register";
   std::string nemesis = "none";    // a nemesis set: "none", or fault names joined by ',' or '+'
   double nemesis_interval_s = 10;  // between a fault's start and its heal, and between faults
-  std::string fake_bug = "none";   // fake db only: none, stale-reads, lost-writes, non-atomic-cas
-  std::string read_consistency = "linearizable";  // etcd only: linearizable, serializable
-  // exec only: the client command (clients/exec/exec.h), run by /bin/sh -c once per client
-  // process, speaking the exec protocol (docs/clients.md).
+  // The user's own client (clients/exec/exec.h), run by /bin/sh -c once per client process,
+  // speaking the exec protocol (docs/clients.md): for --db exec, and instead of a real
+  // database's built-in client.
   std::string client_command;
-  // exec only: the per-node lifecycle commands (clients/commands/commands.h), which give the kill
-  // and pause faults a way into a cluster faultline knows nothing about.
-  commands::DbCommands db_commands;
+  // The flags that belong to --db's kind (clients/db_kind.h DbFlag), by name without dashes:
+  // the values given, in order (an empty list: not given).
+  std::map<std::string, std::vector<std::string>> db_flags;
   int keys_per_thread_group = 0;                  // 0 = default
   // list-append, rw-register, session (docs/workloads.md):
   workloads::TxnWorkloadOptions txn;  // keys, transaction lengths, key distribution
-  // Fake db only: the transactional store's isolation (fake::IsolationNames()).
-  std::string fake_isolation = "serializable";
   // list-append, rw-register: the model the isolation checker judges the history against.
   std::string consistency_model = "strict-serializable";
   // Which checkers judge the run (checker/registry.h); empty = the workload's own (register:
@@ -52,8 +49,6 @@ std::vector<std::string> DbNames();  // clients/db_kind.h DbKinds(), by name
 bool RunsOnNames(const WorkloadOptions& workload);
 std::vector<std::string> WorkloadNames();
 std::vector<std::string> NemesisNames();
-std::vector<std::string> FakeIsolationNames();     // serializable, snapshot-isolation, ...
-std::vector<std::string> FakeBugNames();           // none, stale-reads, ..., refused-writes
 std::vector<std::string> KeyDistributionNames();   // uniform, exponential, zipf
 std::vector<std::string> ConsistencyModelNames();  // the isolation checker's models
 bool IsWorkload(const std::string& name);

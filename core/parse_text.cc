@@ -6,7 +6,6 @@
 namespace faultline::text {
 namespace {
 
-
 bool IsTokenEnd(char c) {
   switch (c) {
     case ' ':
@@ -222,6 +221,15 @@ int32_t ParseHex4(std::string_view digits) {
     value = value * 16 + digit;
   }
   return value;
+}
+
+std::string JoinedWords(const std::vector<std::string>& words, std::string_view last) {
+  std::string text;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) text += i + 1 == words.size() ? last : std::string_view(", ");
+    text += words[i];
+  }
+  return text;
 }
 
 std::string Printable(std::string_view token, size_t max_bytes) {

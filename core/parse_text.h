@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -66,6 +67,9 @@ int32_t ParseHex4(std::string_view digits);
 // "found" text for a message: printable ASCII and valid UTF-8 kept, other bytes as \xNN, at most
 // about `max_bytes` bytes (then "...").
 std::string Printable(std::string_view token, size_t max_bytes = 40);
+
+// Words for a message: "a", "a or b", "a, b or c" (`last` joins the last two).
+std::string JoinedWords(const std::vector<std::string>& words, std::string_view last = " or ");
 
 // The op keys faultline maps to Op fields; everything else goes to Op::extra.
 enum class OpKey { kIndex, kTime, kType, kProcess, kF, kValue, kError, kOther };

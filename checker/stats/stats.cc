@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "core/parse_text.h"
+
 namespace faultline {
 namespace {
 
@@ -54,12 +56,8 @@ std::string StatsResult::Explain() const {
   if (all.total() == 0) {
     text += ": no client operation completed, so nothing was tested";
   } else if (!never_succeeded.empty()) {
-    text += ": no";
-    for (size_t i = 0; i < never_succeeded.size(); ++i) {
-      text += (i == 0 ? " " : (i + 1 == never_succeeded.size() ? " or " : ", ")) +
-              never_succeeded[i];
-    }
-    text += " ever succeeded, so the other checkers' verdicts say little";
+    text += ": no " + text::JoinedWords(never_succeeded) +
+            " ever succeeded, so the other checkers' verdicts say little";
   } else {
     text += ": every kind of operation succeeded at least once";
   }

@@ -31,7 +31,9 @@ bool Placeholder(const std::string& name, const TestOptions& options, const std:
 
 namespace {
 
-bool IsNameCharacter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool IsNameCharacter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
 
 // The length of the `{name}` at `at` (name: letters and '_'), or 0 when there is none there.
 // Shell text full of braces (${var}, awk '{print $1}', find -exec {}) is not a placeholder.
@@ -73,20 +75,34 @@ Result<std::string> Expand(const std::string& command_template, const TestOption
   return out;
 }
 
+const std::vector<CommandField>& CommandFields() {
+  static const std::vector<CommandField> fields = {
+      {"db-setup", "installs and starts the database on {node}", &DbCommands::setup},
+      {"db-teardown", "stops it and removes its data", &DbCommands::teardown},
+      {"db-kill", "kills the server (the kill fault)", &DbCommands::kill},
+      {"db-start", "restarts a killed server; harmless when running", &DbCommands::start},
+      {"db-pause", "pauses the server (SIGSTOP: the pause fault)", &DbCommands::pause},
+      {"db-resume", "resumes a paused server", &DbCommands::resume},
+  };
+  return fields;
+}
+
 Status Validate(const DbCommands& commands) {
-  const std::pair<const char*, const std::string*> named[] = {
-      {"--db-setup", &commands.setup}, {"--db-teardown", &commands.teardown},
-      {"--db-kill", &commands.kill},   {"--db-start", &commands.start},
-      {"--db-pause", &commands.pause}, {"--db-resume", &commands.resume}};
   TestOptions probe;
   probe.nodes = {"n1"};
-  for (const auto& [flag, command] : named) {
-    Result<std::string> expanded = Expand(*command, probe, "n1");
-    if (!expanded.ok()) return Status::InvalidArgument(std::string(flag) + ": " + expanded.status().message());
+  for (const CommandField& field : CommandFields()) {
+    Result<std::string> expanded = Expand(commands.*field.command, probe, "n1");
+    if (!expanded.ok()) {
+      return Status::InvalidArgument("--" + std::string(field.flag) + ": " +
+                                     expanded.status().message());
+    }
   }
   for (const std::string& path : commands.log_files) {
     Result<std::string> expanded = Expand(path, probe, "n1", /*shell_words=*/false);
-    if (!expanded.ok()) return Status::InvalidArgument("--db-logs: " + expanded.status().message());
+    if (!expanded.ok()) {
+      return Status::InvalidArgument("--" + std::string(kLogFilesFlag) + ": " +
+                                     expanded.status().message());
+    }
   }
   return Status::Ok();
 }

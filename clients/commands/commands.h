@@ -37,6 +37,16 @@ struct DbCommands {
   bool empty() const;
 };
 
+// Each command's flag (without its dashes), what it does, and its field: the one list that the
+// --db exec flags (clients/exec/kind.cc) and Validate's messages are made from.
+struct CommandField {
+  const char* flag;
+  const char* what;
+  std::string DbCommands::*command;
+};
+const std::vector<CommandField>& CommandFields();
+inline constexpr const char* kLogFilesFlag = "db-logs";  // DbCommands::log_files
+
 // `command_template` with the placeholders replaced for `node`, each value one shell-escaped word
 // (or as it is, for a path that no shell reads: `shell_words` false); InvalidArgument naming an
 // unknown placeholder.

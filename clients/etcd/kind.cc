@@ -9,11 +9,17 @@ DbKind EtcdDbKind() {
   DbKind kind;
   kind.name = "etcd";
   kind.summary = "etcd from Debian, one member per node (--read-consistency)";
+  kind.flags = {{.name = "read-consistency",
+                 .help = "How etcd serves reads: linearizable (through the leader) or serializable "
+                         "(any member's local state)",
+                 .default_value = "linearizable",
+                 .choices = {"linearizable", "serializable"}}};
+  kind.workloads = {"register", "list-append"};
   kind.runs_on_names = [](const WorkloadOptions&) { return false; };
   kind.build = [](const TestOptions& options, const WorkloadOptions& workload) -> Result<Test> {
     etcd::EtcdOptions etcd_options;
     Result<etcd::ReadConsistency> consistency =
-        etcd::ParseReadConsistency(workload.read_consistency);
+        etcd::ParseReadConsistency(DbFlagValue(workload, "read-consistency"));
     if (!consistency.ok()) return consistency.status();
     etcd_options.read_consistency = *consistency;
     Result<Test> test = etcd::BuildEtcdTest(options, etcd_options, workload.workload);

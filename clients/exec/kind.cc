@@ -13,12 +13,40 @@ std::function<std::unique_ptr<Client>()> ExecClients(const std::string& command)
   return [options] { return std::make_unique<exec::ExecClient>(options); };
 }
 
+namespace {
+
+// --db-setup ... --db-resume and --db-logs, from commands.h's list.
+std::vector<DbFlag> CommandFlags() {
+  std::vector<DbFlag> flags;
+  for (const commands::CommandField& field : commands::CommandFields()) {
+    flags.push_back({.name = field.flag,
+                     .help = std::string("A command run by sh -c on each node that ") + field.what +
+                             "; {node} {address} {nodes} are replaced, shell-escaped"});
+  }
+  flags.push_back({.name = commands::kLogFilesFlag,
+                   .help = "A log file on each node to download into the run ({node} allowed)",
+                   .repeatable = true});
+  return flags;
+}
+
+// The commands those flags gave (all empty when none was given).
+commands::DbCommands Commands(const WorkloadOptions& workload) {
+  commands::DbCommands commands;
+  for (const commands::CommandField& field : commands::CommandFields())
+    commands.*field.command = DbFlagValue(workload, field.flag);
+  commands.log_files = DbFlagValues(workload, commands::kLogFilesFlag);
+  return commands;
+}
+
+}  // namespace
+
 DbKind ExecDbKind() {
   DbKind kind;
   kind.name = "exec";
   kind.summary = "your own client (--client-command) and lifecycle commands (--db-setup, ...)";
+  kind.flags = CommandFlags();
   kind.runs_on_names = [](const WorkloadOptions& workload) {
-    return workload.db_commands.empty() && workload.nemesis == "none";
+    return Commands(workload).empty() && workload.nemesis == "none";
   };
   kind.build = [](const TestOptions& options, const WorkloadOptions& workload) -> Result<Test> {
     if (workload.client_command.empty()) {
@@ -28,9 +56,9 @@ DbKind ExecDbKind() {
     }
     Test test;
     test.options = options;
-    if (!workload.db_commands.empty()) {
-      if (Status valid = commands::Validate(workload.db_commands); !valid.ok()) return valid;
-      test.db = std::make_shared<commands::CommandDb>(workload.db_commands);
+    if (commands::DbCommands commands = Commands(workload); !commands.empty()) {
+      if (Status valid = commands::Validate(commands); !valid.ok()) return valid;
+      test.db = std::make_shared<commands::CommandDb>(std::move(commands));
     }
     test.new_client = ExecClients(workload.client_command);
     return test;

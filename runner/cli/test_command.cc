@@ -143,6 +143,27 @@ void AddCheckerFlags(CLI::App* test, clients::WorkloadOptions& workload) {
       ->check(CLI::PositiveNumber);
 }
 
+// Each database's own flags, as its kind declares them (clients/db_kind.h), under its name in
+// --help. A flag given for another --db is refused when the test is built.
+void AddDbFlags(CLI::App* test, clients::WorkloadOptions& workload) {
+  for (const clients::DbKind& kind : clients::DbKinds()) {
+    for (const clients::DbFlag& flag : kind.flags) {
+      const std::string name = "--" + flag.name;
+      if (test->get_option_no_throw(name) != nullptr) continue;  // declared by an earlier kind
+      CLI::Option* option =
+          test->add_option(name, workload.db_flags[flag.name],
+                           flag.help + (flag.repeatable ? " (repeatable)" : ""))
+              ->group("Options of --db " + kind.name)
+              ->expected(1)
+              ->allow_extra_args(false)
+              ->multi_option_policy(flag.repeatable ? CLI::MultiOptionPolicy::TakeAll
+                                                    : CLI::MultiOptionPolicy::TakeLast);
+      if (!flag.repeatable) option->default_str(flag.default_value);
+      if (!flag.choices.empty()) option->check(CLI::IsMember(flag.choices));
+    }
+  }
+}
+
 // The flags `test` and `test-all` share.
 void AddTestFlags(CLI::App* test, TestArguments& arguments) {
   // A flag given twice takes its last value, so a script's defaults can be overridden by flags
@@ -164,15 +185,12 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
                    "set-full, unique-ids, bank (docs/workloads.md)")
       ->capture_default_str()
       ->check(CLI::IsMember(clients::WorkloadNames()));
-  test->add_option("--fake-isolation", arguments.workload.fake_isolation,
-                   "Fake db, transactional workloads: the store's isolation (docs/workloads.md)")
-      ->capture_default_str()
-      ->check(CLI::IsMember(clients::FakeIsolationNames()));
   test->add_option("--consistency-model", arguments.workload.consistency_model,
                    "list-append, rw-register: the model the history is checked against")
       ->capture_default_str()
       ->check(CLI::IsMember(clients::ConsistencyModelNames()));
   AddCheckerFlags(test, arguments.workload);
+  AddDbFlags(test, arguments.workload);
   workloads::TxnWorkloadOptions& txn = arguments.workload.txn;
   test->add_option("--key-count", txn.key_count, "Transactional workloads: active keys")
       ->capture_default_str()
@@ -191,12 +209,6 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
                    "Which active key a micro-op uses: uniform, exponential, zipf")
       ->capture_default_str()
       ->check(CLI::IsMember(clients::KeyDistributionNames()));
-  std::string bugs;
-  for (const std::string& bug : clients::FakeBugNames()) bugs += (bugs.empty() ? "" : ", ") + bug;
-  test->add_option("--fake-bug", arguments.workload.fake_bug,
-                   "Fake db bug (register and the classic workloads; docs/workloads.md): " + bugs)
-      ->capture_default_str()
-      ->check(CLI::IsMember(clients::FakeBugNames()));
   test->add_option("--nemesis-interval", arguments.workload.nemesis_interval_s,
                    "Seconds between a fault's start and its heal, and between faults")
       ->capture_default_str()
@@ -204,26 +216,6 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
   test->add_option("--client-command", arguments.workload.client_command,
                    "Your own client (--db exec, or instead of etcd's built-in one), run by "
                    "/bin/sh -c once per client process, speaking JSON lines (docs/clients.md)");
-  clients::commands::DbCommands& db = arguments.workload.db_commands;
-  for (auto [flag, command, what] :
-       {std::tuple{"--db-setup", &db.setup, "installs and starts the database on {node}"},
-        std::tuple{"--db-teardown", &db.teardown, "stops it and removes its data"},
-        std::tuple{"--db-kill", &db.kill, "kills the server (the kill fault)"},
-        std::tuple{"--db-start", &db.start, "restarts a killed server; harmless when running"},
-        std::tuple{"--db-pause", &db.pause, "pauses the server (SIGSTOP: the pause fault)"},
-        std::tuple{"--db-resume", &db.resume, "resumes a paused server"}}) {
-    test->add_option(flag, *command,
-                     std::string("--db exec: a command run by sh -c on each node that ") + what +
-                         "; {node} {address} {nodes} are replaced, shell-escaped");
-  }
-  test->add_option("--db-logs", db.log_files,
-                   "--db exec: a log file on each node to download into the run ({node} allowed; "
-                   "repeatable)")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  test->add_option("--read-consistency", arguments.workload.read_consistency,
-                   "etcd reads: linearizable or serializable")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"linearizable", "serializable"}));
   test->add_option("--nodes", arguments.nodes, "Comma-separated node names")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   test->add_option("-n,--node", arguments.nodes, "A node (repeatable)")
@@ -428,17 +420,15 @@ std::vector<reports::JunitTestCase> JunitCases(const SingleRun& run, const std::
   std::string details = run.explanation;
   if (!run.error.empty()) details += "error: " + run.error + "\n";
   if (!run.directory.empty()) details += "run directory: " + run.directory + "\n";
-  if (run.crashed) return {reports::ErrorTestCase(run.test_name, name, run.seconds, Describe(run),
-                                                  details)};
-  return reports::RunTestCases(run.test_name, name, run.seconds, run.results, run.verdict,
-                               details);
+  if (run.crashed)
+    return {reports::ErrorTestCase(run.test_name, name, run.seconds, Describe(run), details)};
+  return reports::RunTestCases(run.test_name, name, run.seconds, run.results, run.verdict, details);
 }
 
 // Writes --junit's file (when asked for) with one suite; false, after saying why, when it could
 // not be written.
 bool WriteJunitFile(const std::string& path, const std::string& suite_name,
-                    const std::vector<std::pair<std::string, SingleRun>>& runs,
-                    std::ostream& err) {
+                    const std::vector<std::pair<std::string, SingleRun>>& runs, std::ostream& err) {
   if (path.empty()) return true;
   reports::JunitTestSuite suite{suite_name, reports::JunitTimestamp(), {}};
   for (const auto& [name, run] : runs) {

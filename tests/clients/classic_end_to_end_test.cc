@@ -34,7 +34,7 @@ ClassicRun RunFake(const std::string& workload, const std::string& bug, uint64_t
   options.store_dir = store.path().string();
   clients::WorkloadOptions workload_options;
   workload_options.workload = workload;
-  workload_options.fake_bug = bug;
+  workload_options.db_flags["fake-bug"] = {bug};
   Result<Test> test = clients::BuildTest(options, workload_options);
   EXPECT_TRUE(test.ok()) << test.status().ToString();
   if (!test.ok()) return {};
@@ -135,7 +135,7 @@ TEST(ClassicBugs, ABugAnotherWorkloadTakesIsRefused) {
   options.nodes = {"n1"};
   clients::WorkloadOptions workload;
   workload.workload = "counter";
-  workload.fake_bug = "duplicate-ids";
+  workload.db_flags["fake-bug"] = {"duplicate-ids"};
   Result<faultline::Test> test = clients::BuildTest(options, workload);
   ASSERT_FALSE(test.ok());
   EXPECT_NE(test.status().ToString().find("none, lost-writes"), std::string::npos)

@@ -117,21 +117,21 @@ TEST(CommandDbTest, BuildTestTakesTheCommandsOnlyForExec) {
   WorkloadOptions workload;
   workload.db = "exec";
   workload.client_command = "true";
-  workload.db_commands.kill = "kill {node}";
-  workload.db_commands.start = "start {node}";
+  workload.db_flags["db-kill"] = {"kill {node}"};
+  workload.db_flags["db-start"] = {"start {node}"};
   workload.nemesis = "kill";
   Result<faultline::Test> test = BuildTest(options, workload);
   ASSERT_TRUE(test.ok()) << test.status().message();
   ASSERT_NE(test->db, nullptr);
   EXPECT_NE(test->nemesis, nullptr);
-  workload.db_commands.kill = "kill {pid}";
+  workload.db_flags["db-kill"] = {"kill {pid}"};
   EXPECT_EQ(BuildTest(options, workload).status().message().rfind("--db-kill: unknown", 0), 0u);
-  workload.db_commands.kill = "kill {node}";
+  workload.db_flags["db-kill"] = {"kill {node}"};
   workload.db = "fake";
   workload.client_command.clear();
   workload.nemesis = "none";
   EXPECT_EQ(BuildTest(options, workload).status().message(),
-            "the --db-* commands apply to --db exec, not --db fake");
+            "--db-kill applies to --db exec, not --db fake");
 }
 
 }  // namespace

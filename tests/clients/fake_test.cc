@@ -26,7 +26,7 @@ RunOutcome RunFake(const std::string& bug, uint64_t seed, double seconds = 1.0) 
   options.seed = seed;
   options.store_dir = TempStore(bug + std::to_string(seed)).string();
   clients::WorkloadOptions workload;
-  workload.fake_bug = bug;
+  workload.db_flags["fake-bug"] = {bug};
   Result<Test> test = clients::BuildTest(options, workload);
   EXPECT_TRUE(test.ok()) << test.status().ToString();
   return RunTest(*test, clients::MakeConnector("fake", {}), {});

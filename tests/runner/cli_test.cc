@@ -167,6 +167,20 @@ TEST(CliTest, OpLimitEndsTheWorkloadAfterThatManyOps) {
   EXPECT_EQ(Faultline("test --db fake --op-limit -1").exit_code, 254);
 }
 
+// Each database's flags are listed under its name in --help, and refused for another --db.
+TEST(CliTest, DatabaseFlagsAreGroupedByDatabaseAndRefusedForAnother) {
+  CommandOutput help = Faultline("test --help");
+  ASSERT_EQ(help.exit_code, 0) << help.out;
+  for (const char* expected : {"Options of --db fake:", "--fake-bug", "Options of --db etcd:",
+                               "--read-consistency", "Options of --db exec:", "--db-kill"}) {
+    EXPECT_NE(help.out.find(expected), std::string::npos) << expected << "\n" << help.out;
+  }
+  CommandOutput foreign = Faultline("test --db exec --client-command true --fake-bug stale-reads");
+  EXPECT_EQ(foreign.exit_code, 254) << foreign.out;
+  EXPECT_NE(foreign.out.find("--fake-bug applies to --db fake, not --db exec"), std::string::npos)
+      << foreign.out;
+}
+
 // run.log lines line up with the nodes' logs: an ISO 8601 UTC time and a level on each.
 TEST(CliTest, RunLogLinesCarryAnIsoTimeAndALevel) {
   std::string store = FreshStore("log");
