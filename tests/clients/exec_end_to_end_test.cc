@@ -3,6 +3,7 @@
 // stale reads, one that loses writes, and one that crashes every few ops.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -38,6 +39,13 @@ class ExecEndToEndTest : public ::testing::Test {
   // A seeded bug shows only where a read or write happens to meet it: one run in a few of 300
   // ops missed the stale reads.
   static constexpr const char* kOpsToFindABug = "--op-limit 2000 --time-limit 120";
+  // The one run's results.json.
+  Json RunResults() {
+    std::ifstream in(temp_.path() / "runs" / "latest" / "results.json");
+    Json results = Json::parse(in, nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(results.is_discarded()) << "no readable results.json";
+    return results;
+  }
   // The one run's history.
   History RunHistory() {
     for (const auto& entry : fs::recursive_directory_iterator(temp_.path() / "runs")) {
@@ -113,6 +121,64 @@ TEST_F(ExecEndToEndTest, TheShellExampleIsValid) {
   size_t ok = 0;
   for (const Op& op : RunHistory().ops) ok += op.type == OpType::kOk ? 1 : 0;
   EXPECT_GT(ok, 10u) << run.out;
+}
+
+// Every workload over exec: tests/data/exec/store_client.py runs each op (a transaction too)
+// under one lock over one store, so each workload's own checker finds the run valid; with a
+// seeded bug, the workload's checker finds it.
+const std::string kStoreClient = std::string(FAULTLINE_TEST_DATA) + "/exec/store_client.py";
+
+class ExecWorkloadTest : public ExecEndToEndTest,
+                         public ::testing::WithParamInterface<const char*> {
+ protected:
+  testing::CommandOutput RunWorkload(const std::string& workload, const std::string& bug,
+                                     const std::string& limit) {
+    return testing::Faultline(
+        "test --db exec --workload " + workload + " --client-command 'python3 " + kStoreClient +
+        " --store " + (temp_.path() / "store.json").string() + " --bug " + bug +
+        "' --concurrency 3 " + limit + " --store " + (temp_.path() / "runs").string());
+  }
+};
+
+TEST_P(ExecWorkloadTest, ACorrectClientIsValid) {
+  testing::CommandOutput run = RunWorkload(GetParam(), "none", kEnoughOps);
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("verdict: valid"), std::string::npos) << run.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Workloads, ExecWorkloadTest,
+                         ::testing::Values("register", "list-append", "rw-register", "session",
+                                           "counter", "set", "set-full", "unique-ids", "bank",
+                                           "queue", "total-queue"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+// Each seeded bug, found by the workload's checker: what results.json says it found.
+TEST_F(ExecWorkloadTest, DuplicateAppendsAreFound) {
+  testing::CommandOutput run = RunWorkload("list-append", "duplicate-appends", kOpsToFindABug);
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  const Json found = RunResults()["checkers"]["list-append"]["found_types"];
+  EXPECT_NE(std::find(found.begin(), found.end(), "duplicate-elements"), found.end()) << found;
+}
+
+TEST_F(ExecWorkloadTest, LostAddsAreFoundByTheCounter) {
+  testing::CommandOutput run = RunWorkload("counter", "lost-adds", kOpsToFindABug);
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  const Json errors = RunResults()["checkers"]["counter"]["errors"];
+  ASSERT_TRUE(errors.is_array() && !errors.empty()) << errors;
+  // A lost add leaves reads below the sum of the adds acknowledged before them.
+  EXPECT_LT(errors[0]["value"], errors[0]["lower"]) << errors[0];
+}
+
+TEST_F(ExecWorkloadTest, DuplicateDequeuesAreFoundByTheTotalQueue) {
+  testing::CommandOutput run = RunWorkload("total-queue", "duplicate-dequeues", kOpsToFindABug);
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  const Json queue = RunResults()["checkers"]["total-queue"];
+  EXPECT_GT(queue["duplicated_count"], 0) << queue;
+  EXPECT_EQ(queue["lost_count"], 0) << queue;
 }
 
 }  // namespace
