@@ -1,6 +1,6 @@
 // `faultline test --db exec` end to end, as a user runs it: a Python client (tests/data/exec/
-// register_client.py, a register store shared by every client process) that is correct, one with
-// stale reads, one that loses writes, and one that crashes every few ops.
+// store_client.py, one store shared by every client process) that is correct, one with stale
+// reads, one that loses writes, one that crashes every few ops; then every workload over exec.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,7 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kClient = std::string(FAULTLINE_TEST_DATA) + "/exec/register_client.py";
+const std::string kClient = std::string(FAULTLINE_TEST_DATA) + "/exec/store_client.py";
 
 class ExecEndToEndTest : public ::testing::Test {
  protected:
@@ -69,13 +69,13 @@ TEST_F(ExecEndToEndTest, ACorrectClientIsValid) {
 }
 
 TEST_F(ExecEndToEndTest, StaleReadsAreFound) {
-  testing::CommandOutput run = Run("--stale", kOpsToFindABug);
+  testing::CommandOutput run = Run("--bug stale-reads", kOpsToFindABug);
   EXPECT_EQ(run.exit_code, 1) << run.out;
   EXPECT_NE(run.out.find("verdict: invalid"), std::string::npos) << run.out;
 }
 
 TEST_F(ExecEndToEndTest, LostWritesAreFound) {
-  testing::CommandOutput run = Run("--lost-writes", kOpsToFindABug);
+  testing::CommandOutput run = Run("--bug lost-writes", kOpsToFindABug);
   EXPECT_EQ(run.exit_code, 1) << run.out;
   EXPECT_NE(run.out.find("verdict: invalid"), std::string::npos) << run.out;
 }
@@ -112,10 +112,11 @@ TEST_F(ExecEndToEndTest, TheShellExampleIsValid) {
   if (testing::RunCommand("command -v flock").exit_code != 0)
     FAULTLINE_SKIP() << "flock (util-linux) is missing";
   const std::string example = std::string(FAULTLINE_TEST_DATA) + "/../../examples/shell/client.sh";
-  testing::CommandOutput run =
-      testing::Faultline("test --db exec --client-command 'sh " + example + " " +
-                         (temp_.path() / "keys").string() + "' --concurrency 3 " +
-                         std::string(kEnoughOps) + " --store " + (temp_.path() / "runs").string());
+  testing::CommandOutput run = testing::Faultline(
+      "test --db exec --client-command 'sh " + example + " " + (temp_.path() / "keys").string() +
+      // A shell client forks a few processes per op: fewer ops than the others.
+      "' --concurrency 3 --op-limit 150 --time-limit 120 --store " +
+      (temp_.path() / "runs").string());
   EXPECT_EQ(run.exit_code, 0) << run.out;
   EXPECT_NE(run.out.find("verdict: valid"), std::string::npos) << run.out;
   size_t ok = 0;
@@ -126,7 +127,6 @@ TEST_F(ExecEndToEndTest, TheShellExampleIsValid) {
 // Every workload over exec: tests/data/exec/store_client.py runs each op (a transaction too)
 // under one lock over one store, so each workload's own checker finds the run valid; with a
 // seeded bug, the workload's checker finds it.
-const std::string kStoreClient = std::string(FAULTLINE_TEST_DATA) + "/exec/store_client.py";
 
 class ExecWorkloadTest : public ExecEndToEndTest,
                          public ::testing::WithParamInterface<const char*> {
@@ -134,7 +134,7 @@ class ExecWorkloadTest : public ExecEndToEndTest,
   testing::CommandOutput RunWorkload(const std::string& workload, const std::string& bug,
                                      const std::string& limit) {
     return testing::Faultline(
-        "test --db exec --workload " + workload + " --client-command 'python3 " + kStoreClient +
+        "test --db exec --workload " + workload + " --client-command 'python3 " + kClient +
         " --store " + (temp_.path() / "store.json").string() + " --bug " + bug +
         "' --concurrency 3 " + limit + " --store " + (temp_.path() / "runs").string());
   }

@@ -282,7 +282,7 @@ TEST_F(EtcdAcceptanceTest, LinearizableReadsUnderPartitionsKillsAndPausesAreVali
 // Issue 11: a server faultline knows nothing about, on the real cluster, driven by the user's
 // commands (--db-setup/--db-kill/--db-start/--db-teardown) with an exec client: the kill fault
 // kills and restarts it through those commands over SSH, and the teardown leaves nothing. The
-// "server" is a sleep per node; the client (tests/data/exec/register_client.py) keeps its
+// "server" is a sleep per node; the client (tests/data/exec/store_client.py) keeps its
 // register on the controller, so the verdict is about the harness, not the toy.
 TEST_F(EtcdAcceptanceTest, DbCommandsLetTheKillFaultReachAServerFaultlineDoesNotKnow) {
   const fs::path toy = directory_ / "toy";
@@ -299,7 +299,7 @@ TEST_F(EtcdAcceptanceTest, DbCommandsLetTheKillFaultReachAServerFaultlineDoesNot
   const std::string teardown = "kill -9 $(cat " + pid_file + ") 2>/dev/null; rm -f " + pid_file +
                                "; echo teardown {node} >> " + events;
   const std::string client = "python3 " + std::string(FAULTLINE_TEST_DATA) +
-                             "/exec/register_client.py --store " + (toy / "store.json").string();
+                             "/exec/store_client.py --store " + (toy / "store.json").string();
   std::string output;
   int code = Run({"--db", "exec", "--client-command", client, "--db-setup", start, "--db-start",
                   start, "--db-kill", kill, "--db-teardown", teardown, "--nemesis", "kill",

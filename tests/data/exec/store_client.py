@@ -2,20 +2,26 @@
 """An exec-protocol client (docs/clients.md) for every workload faultline has, for its tests: one
 JSON file that every client process shares under an flock holds the whole database, and each
 operation (a whole transaction too) runs under that lock, so a correct run is valid under any
-checker. The workload comes from the hello. Seeded bugs (--bug), each hitting one op in five:
-  duplicate-appends   list-append, session: an append is applied twice
-  lost-adds           counter, set, set-full: an add is acknowledged and not applied
-  duplicate-dequeues  queue, total-queue: a dequeue hands its element out and keeps it queued
+checker. The workload comes from the hello. Seeded bugs (--bug):
+  stale-reads         register: one read in ten returns the key's previous value
+  lost-writes         register: one write in five is acknowledged and not applied
+  duplicate-appends   list-append, session: one append in five is applied twice
+  lost-adds           counter, set, set-full: one add in five is acknowledged and not applied
+  duplicate-dequeues  queue, total-queue: one dequeue in five hands its element out and keeps it
+                      queued
+--crash-every N exits (status 3, with a line on stderr) on its Nth invocation, and every Nth after.
 """
 import argparse
 import fcntl
 import json
+import os
 import random
 import sys
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--store", required=True)
 parser.add_argument("--bug", default="none")
+parser.add_argument("--crash-every", type=int, default=0)
 arguments = parser.parse_args()
 
 BANK_ACCOUNTS = 8  # workloads.md: accounts 0..7, 10 each
@@ -27,8 +33,8 @@ def answer(message):
     sys.stdout.flush()
 
 
-def bug(name):
-    return arguments.bug == name and random.random() < 0.2
+def bug(name, chance=0.2):
+    return arguments.bug == name and random.random() < chance
 
 
 def locked_store(update):
@@ -50,16 +56,17 @@ def ok(value=None):
 
 def register(store, op):
     key, value = op["value"]
-    registers = store.setdefault("registers", {})
-    current = registers.get(str(key))
+    registers = store.setdefault("registers", {})  # key -> [current, previous]
+    current, previous = registers.get(str(key), [None, None])
     if op["f"] == "read":
-        return ok([key, current])
+        return ok([key, previous if bug("stale-reads", 0.1) else current])
     if op["f"] == "write":
-        registers[str(key)] = value
+        if not bug("lost-writes"):
+            registers[str(key)] = [value, current]
         return ok()
     if current != value[0]:
         return {"type": "fail", "error": "compare failed"}
-    registers[str(key)] = value[1]
+    registers[str(key)] = [value[1], current]
     return ok()
 
 
@@ -144,6 +151,9 @@ if hello.get("protocol") != 1 or workload not in HANDLERS:
 answer({"type": "ready"})
 random.seed(hello["process"])
 handler = HANDLERS[workload]
-for line in sys.stdin:
+for handled, line in enumerate(sys.stdin, start=1):
     op = json.loads(line)
+    if arguments.crash_every and handled % arguments.crash_every == 0:
+        print("crashing on purpose after %d ops" % handled, file=sys.stderr, flush=True)
+        os._exit(3)
     answer(locked_store(lambda store: handler(store, op)))
