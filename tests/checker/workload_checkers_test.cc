@@ -2,7 +2,13 @@
 // anomaly, asserting on which reads, elements and ids each result names.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "checker/registry.h"
 #include "checker/workloads/workloads.h"
@@ -72,8 +78,8 @@ TEST(TotalQueueChecker, LostUnexpectedAndDuplicatedElementsAreNamed) {
   b.Call(0, "enqueue", 1, 1).Call(0, "enqueue", 2, 2).Call(0, "enqueue", 4, 4);
   b.Invoke(1, "enqueue", 5).Fail(1, "enqueue", 5);  // certainly not queued
   b.Call(1, "dequeue", nullptr, 1);
-  b.Call(2, "dequeue", nullptr, 1);   // 1 again: duplicated
-  b.Call(2, "dequeue", nullptr, 9);   // never enqueued: unexpected
+  b.Call(2, "dequeue", nullptr, 1);               // 1 again: duplicated
+  b.Call(2, "dequeue", nullptr, 9);               // never enqueued: unexpected
   b.Call(0, "drain", nullptr, Json::array({5}));  // 5 failed: unexpected too; 2 and 4 lost
   const CheckResult result = Check(MakeTotalQueueChecker(), b);
   EXPECT_EQ(result.verdict, Verdict::kInvalid);
@@ -261,6 +267,130 @@ TEST(SetFullChecker, UnexpectedAndDuplicatedElementsAreInvalid) {
   EXPECT_EQ(result.verdict, Verdict::kInvalid);
   EXPECT_EQ(result.json["unexpected"], Json::array({6}));
   EXPECT_EQ(result.json["duplicated"], Json::array({1}));
+}
+
+// The set-full checker judges each element from one pass over the reads; a direct reference
+// (every element against every read invoked after it was known) must agree on random concurrent
+// histories with info and failed adds, reads that miss elements, and pending calls.
+struct SetFullReference {
+  std::vector<int64_t> stale, lost, never_read;
+  size_t stable = 0, unconfirmed = 0;
+};
+
+SetFullReference ReferenceSetFull(const History& history) {
+  struct CallPositions {
+    size_t invoke, completion;
+  };
+  std::map<int64_t, size_t> open;  // process -> invoke position
+  std::vector<CallPositions> reads;
+  std::map<int64_t, size_t> known;  // element -> earliest completion proving it
+  std::set<int64_t> added;          // adds that may have happened
+  for (size_t i = 0; i < history.ops.size(); ++i) {
+    const Op& op = history.ops[i];
+    if (op.type == OpType::kInvoke) {
+      open[op.process] = i;
+      if (op.f == "add") added.insert(op.value.get<int64_t>());
+      continue;
+    }
+    const size_t invoke = open[op.process];
+    open.erase(op.process);
+    if (op.f == "add" && op.type == OpType::kFail) added.erase(op.value.get<int64_t>());
+    if (op.type != OpType::kOk) continue;
+    if (op.f == "add") known.emplace(op.value.get<int64_t>(), i);
+    if (op.f == "read") {
+      reads.push_back({invoke, i});
+      for (const Json& element : op.value) known.emplace(element.get<int64_t>(), i);
+    }
+  }
+  std::sort(reads.begin(), reads.end(),
+            [](const CallPositions& a, const CallPositions& b) { return a.invoke < b.invoke; });
+  SetFullReference reference;
+  for (int64_t element : added) {
+    auto found = known.find(element);
+    if (found == known.end()) {
+      ++reference.unconfirmed;
+      continue;
+    }
+    std::optional<size_t> seen, missed;
+    for (const CallPositions& read : reads) {
+      if (read.invoke < found->second) continue;
+      const Json& value = history.ops[read.completion].value;
+      const bool holds = std::find(value.begin(), value.end(), Json(element)) != value.end();
+      (holds ? seen : missed) = read.invoke;
+    }
+    if (!seen && !missed) {
+      reference.never_read.push_back(element);
+    } else if (seen && (!missed || *missed < *seen)) {
+      ++reference.stable;
+      if (missed) reference.stale.push_back(element);
+    } else {
+      reference.lost.push_back(element);
+    }
+  }
+  return reference;
+}
+
+std::vector<int64_t> Elements(const Json& judged) {
+  std::vector<int64_t> elements;
+  for (const Json& one : judged) elements.push_back(one["element"].get<int64_t>());
+  return elements;
+}
+
+TEST(SetFullChecker, AgreesWithTheDirectReferenceOnRandomHistories) {
+  size_t stale = 0, lost = 0, never_read = 0;  // the shapes met, so the agreement means something
+  for (uint32_t seed = 1; seed <= 200; ++seed) {
+    std::mt19937 random(seed);
+    auto chance = [&](double p) { return std::uniform_real_distribution<>(0, 1)(random) < p; };
+    Builder b;
+    std::map<int64_t, Json> pending;  // process -> the add's element, or null for a read
+    std::vector<int64_t> present;     // what a read may return
+    int64_t next = 0;
+    std::vector<int64_t> processes = {0, 1, 2, 3};  // each thread's; a new one after an info
+    for (int step = 0; step < 120; ++step) {
+      const auto thread = std::uniform_int_distribution<size_t>(0, 3)(random);
+      const int64_t process = processes[thread];
+      auto call = pending.find(process);
+      if (call == pending.end()) {
+        const bool add = chance(0.5);
+        Json value = add ? Json(next++) : Json();
+        b.Invoke(process, add ? "add" : "read", value);
+        pending[process] = value;
+        continue;
+      }
+      if (call->second.is_null()) {  // a read: each present element, or some missed
+        Json seen = Json::array();
+        for (int64_t element : present) {
+          if (!chance(0.1)) seen.push_back(element);
+        }
+        b.Ok(process, "read", seen);
+      } else if (chance(0.1)) {
+        b.Fail(process, "add", call->second);
+      } else {
+        if (!chance(0.2)) present.push_back(call->second.get<int64_t>());  // else never stored
+        if (chance(0.15)) {
+          b.Info(process, "add", call->second);
+          processes[thread] += 4;
+        } else {
+          b.Ok(process, "add", call->second);
+        }
+      }
+      pending.erase(call);
+    }
+    const CheckResult result = Check(MakeSetFullChecker(), b);
+    ASSERT_TRUE(result.error.ok()) << result.error.message();
+    const SetFullReference reference = ReferenceSetFull(b.history());
+    ASSERT_EQ(Elements(result.json["stale"]), reference.stale) << "seed " << seed;
+    ASSERT_EQ(Elements(result.json["lost"]), reference.lost) << "seed " << seed;
+    ASSERT_EQ(result.json["never_read"], Json(reference.never_read)) << "seed " << seed;
+    ASSERT_EQ(result.json["stable_count"], reference.stable) << "seed " << seed;
+    ASSERT_EQ(result.json["unconfirmed_count"], reference.unconfirmed) << "seed " << seed;
+    stale += reference.stale.size();
+    lost += reference.lost.size();
+    never_read += reference.never_read.size();
+  }
+  EXPECT_GT(stale, 50u);
+  EXPECT_GT(lost, 50u);
+  EXPECT_GT(never_read, 50u);
 }
 
 // --- unique-ids ---
