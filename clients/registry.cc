@@ -184,8 +184,11 @@ Op RegisterOp(const gen::Context&, gen::Rng& rng) {
       return gen::MakeOp("read");
     case 1:
       return gen::MakeOp("write", value(rng));
-    default:
-      return gen::MakeOp("cas", Json::array({value(rng), value(rng)}));
+    default: {
+      int from = value(rng);  // drawn in this order: a seed gives the history it always gave
+      int to = value(rng);
+      return gen::MakeOp("cas", CasValue(from, to));
+    }
   }
 }
 

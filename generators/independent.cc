@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/op_values.h"
 #include "generators/choice.h"
 #include "generators/combinators.h"
 #include "generators/scratch.h"
@@ -70,7 +71,7 @@ class IndependentGenerator : public Generator {
         wake_ns = internal::EarlierWake(wake_ns, step.wake_ns);
         continue;
       }
-      step.op.value = Json::array({groups[i].key, std::move(step.op.value)});
+      step.op.value = KeyedValue(groups[i].key, std::move(step.op.value));
       candidates.push_back({i, 1, std::move(step)});
     }
     if (!candidates.empty() && !internal::WakeComesFirst(candidates, wake_ns, context.time_ns)) {

@@ -10,6 +10,7 @@
 
 #include "checker/txn/txn.h"
 #include "core/json_parser.h"
+#include "core/op_values.h"
 #include "reports/graphviz.h"
 #include "reports/html.h"
 
@@ -121,11 +122,12 @@ std::vector<Call> Calls(const History& history) {
   return calls;
 }
 
-// Whether `op` belongs to the partition `key` (the checker's key field or [key value] tuple).
+// Whether `op` belongs to the partition `key` (the checker's key field or [key value] tuple, as
+// core/op_values.h has it).
 bool InPartition(const Op& op, const std::string& key, ValueForm form) {
   if (op.extra.is_object() && op.extra.contains("key")) return Text(op.extra["key"]) == key;
   auto is_tuple_of_key = [&](const Json& value) {
-    return value.is_array() && value.size() == 2 && Text(value[0]) == key;
+    return IsKeyedRegisterValue(op.f, value) && Text(value[0]) == key;
   };
   if (form == ValueForm::kText && op.value.is_string()) {
     Result<Json> tree = ParseJson(op.value.get_ref<const std::string&>());

@@ -13,6 +13,7 @@
 
 #include "checker/linearizable/models.h"
 #include "checker/linearizable/search.h"
+#include "core/op_values.h"
 #include "core/validate.h"
 
 namespace faultline {
@@ -43,13 +44,11 @@ struct PartitionOutcome {
   size_t configurations = 0;
 };
 
-bool IsPair(const Json& value) { return value.is_array() && value.size() == 2; }
-
 const Json kNull;
 
 // Jepsen's independent keys write values as [key value] tuples; other harnesses put the key in
-// its own field. Tuples are recognised only when every client op carries one (and a cas carries
-// [key [expected new]]), so a plain cas register's [expected new] is never mistaken for a key.
+// its own field. Tuples are recognised only when every client op carries one (core/op_values.h:
+// a cas carries [key [expected new]]), so a plain cas's [expected new] is never taken for a key.
 enum class KeyMode { kNone, kField, kTuple };
 
 const Json* KeyField(const Op& op) {
@@ -64,8 +63,7 @@ KeyMode DetectKeyMode(const std::vector<std::pair<const Op*, const Op*>>& calls,
   bool all_tuples = true;
   for (const auto& [invoke, completion] : calls) {
     if (KeyField(*invoke)) return KeyMode::kField;
-    const Json& value = invoke->value;
-    if (!IsPair(value) || (invoke->f == "cas" && !IsPair(value[1]))) all_tuples = false;
+    if (!IsKeyedRegisterValue(invoke->f, invoke->value)) all_tuples = false;
   }
   return all_tuples ? KeyMode::kTuple : KeyMode::kNone;
 }
@@ -130,10 +128,13 @@ Result<std::vector<Partition>> Partitioned(const History& history, bool model_ta
       }
       key = KeyText(*field, owned_keys);
     } else if (mode == KeyMode::kTuple) {
-      key = KeyText(invoke->value[0], owned_keys);
-      keyed.invoke_value = &invoke->value[1];
+      RegisterValue value = *SplitRegisterValue(invoke->value, /*keyed=*/true);  // all tuples
+      key = KeyText(*value.key, owned_keys);
+      keyed.invoke_value = value.argument;
       if (completion) {
-        keyed.completion_value = IsPair(completion->value) ? &completion->value[1] : &kNull;
+        // A completion without a tuple (a harness that leaves the value out) read nothing known.
+        Result<RegisterValue> completed = SplitRegisterValue(completion->value, /*keyed=*/true);
+        keyed.completion_value = completed.ok() ? completed->argument : &kNull;
       }
     }
     auto [slot, inserted] = index_of_key.try_emplace(key, partitions.size());

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "core/op_values.h"
+
 namespace faultline::linearizable {
 namespace {
 
@@ -45,11 +47,10 @@ Result<RegisterModel::Call> RegisterModel::Encode(std::string_view f, const Json
     return Call{Kind::kWrite, completion == nullptr, values.Intern(invoke_value), 0};
   }
   if (allow_cas_ && f == "cas") {
-    if (!invoke_value.is_array() || invoke_value.size() != 2) {
-      return BadValue(f, "[expected new]", invoke_value);
-    }
-    return Call{Kind::kCas, completion == nullptr, values.Intern(invoke_value[0]),
-                values.Intern(invoke_value[1])};
+    Result<CasArgument> cas = ParseCasArgument(invoke_value);
+    if (!cas.ok()) return cas.status();
+    return Call{Kind::kCas, completion == nullptr, values.Intern(*cas->from),
+                values.Intern(*cas->to)};
   }
   return Expected(allow_cas_ ? "read, write or cas" : "read or write", f);
 }
@@ -84,18 +85,10 @@ Result<MultiRegisterModel::Call> MultiRegisterModel::Encode(std::string_view f,
                                                             Interner& values) const {
   if (f != "txn") return Expected("txn", f);
   const Json& micro_ops = completion && completion->is_array() ? *completion : invoke_value;
-  if (!micro_ops.is_array()) return BadValue(f, "a list of [read|write key value]", micro_ops);
   Call call;
-  for (const Json& micro_op : micro_ops) {
-    if (!micro_op.is_array() || micro_op.size() != 3 || !micro_op[0].is_string()) {
-      return BadValue(f, "micro-ops [read|write key value]", micro_op);
-    }
-    const std::string& name = micro_op[0].get_ref<const std::string&>();
-    bool write = name == "write" || name == "w";
-    if (!write && name != "read" && name != "r") {
-      return BadValue(f, "micro-op read or write", micro_op);
-    }
-    const Json& key = micro_op[1];
+  auto add = [&](size_t, const faultline::MicroOp& micro_op) {
+    bool write = micro_op.kind == MicroOpKind::kWrite;
+    const Json& key = *micro_op.key;
     Json initial = initial_value_;
     if (initial_value_.is_object()) {
       std::string key_name = key.is_string() ? key.get<std::string>() : key.dump();
@@ -103,10 +96,13 @@ Result<MultiRegisterModel::Call> MultiRegisterModel::Encode(std::string_view f,
     }
     // As for registers: a nil read of a key whose initial value is not nil was not recorded.
     bool unknown =
-        !write && (completion == nullptr || (micro_op[2].is_null() && !initial.is_null()));
-    call.micro_ops.push_back(MicroOp{write, unknown, values.Intern(key), values.Intern(micro_op[2]),
-                                     values.Intern(initial)});
-  }
+        !write && (completion == nullptr || (micro_op.value->is_null() && !initial.is_null()));
+    call.micro_ops.push_back(MicroOp{write, unknown, values.Intern(key),
+                                     values.Intern(*micro_op.value), values.Intern(initial)});
+    return Status::Ok();
+  };
+  Status status = ForEachMicroOp(micro_ops, TxnKind::kRwRegister, add);
+  if (!status.ok()) return Status::InvalidArgument(std::string(f) + " value: " + status.message());
   return call;
 }
 

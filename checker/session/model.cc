@@ -5,12 +5,11 @@
 #include <string_view>
 
 #include "checker/session/internal.h"
+#include "core/op_values.h"
 #include "core/validate.h"
 
 namespace faultline::session {
 namespace {
-
-bool IsPair(const Json& value) { return value.is_array() && value.size() == 2; }
 
 // A client op with its completion (null when it never completed), fail ops already dropped.
 struct Call {
@@ -89,22 +88,23 @@ DataType DetectTxnType(const History& history) {
     if (op.is_nemesis() || !IsTxn(op)) continue;
     for (const Json& micro : op.value) {
       if (!micro.is_array() || micro.empty() || !micro[0].is_string()) continue;
-      if (micro[0] == "append") return DataType::kListAppend;
-      if (micro[0] == "w") return DataType::kRwRegister;
+      std::optional<MicroOpKind> kind = ParseMicroOpName(micro[0].get_ref<const std::string&>());
+      if (kind == MicroOpKind::kAppend) return DataType::kListAppend;
+      if (kind == MicroOpKind::kWrite) return DataType::kRwRegister;
       if (micro.size() == 3 && micro[2].is_array()) read_list = true;
     }
   }
   return read_list ? DataType::kListAppend : DataType::kRwRegister;
 }
 
-// kv when the ops carry a "key" field, or every invocation carries a [key value] tuple (a cas a
-// [key [old new]]), so a plain cas register's [old new] is never taken for a key.
+// kv when the ops carry a "key" field, or every invocation carries a [key value] tuple
+// (core/op_values.h: a cas a [key [old new]]), so a plain cas's [old new] is never taken for a key.
 DataType DetectRegisterType(const History& history, const std::vector<Call>& calls) {
   bool all_tuples = !calls.empty();
   for (const Call& call : calls) {
     const Op& op = history.ops[call.invoke];
     if (KeyField(op)) return DataType::kKv;
-    if (!IsPair(op.value) || (op.f == "cas" && !IsPair(op.value[1]))) all_tuples = false;
+    if (!IsKeyedRegisterValue(op.f, op.value)) all_tuples = false;
   }
   return all_tuples ? DataType::kKv : DataType::kRegister;
 }
@@ -157,32 +157,21 @@ class Normaliser {
   }
 
   Status Txn(const Op& op, const Json& value, bool ok, Event* event) {
-    if (!value.is_array()) return HistoryOpError(history_, op, "expected a list of micro-ops");
-    const std::string_view write_f = type_ == DataType::kListAppend ? "append" : "w";
+    const TxnKind kind =
+        type_ == DataType::kListAppend ? TxnKind::kListAppend : TxnKind::kRwRegister;
     std::set<std::string> written;  // keys this txn wrote so far: later reads are internal
     std::set<std::string> read;     // rw-register: a key's first read is its external one
-    for (const Json& micro : value) {
-      if (!micro.is_array() || micro.size() != 3 || !micro[0].is_string()) {
-        return HistoryOpError(history_, op,
-                              "expected a micro-op [f key value], found " + micro.dump());
-      }
-      const std::string& f = micro[0].get_ref<const std::string&>();
-      std::string key = micro[1].dump();
-      if (f == write_f) {
+    Status status = ForEachMicroOp(value, kind, [&](size_t, const MicroOp& micro) {
+      std::string key = micro.key->dump();
+      if (micro.kind != MicroOpKind::kRead) {
         written.insert(key);
-        event->accesses.push_back({true, std::move(key), micro[2]});
-      } else if (f == "r") {
-        if (!ok || written.count(key) || !read.insert(key).second) continue;
-        if (type_ == DataType::kListAppend && !micro[2].is_array() && !micro[2].is_null()) {
-          return HistoryOpError(history_, op, "expected a list read, found " + micro.dump());
-        }
-        event->accesses.push_back({false, std::move(key), micro[2]});
-      } else {
-        return HistoryOpError(history_, op,
-                       "unexpected micro-op " + micro.dump() + " in a " +
-                           std::string(ToString(type_)) + " history");
+        event->accesses.push_back({true, std::move(key), *micro.value});
+      } else if (ok && !written.count(key) && read.insert(key).second) {
+        event->accesses.push_back({false, std::move(key), *micro.value});
       }
-    }
+      return Status::Ok();
+    });
+    if (!status.ok()) return HistoryOpError(history_, op, status.message());
     return Status::Ok();
   }
 
@@ -197,9 +186,10 @@ class Normaliser {
       *payload = value;
       return Status::Ok();
     }
-    if (!IsPair(value)) return HistoryOpError(history_, op, "expected a [key value] tuple");
-    *key = value[0].dump();
-    *payload = value[1];
+    Result<RegisterValue> split = SplitRegisterValue(value, /*keyed=*/true);
+    if (!split.ok()) return HistoryOpError(history_, op, split.status().message());
+    *key = split->key->dump();
+    *payload = *split->argument;
     return Status::Ok();
   }
 
@@ -212,9 +202,10 @@ class Normaliser {
     if (op.f == "write") {
       event->accesses.push_back({true, key, argument});
     } else if (op.f == "cas") {
-      if (!IsPair(argument)) return HistoryOpError(history_, op, "expected a cas value [old new]");
-      if (call.ok) event->accesses.push_back({false, key, argument[0]});
-      event->accesses.push_back({true, key, argument[1]});
+      Result<CasArgument> cas = ParseCasArgument(argument);
+      if (!cas.ok()) return HistoryOpError(history_, op, cas.status().message());
+      if (call.ok) event->accesses.push_back({false, key, *cas->from});
+      event->accesses.push_back({true, key, *cas->to});
     } else if (call.ok) {
       std::string read_key = key;
       Json observed;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "checker/txn/parallel.h"
+#include "core/op_values.h"
 #include "core/validate.h"
 
 namespace faultline::txn {
@@ -58,61 +59,40 @@ struct Part {
   Status status = Status::Ok();
 };
 
-const Json& NullJson() {
-  static const Json null;
-  return null;
+TxnKind KindOf(TxnWorkload workload) {
+  return workload == TxnWorkload::kListAppend ? TxnKind::kListAppend : TxnKind::kRwRegister;
 }
 
-Status ParseMop(const Json& mop, TxnWorkload workload, Part* out) {
-  const Json::array_t* fields = mop.get_ptr<const Json::array_t*>();
-  if (!fields || fields->size() < 2 || fields->size() > 3 || !(*fields)[0].is_string()) {
-    return Status::ParseError("micro-op " + mop.dump() + " is not [f, key, value]");
-  }
-  const std::string& f = (*fields)[0].get_ref<const std::string&>();
-  const Json& value = fields->size() == 3 ? (*fields)[2] : NullJson();
+// Interns one micro-op (its shape already checked by core's rules) into the part. `list`: the
+// workload is list-append, so a read returns a list (or nil).
+void AddMop(const MicroOp& micro_op, bool list, Part* out) {
   Mop parsed;
-  parsed.key = out->keys.Intern((*fields)[1]);
-  bool list = workload == TxnWorkload::kListAppend;
-  if (f == "r") {
-    parsed.kind = MopKind::kRead;
-    if (list) {
-      if (!value.is_null() && !value.is_array()) {
-        return Status::ParseError("list-append read " + mop.dump() + " is not a list");
-      }
-      parsed.list = true;
-      parsed.list_begin = static_cast<uint32_t>(out->elements.size());
-      if (value.is_array()) {
-        // The array itself, not nlohmann's iterators: this loop sees every element of every read.
-        for (const Json& element : value.get_ref<const Json::array_t&>()) {
-          out->elements.push_back(out->values.Intern(element));
-        }
-      }
-      parsed.list_size = static_cast<uint32_t>(out->elements.size()) - parsed.list_begin;
-    } else {
-      parsed.value = value.is_null() ? kNil : out->values.Intern(value);
-    }
-  } else if ((f == "append" && list) || (f == "w" && !list)) {
+  parsed.key = out->keys.Intern(*micro_op.key);
+  const Json& value = *micro_op.value;
+  if (micro_op.kind != MicroOpKind::kRead) {
     parsed.kind = list ? MopKind::kAppend : MopKind::kWrite;
-    if (value.is_null()) return Status::ParseError("micro-op " + mop.dump() + " writes nil");
     parsed.value = out->values.Intern(value);
+  } else if (list) {
+    parsed.list = true;
+    parsed.list_begin = static_cast<uint32_t>(out->elements.size());
+    if (const Json::array_t* elements = value.get_ptr<const Json::array_t*>()) {
+      // The array itself, not nlohmann's iterators: this loop sees every element of every read.
+      for (const Json& element : *elements) out->elements.push_back(out->values.Intern(element));
+    }
+    parsed.list_size = static_cast<uint32_t>(out->elements.size()) - parsed.list_begin;
   } else {
-    return Status::ParseError("micro-op " + mop.dump() + " is not one of " +
-                              (list ? "append, r" : "w, r") + " (workload " +
-                              std::string(ToString(workload)) + ")");
+    parsed.value = value.is_null() ? kNil : out->values.Intern(value);
   }
   out->mops.push_back(parsed);
-  return Status::Ok();
 }
 
 Status AddTxn(const History& history, const Op& op, Txn txn, TxnWorkload workload, Part* out) {
-  if (!op.value.is_array()) {
-    return Status::ParseError(Where(history, op) + ": a txn's value must be a list of micro-ops");
-  }
   txn.mop_begin = static_cast<uint32_t>(out->mops.size());
-  for (const Json& mop : op.value.get_ref<const Json::array_t&>()) {
-    Status status = ParseMop(mop, workload, out);
-    if (!status.ok()) return Status::ParseError(Where(history, op) + ": " + status.message());
-  }
+  Status status = ForEachMicroOp(op.value, KindOf(workload), [&](size_t, const MicroOp& micro_op) {
+    AddMop(micro_op, workload == TxnWorkload::kListAppend, out);
+    return Status::Ok();
+  });
+  if (!status.ok()) return Status::ParseError(Where(history, op) + ": " + status.message());
   txn.mop_count = static_cast<uint32_t>(out->mops.size()) - txn.mop_begin;
   out->txns.push_back(txn);
   return Status::Ok();

@@ -6,6 +6,8 @@
 #include <set>
 #include <system_error>
 
+#include "core/op_values.h"
+
 namespace faultline::etcd {
 namespace {
 
@@ -19,8 +21,6 @@ int Sextet(char c) {
   if (c == '/' || c == '_') return 63;
   return -1;
 }
-
-bool IsTuple(const Json& value) { return value.is_array() && value.size() == 2; }
 
 std::string KeyText(const Json& key) {
   return key.is_string() ? key.get<std::string>() : key.dump();
@@ -109,7 +109,7 @@ Op CompleteResponse(const Op& invoke, const RegisterOp& op, const Json& body) {
       Result<Json> value = kv.ok() ? KvValue(*kv) : kv;
       if (!value.ok()) return UnexpectedRange(invoke, value.status().message());
       Op completion = WithType(invoke, OpType::kOk);
-      completion.value = op.keyed ? Json::array({op.key, *value}) : *value;
+      completion.value = op.keyed ? KeyedValue(op.key, std::move(*value)) : std::move(*value);
       return completion;
     }
     case RegisterOp::Kind::kWrite:
@@ -172,24 +172,20 @@ std::optional<std::string> Base64Decode(std::string_view text) {
 }
 
 Result<RegisterOp> ParseRegisterOp(const Op& invoke, const std::string& key_prefix) {
+  std::optional<RegisterF> f = ParseRegisterF(invoke.f);
+  if (!f) return Status::InvalidArgument("unknown op " + invoke.f);
   RegisterOp op;
-  if (invoke.f == "read") {
-    op.kind = RegisterOp::Kind::kRead;
-  } else if (invoke.f == "write") {
-    op.kind = RegisterOp::Kind::kWrite;
-  } else if (invoke.f == "cas") {
-    op.kind = RegisterOp::Kind::kCas;
-  } else {
-    return Status::InvalidArgument("unknown op " + invoke.f);
-  }
-  // As clients/fake: a tuple is [key value], except that a bare cas value is itself a pair.
-  op.keyed =
-      IsTuple(invoke.value) && (op.kind != RegisterOp::Kind::kCas || IsTuple(invoke.value[1]));
-  op.key = op.keyed ? invoke.value[0] : Json();
-  op.argument = op.keyed ? invoke.value[1] : invoke.value;
+  op.kind = *f == RegisterF::kRead    ? RegisterOp::Kind::kRead
+            : *f == RegisterF::kWrite ? RegisterOp::Kind::kWrite
+                                      : RegisterOp::Kind::kCas;
+  op.keyed = IsKeyedRegisterValue(invoke.f, invoke.value);
+  const RegisterValue value = *SplitRegisterValue(invoke.value, op.keyed);
+  op.key = op.keyed ? *value.key : Json();
+  op.argument = *value.argument;
   op.etcd_key = key_prefix + (op.keyed ? KeyText(op.key) : "register");
-  if (op.kind == RegisterOp::Kind::kCas && !IsTuple(op.argument)) {
-    return Status::InvalidArgument("cas needs [expected new], got " + invoke.value.dump());
+  if (op.kind == RegisterOp::Kind::kCas) {
+    Result<CasArgument> cas = ParseCasArgument(op.argument);
+    if (!cas.ok()) return cas.status();
   }
   return op;
 }
@@ -291,26 +287,23 @@ bool ListAppendTxn::writes() const {
 }
 
 Result<ListAppendTxn> ParseListAppendTxn(const Op& invoke, const std::string& key_prefix) {
-  if (invoke.f != "txn" || !invoke.value.is_array()) {
-    return Status::InvalidArgument("a list-append txn is f txn with a list of micro-ops, not " +
-                                   invoke.f + " " + invoke.value.dump());
+  if (invoke.f != "txn") {
+    return Status::InvalidArgument("a list-append txn is f txn with a list of micro-ops, not f " +
+                                   invoke.f);
   }
   ListAppendTxn txn;
   std::map<std::string, size_t> indexes;  // etcd key -> index into txn.keys
-  for (const Json& mop : invoke.value) {
-    bool shaped = mop.is_array() && mop.size() == 3 && mop[0].is_string();
-    std::string f = shaped ? mop[0].get<std::string>() : "";
-    if ((f != "append" && f != "r") || (f == "append" && mop[2].is_null())) {
-      return Status::InvalidArgument(
-          "etcd runs list-append micro-ops [append k v] and [r k nil], not " + mop.dump());
-    }
-    std::string etcd_key = key_prefix + KeyText(mop[1]);
-    auto [at, added] = indexes.emplace(etcd_key, txn.keys.size());
-    if (added) txn.keys.push_back({mop[1], etcd_key, false});
-    bool append = f == "append";
-    if (append) txn.keys[at->second].appended = true;
-    txn.mops.push_back({append, at->second, append ? mop[2] : Json()});
-  }
+  Status status = ForEachMicroOp(
+      invoke.value, TxnKind::kListAppend, [&](size_t, const MicroOp& micro_op) {
+        std::string etcd_key = key_prefix + KeyText(*micro_op.key);
+        auto [at, added] = indexes.emplace(etcd_key, txn.keys.size());
+        if (added) txn.keys.push_back({*micro_op.key, etcd_key, false});
+        bool append = micro_op.kind == MicroOpKind::kAppend;
+        if (append) txn.keys[at->second].appended = true;
+        txn.mops.push_back({append, at->second, append ? *micro_op.value : Json()});
+        return Status::Ok();
+      });
+  if (!status.ok()) return Status::InvalidArgument("a list-append txn: " + status.message());
   return txn;
 }
 
@@ -407,7 +400,8 @@ Op CompleteTxn(const Op& invoke, const ListAppendTxn& txn, const std::vector<Key
     if (mop.append) {
       view.Append(mop.key, mop.value);
     } else {
-      completion.value[i] = Json::array({"r", txn.keys[mop.key].key, view.List(mop.key)});
+      completion.value[i] =
+          MicroOpJson(MicroOpKind::kRead, txn.keys[mop.key].key, view.List(mop.key));
     }
   }
   return completion;

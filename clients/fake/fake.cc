@@ -2,12 +2,12 @@
 
 #include <thread>
 
+#include "core/op_values.h"
+
 namespace faultline::fake {
 namespace {
 
 constexpr double kBugProbability = 0.2;
-
-bool IsTuple(const Json& value) { return value.is_array() && value.size() == 2; }
 
 std::string KeyOf(const Json& key) { return key.is_string() ? key.get<std::string>() : key.dump(); }
 
@@ -84,24 +84,42 @@ bool FakeStore::Cas(const std::string& key, const Json& expected, const Json& va
 }
 
 Op FakeStore::Apply(const Op& invoke) {
-  bool keyed = IsTuple(invoke.value) && (invoke.f != "cas" || IsTuple(invoke.value[1]));
-  std::string key = keyed ? KeyOf(invoke.value[0]) : "";
-  const Json& argument = keyed ? invoke.value[1] : invoke.value;
+  // A value of the keyed shape is [key argument]; the unkeyed register is key "".
+  const bool keyed = IsKeyedRegisterValue(invoke.f, invoke.value);
+  const RegisterValue value = *SplitRegisterValue(invoke.value, keyed);
+  const std::string key = keyed ? KeyOf(*value.key) : "";
   Op completion = invoke;
   completion.type = OpType::kOk;
-  auto wrap = [&](Json value) { return keyed ? Json::array({invoke.value[0], value}) : value; };
-  if (invoke.f == "read") {
-    completion.value = wrap(Read(key));
-  } else if (bug_ == Bug::kRefusedWrites && (invoke.f == "write" || invoke.f == "cas")) {
+  std::optional<RegisterF> f = ParseRegisterF(invoke.f);
+  if (bug_ == Bug::kRefusedWrites && f && *f != RegisterF::kRead) {
     completion.type = OpType::kFail;
     completion.error = "unavailable";
-  } else if (invoke.f == "write") {
-    Write(key, argument);
-  } else if (invoke.f == "cas" && IsTuple(argument)) {
-    if (!Cas(key, argument[0], argument[1])) completion.type = OpType::kFail;
-  } else {
+    return completion;
+  }
+  if (!f) {
     completion.type = OpType::kFail;
     completion.error = "unknown op " + invoke.f;
+    return completion;
+  }
+  switch (*f) {
+    case RegisterF::kRead: {
+      Json read = Read(key);
+      completion.value = keyed ? KeyedValue(*value.key, std::move(read)) : std::move(read);
+      break;
+    }
+    case RegisterF::kWrite:
+      Write(key, *value.argument);
+      break;
+    case RegisterF::kCas: {
+      Result<CasArgument> cas = ParseCasArgument(*value.argument);
+      if (!cas.ok()) {
+        completion.type = OpType::kFail;
+        completion.error = cas.status().message();
+      } else if (!Cas(key, *cas->from, *cas->to)) {
+        completion.type = OpType::kFail;
+      }
+      break;
+    }
   }
   return completion;
 }

@@ -63,19 +63,16 @@ TxnStore::TxnStore(TxnStoreOptions options)
 
 Op TxnStore::Apply(const Op& invoke) {
   if (invoke.f != "txn") return Failed(invoke, "unknown op " + invoke.f + " (expected txn)");
-  if (!invoke.value.is_array()) return Failed(invoke, "a txn's value is a list of micro-ops");
-  std::vector<MicroOp> txn;
-  for (const Json& mop : invoke.value) {
-    bool shaped = mop.is_array() && (mop.size() == 3 || mop.size() == 2) && mop[0].is_string();
-    std::string f = shaped ? mop[0].get<std::string>() : "";
-    bool known = f == "r" || ((f == "append" || f == "w") && mop.size() == 3 && !mop[2].is_null());
-    if (!known) return Failed(invoke, "malformed micro-op " + mop.dump());
-    txn.push_back({f, mop[1], mop[1].dump(), mop.size() == 3 ? mop[2] : Json()});
-  }
+  std::vector<KeyedMicroOp> txn;
+  Status parsed = ForEachMicroOp(invoke.value, TxnKind::kAny, [&](size_t, const MicroOp& mop) {
+    txn.push_back({mop, mop.key->dump()});
+    return Status::Ok();
+  });
+  if (!parsed.ok()) return Failed(invoke, parsed.message());
   return RunTxn(invoke, txn);
 }
 
-Op TxnStore::RunTxn(const Op& invoke, const std::vector<MicroOp>& txn) {
+Op TxnStore::RunTxn(const Op& invoke, const std::vector<KeyedMicroOp>& txn) {
   const Isolation isolation = options_.isolation;
   std::unique_lock serial(serial_, std::defer_lock);
   if (isolation == Isolation::kSerializable) serial.lock();
@@ -89,7 +86,7 @@ Op TxnStore::RunTxn(const Op& invoke, const std::vector<MicroOp>& txn) {
   Writes writes;
   Json completed = Json::array();
   std::string error;
-  for (const MicroOp& mop : txn) {
+  for (const KeyedMicroOp& mop : txn) {
     error = Execute(mop, snapshot, &writes, &completed);
     if (!error.empty()) break;
     Pause();
@@ -110,23 +107,25 @@ Op TxnStore::RunTxn(const Op& invoke, const std::vector<MicroOp>& txn) {
   return completion;
 }
 
-std::string TxnStore::Execute(const MicroOp& mop, uint64_t snapshot, Writes* writes,
+std::string TxnStore::Execute(const KeyedMicroOp& keyed, uint64_t snapshot, Writes* writes,
                               Json* completed) {
-  Pending& pending = (*writes)[mop.key_text];
-  if (mop.f == "w") {
-    pending.written = mop.value;
+  const MicroOp& mop = keyed.op;
+  Pending& pending = (*writes)[keyed.key_text];
+  if (mop.kind == MicroOpKind::kWrite) {
+    pending.written = *mop.value;
     pending.appended.clear();
-    completed->push_back(Json::array({"w", mop.key, mop.value}));
+    completed->push_back(MicroOpJson(MicroOpKind::kWrite, *mop.key, *mop.value));
     return "";
   }
-  if (!pending.written && !pending.base) pending.base = BaseValue(mop.key_text, snapshot);
+  if (!pending.written && !pending.base) pending.base = BaseValue(keyed.key_text, snapshot);
   std::optional<Json> visible =
       WithAppends(pending.written ? *pending.written : *pending.base, pending.appended);
-  if (!visible || (mop.f == "append" && !visible->is_null() && !visible->is_array())) {
-    return "append to " + mop.key.dump() + ", which holds a register";
+  const bool append = mop.kind == MicroOpKind::kAppend;
+  if (!visible || (append && !visible->is_null() && !visible->is_array())) {
+    return "append to " + mop.key->dump() + ", which holds a register";
   }
-  if (mop.f == "append") pending.appended.push_back(mop.value);
-  completed->push_back(Json::array({mop.f, mop.key, mop.f == "r" ? *visible : mop.value}));
+  if (append) pending.appended.push_back(*mop.value);
+  completed->push_back(MicroOpJson(mop.kind, *mop.key, append ? *mop.value : *visible));
   return "";
 }
 

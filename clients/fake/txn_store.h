@@ -38,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/op_values.h"
 #include "runner/test.h"
 
 namespace faultline::fake {
@@ -65,11 +66,11 @@ class TxnStore {
   Op Apply(const Op& invoke);
 
  private:
-  struct MicroOp {
-    std::string f;  // append, w, r
-    Json key;
-    std::string key_text;  // the key's JSON text: the store's index
-    Json value;
+  // A micro-op of the transaction (views into the invocation's value) and its key's JSON text:
+  // the store's index.
+  struct KeyedMicroOp {
+    MicroOp op;
+    std::string key_text;
   };
   // What a transaction did with one key. Its writes are installed at commit: a register write
   // replaces the value, appends extend whatever value the key has by then. `base` is the value
@@ -92,12 +93,12 @@ class TxnStore {
   };
   using Writes = std::map<std::string, Pending>;
 
-  Op RunTxn(const Op& invoke, const std::vector<MicroOp>& txn);
+  Op RunTxn(const Op& invoke, const std::vector<KeyedMicroOp>& txn);
   // Runs one micro-op of a transaction: a write is buffered in *writes, a read (or an append's
   // look at the key) sees the key's base value with the transaction's writes on top; the
   // micro-op, its read filled in, goes to *completed. Returns the error that fails the
   // transaction, or "".
-  std::string Execute(const MicroOp& mop, uint64_t snapshot, Writes* writes, Json* completed);
+  std::string Execute(const KeyedMicroOp& mop, uint64_t snapshot, Writes* writes, Json* completed);
   // The value a transaction sees for `key` before its own writes, per isolation mode.
   Json BaseValue(const std::string& key, uint64_t snapshot);
   // Installs `writes` as one commit; or installs nothing and says why (a snapshot-isolation

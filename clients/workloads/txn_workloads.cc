@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/op_values.h"
 #include "generators/combinators.h"
 
 namespace faultline::workloads {
@@ -74,11 +75,11 @@ std::pair<int64_t, int64_t> NextWrite(const Spec& spec, int slot, KeyState& stat
 
 Json WriteMicroOp(const Spec& spec, int slot, KeyState& state) {
   auto [key, value] = NextWrite(spec, slot, state);
-  const char* f = spec.kind == Kind::kRwRegister ? "w" : "append";
-  return Json::array({f, key, value});
+  return MicroOpJson(spec.kind == Kind::kRwRegister ? MicroOpKind::kWrite : MicroOpKind::kAppend,
+                     key, value);
 }
 
-Json ReadMicroOp(int64_t key) { return Json::array({"r", key, nullptr}); }
+Json ReadMicroOp(int64_t key) { return MicroOpJson(MicroOpKind::kRead, key, nullptr); }
 
 // list-append and rw-register: min..max micro-ops, each a read or a write of a drawn key.
 Json RandomTxn(const Spec& spec, gen::Rng& rng, KeyState& state) {

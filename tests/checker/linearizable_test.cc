@@ -131,6 +131,26 @@ TEST(Linearizable, RegisterRejectsCas) {
       << result.status().message();
 }
 
+TEST(Linearizable, MalformedValuesSayWhatWasExpected) {
+  HistoryBuilder cas;
+  cas.Invoke(0, "cas", 3).Ok(0, "cas", 3);
+  Result<LinearizableResult> result = CheckLinearizable(cas.history(), {"cas-register", Json()}, {});
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("cas value: expected [from to], found 3"),
+            std::string::npos)
+      << result.status().message();
+
+  HistoryBuilder txn;
+  Json value = Json::array({Json::array({"read", "x", nullptr}), Json::array({"append", "x", 1})});
+  txn.Invoke(0, "txn", value).Ok(0, "txn", value);
+  result = CheckLinearizable(txn.history(), {"multi-register", Json()}, {});
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find(
+                R"(txn value: micro-op 2 of 2, ["append","x",1]: expected f w or r (rw-register))"),
+            std::string::npos)
+      << result.status().message();
+}
+
 TEST(Linearizable, UnknownModelIsAnError) {
   Result<LinearizableResult> result = CheckLinearizable(History{}, {"nope", Json()}, {});
   ASSERT_FALSE(result.ok());

@@ -299,11 +299,19 @@ TEST(EtcdListAppendTest, ParsesDistinctKeysInFirstTouchOrder) {
   EXPECT_EQ(txn.mops[4].key, 0u);
   EXPECT_TRUE(txn.writes());
   EXPECT_FALSE(ParsedTxn(Txn(Json::parse(R"([["r",1,null],["r",1,null]])"))).writes());
-  for (const char* bad : {R"([["w",1,2]])", R"([["append",1,null]])", R"([["r",1]])", R"(3)"}) {
+  for (const char* bad : {R"([["w",1,2]])", R"([["append",1,null]])", R"([["r",1,2]])", R"(3)"}) {
     EXPECT_EQ(ParseListAppendTxn(Txn(Json::parse(bad)), "p/").status().code(),
               StatusCode::kInvalidArgument)
         << bad;
   }
+  EXPECT_EQ(ParseListAppendTxn(Txn(Json::parse(R"([["r",1,null],["w",1,2]])")), "p/")
+                .status()
+                .message(),
+            R"(a list-append txn: micro-op 2 of 2, ["w",1,2]: expected f append or r (list-append))");
+  // A read may leave its value out (core/op_values.h), as the checkers accept.
+  ListAppendTxn short_read = ParsedTxn(Txn(Json::parse(R"([["r",1]])")));
+  ASSERT_EQ(short_read.mops.size(), 1u);
+  EXPECT_FALSE(short_read.mops[0].append);
   EXPECT_FALSE(ParseListAppendTxn(Invoke("read", Json::array({1, nullptr})), "p/").ok());
 }
 

@@ -230,8 +230,12 @@ TEST(TxnStore, MalformedTransactionsFailWithAReason) {
   EXPECT_EQ(wrong_f.error, "unknown op read (expected txn)");
   Op bad_mop = apply("txn", Json::parse(R"([["incr", "x", 1]])"));
   EXPECT_EQ(bad_mop.type, OpType::kFail);
-  EXPECT_EQ(bad_mop.error, R"(malformed micro-op ["incr","x",1])");
-  EXPECT_EQ(apply("txn", Json::parse(R"([["w", "x", null]])")).type, OpType::kFail);
+  EXPECT_EQ(bad_mop.error, R"(micro-op 1 of 1, ["incr","x",1]: expected f append, w or r)");
+  Op nil_write = apply("txn", Json::parse(R"([["w", "x", null]])"));
+  EXPECT_EQ(nil_write.type, OpType::kFail);
+  EXPECT_EQ(nil_write.error, R"(micro-op 1 of 1, ["w","x",null]: expected a value other than nil )"
+                             R"((nil is the initial state))");
+  EXPECT_EQ(apply("txn", Json(3)).error, "expected a list of micro-ops, found 3");
   EXPECT_EQ(apply("txn", Json::parse(R"([["w", "x", 3]])")).type, OpType::kOk);
   Op append_to_register = apply("txn", Json::parse(R"([["append", "x", 4]])"));
   EXPECT_EQ(append_to_register.type, OpType::kFail);

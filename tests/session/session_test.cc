@@ -424,7 +424,10 @@ TEST(SessionOptionsTest, BadInput) {
   malformed.Call(0, "txn", Json::array({Json::array({"append", "x"})}), nullptr);
   Result<SessionResult> result = CheckSessions(malformed.history());
   ASSERT_FALSE(result.ok());
-  EXPECT_NE(result.status().message().find("expected a micro-op"), std::string::npos);
+  EXPECT_NE(result.status().message().find(
+                R"(micro-op 1 of 1, ["append","x"]: expected a value other than nil)"),
+            std::string::npos)
+      << result.status().message();
 
   HistoryBuilder unpaired;
   unpaired.Invoke(0, "txn", Json::array());
