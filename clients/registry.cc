@@ -9,6 +9,7 @@
 #include "clients/fake/fake.h"
 #include "clients/fake/txn_store.h"
 #include "clients/workloads/classic_workloads.h"
+#include "core/op_values.h"
 #include "core/parse_text.h"
 #include "generators/combinators.h"
 #include "nemesis/nemesis.h"
