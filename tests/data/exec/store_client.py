@@ -9,7 +9,8 @@ checker. The workload comes from the hello. Seeded bugs (--bug):
   lost-adds           counter, set, set-full: one add in five is acknowledged and not applied
   duplicate-dequeues  queue, total-queue: one dequeue in five hands its element out and keeps it
                       queued
---crash-every N exits (status 3, with a line on stderr) on its Nth invocation, and every Nth after.
+--crash-every N exits (status 3, with a line on stderr) on its Nth invocation, and every Nth after;
+--garbage-every N prints a line that is not a completion instead; --hang-every N never answers.
 """
 import argparse
 import fcntl
@@ -17,11 +18,14 @@ import json
 import os
 import random
 import sys
+import time
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--store", required=True)
 parser.add_argument("--bug", default="none")
 parser.add_argument("--crash-every", type=int, default=0)
+parser.add_argument("--garbage-every", type=int, default=0)
+parser.add_argument("--hang-every", type=int, default=0)
 arguments = parser.parse_args()
 
 BANK_ACCOUNTS = 8  # workloads.md: accounts 0..7, 10 each
@@ -156,4 +160,10 @@ for handled, line in enumerate(sys.stdin, start=1):
     if arguments.crash_every and handled % arguments.crash_every == 0:
         print("crashing on purpose after %d ops" % handled, file=sys.stderr, flush=True)
         os._exit(3)
+    if arguments.garbage_every and handled % arguments.garbage_every == 0:
+        sys.stdout.write("Traceback (most recent call last): not a completion\n")
+        sys.stdout.flush()
+        continue
+    if arguments.hang_every and handled % arguments.hang_every == 0:
+        time.sleep(3600)
     answer(locked_store(lambda store: handler(store, op)))
