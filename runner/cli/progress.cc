@@ -64,11 +64,17 @@ std::string Progress::StatusLine() const {
   std::ostringstream line;
   line.setf(std::ios::fixed);
   line.precision(1);
-  line << "[" << elapsed << "s / " << time_limit_s_ << "s] ";
-  line.precision(0);
-  line << (elapsed > 0 ? static_cast<double>(invoked_.load()) / elapsed : 0.0) << " ops/s  ok "
-       << ok_.load() << "  fail " << failed_.load() << "  info " << info_.load() << "  faults: ";
   std::lock_guard lock(mutex_);
+  if (elapsed <= time_limit_s_ || last_log_.empty()) {
+    line << "[" << elapsed << "s / " << time_limit_s_ << "s] ";
+    line.precision(0);
+    line << (elapsed > 0 ? static_cast<double>(invoked_.load()) / elapsed : 0.0) << " ops/s  ";
+  } else {
+    // The workload is over: a falling ops/s would say nothing about the heal or the check.
+    line << "[" << elapsed << "s] " << last_log_ << "  ";
+  }
+  line << "ok " << ok_.load() << "  fail " << failed_.load() << "  info " << info_.load()
+       << "  faults: ";
   if (faults_.empty()) line << "none";
   for (const auto& [fault, summary] : faults_) line << "[" << summary << "] ";
   return line.str();
@@ -78,6 +84,7 @@ void Progress::Print(std::ostream& out, const std::string& line) {
   std::string status = terminal_ ? StatusLine() : "";
   std::lock_guard lock(mutex_);
   out_ = &out;
+  last_log_ = line;
   if (terminal_) out << kClearLine;
   out << line << "\n";
   if (terminal_) out << status;

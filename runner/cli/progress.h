@@ -33,8 +33,10 @@ class Progress {
   bool terminal_;
   std::chrono::steady_clock::time_point start_;
   std::atomic<int64_t> invoked_{0}, ok_{0}, failed_{0}, info_{0};
-  mutable std::mutex mutex_;  // guards faults_, out_, stopping_ and the terminal
+  mutable std::mutex mutex_;  // guards faults_, last_log_, out_, stopping_ and the terminal
   std::map<std::string, std::string> faults_;  // active fault -> what it did to which nodes
+  // The last log line: past the time limit, what the run is doing (healing, checking ...).
+  std::string last_log_;
   std::ostream* out_ = nullptr;
   bool stopping_ = false;
   std::condition_variable wake_;
