@@ -1,7 +1,7 @@
 // A database faultline can test, as a value: its name, what it needs, and how it builds a test's
 // db and clients. Each one is made in its own folder (clients/fake/kind.cc, clients/etcd/kind.cc,
-// clients/exec/kind.cc) and listed once, in DbKinds() (clients/registry.cc): adding a database is
-// its folder plus that one line.
+// clients/exec/kind.cc) and registered once, in clients/registry.cc (its maker declared and
+// listed in DbKinds()): adding a database is its folder plus that registration.
 #pragma once
 
 #include <functional>
@@ -57,11 +57,6 @@ const std::vector<std::string>& DbFlagValues(const WorkloadOptions& workload,
 // Every database, in --help order; and the one named (null when none is).
 const std::vector<DbKind>& DbKinds();
 const DbKind* FindDbKind(const std::string& name);
-
-// The kinds, each made in its folder.
-DbKind FakeDbKind();
-DbKind EtcdDbKind();
-DbKind ExecDbKind();
 
 // A fresh exec client per process running `command` (clients/exec): for --db exec, and for a real
 // database whose built-in client the user replaces with --client-command.

@@ -193,6 +193,11 @@ Op RegisterOp(const gen::Context&, gen::Rng& rng) {
   }
 }
 
+// The databases, each made in its own folder (clients/<name>/kind.cc): the one registration.
+DbKind FakeDbKind();
+DbKind EtcdDbKind();
+DbKind ExecDbKind();
+
 const std::vector<DbKind>& DbKinds() {
   static const std::vector<DbKind> kinds = {FakeDbKind(), EtcdDbKind(), ExecDbKind()};
   return kinds;
