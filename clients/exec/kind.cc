@@ -19,13 +19,15 @@ namespace {
 std::vector<DbFlag> CommandFlags() {
   std::vector<DbFlag> flags;
   for (const commands::CommandField& field : commands::CommandFields()) {
-    flags.push_back({.name = field.flag,
-                     .help = std::string("A command run by sh -c on each node that ") + field.what +
-                             "; {node} {address} {nodes} are replaced, shell-escaped"});
+    DbFlag& flag = flags.emplace_back();
+    flag.name = field.flag;
+    flag.help = std::string("A command run by sh -c on each node that ") + field.what +
+                "; {node} {address} {nodes} are replaced, shell-escaped";
   }
-  flags.push_back({.name = commands::kLogFilesFlag,
-                   .help = "A log file on each node to download into the run ({node} allowed)",
-                   .repeatable = true});
+  DbFlag& logs = flags.emplace_back();
+  logs.name = commands::kLogFilesFlag;
+  logs.help = "A log file on each node to download into the run ({node} allowed)";
+  logs.repeatable = true;
   return flags;
 }
 
