@@ -1,7 +1,7 @@
 // A database faultline can test, as a value: its name, what it needs, and how it builds a test's
 // db and clients. Each one is made in its own folder (clients/fake/kind.cc, clients/etcd/kind.cc,
-// clients/exec/kind.cc) and listed once, in DbKinds() (clients/registry.cc): adding a database is
-// its folder plus that one line.
+// clients/postgres/kind.cc, clients/exec/kind.cc) and listed once, in DbKinds()
+// (clients/registry.cc): adding a database is its folder plus that one line.
 #pragma once
 
 #include <functional>
@@ -61,6 +61,7 @@ const DbKind* FindDbKind(const std::string& name);
 // The kinds, each made in its folder.
 DbKind FakeDbKind();
 DbKind EtcdDbKind();
+DbKind PostgresDbKind();
 DbKind ExecDbKind();
 
 // A fresh exec client per process running `command` (clients/exec): for --db exec, and for a real

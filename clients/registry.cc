@@ -194,7 +194,8 @@ Op RegisterOp(const gen::Context&, gen::Rng& rng) {
 }
 
 const std::vector<DbKind>& DbKinds() {
-  static const std::vector<DbKind> kinds = {FakeDbKind(), EtcdDbKind(), ExecDbKind()};
+  static const std::vector<DbKind> kinds = {FakeDbKind(), EtcdDbKind(), PostgresDbKind(),
+                                             ExecDbKind()};
   return kinds;
 }
 
