@@ -196,10 +196,12 @@ Op RegisterOp(const gen::Context&, gen::Rng& rng) {
 // The databases, each made in its own folder (clients/<name>/kind.cc): the one registration.
 DbKind FakeDbKind();
 DbKind EtcdDbKind();
+DbKind PostgresDbKind();
 DbKind ExecDbKind();
 
 const std::vector<DbKind>& DbKinds() {
-  static const std::vector<DbKind> kinds = {FakeDbKind(), EtcdDbKind(), ExecDbKind()};
+  static const std::vector<DbKind> kinds = {FakeDbKind(), EtcdDbKind(), PostgresDbKind(),
+                                             ExecDbKind()};
   return kinds;
 }
 

@@ -12,6 +12,7 @@ packages=(
   gnuplot-nox graphviz
   iproute2 iptables
   etcd-server etcd-client
+  postgresql libpq-dev
   time
   libxml2-utils
   libcpp-httplib-dev chromium
