@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <random>
+#include <thread>
 
 #include "clients/postgres/postgres.h"
 
@@ -68,12 +69,16 @@ Status PostgresClient::Connect(const Test& test) {
   std::string connect_timeout =
       std::to_string(std::max<int64_t>(2, std::llround(test.options.operation_timeout_s)));
   std::string port = std::to_string(options_.port);
-  const char* keywords[] = {"host",     "port",           "user",          "password",
-                            "dbname",   "connect_timeout", "application_name", nullptr};
-  const char* values[] = {host_.c_str(),     port.c_str(),
-                          options_.user.c_str(), options_.password.c_str(),
-                          "postgres",        connect_timeout.c_str(),
-                          "faultline",       nullptr};
+  const char* keywords[] = {
+      "host", "port", "user", "password", "dbname", "connect_timeout", "application_name", nullptr};
+  const char* values[] = {host_.c_str(),
+                          port.c_str(),
+                          options_.user.c_str(),
+                          options_.password.c_str(),
+                          "postgres",
+                          connect_timeout.c_str(),
+                          "faultline",
+                          nullptr};
   connection_ = PQconnectdbParams(keywords, values, 0);
   if (connection_ != nullptr && PQstatus(connection_) == CONNECTION_OK) return Status::Ok();
   std::string message = connection_ != nullptr ? Trimmed(PQerrorMessage(connection_)) : "no memory";
@@ -178,6 +183,10 @@ Op PostgresClient::Invoke(const Test& test, const Op& invoke) {
   };
   if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK) {
     if (Status connected = Connect(test); !connected.ok()) {
+      // A server that is down refuses at once: without a pause every thread would fail thousands
+      // of ops a second, burying the history (47k of 49k ops in a 20 s run with a kill). The op
+      // is a definite fail either way; the pause only spaces the tries.
+      std::this_thread::sleep_for(kReconnectPause);
       Failure failure;
       failure.message = connected.message();
       return failed(failure, Stage::kConnect);

@@ -26,6 +26,8 @@
 // OS threads, which libpq allows for a connection not in use elsewhere.
 #pragma once
 
+#include <chrono>
+
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -176,6 +178,9 @@ class PostgresDb : public Db {
   mutable std::mutex mutex_;
   std::map<std::string, std::string> directories_;  // node -> absolute directory
 };
+
+// How long an op that could not connect waits before it fails.
+inline constexpr std::chrono::milliseconds kReconnectPause{200};
 
 class PostgresClient : public Client {
  public:

@@ -1,14 +1,16 @@
 // PostgreSQL without a server: the SQL each micro-op becomes, how a server's answer is read, how
 // an error becomes fail or info (Jepsen's rules), --db postgres's flag and workloads, and the
 // exact commands PostgresDb sends through control::FakeRemote.
+#include "clients/postgres/postgres.h"
+
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "clients/db_kind.h"
-#include "clients/postgres/postgres.h"
 #include "runner/control/fake_remote.h"
 #include "runner/control/local_remote.h"
 
@@ -29,8 +31,8 @@ MicroOp Parsed(const Json& micro_op, TxnKind kind) {
 
 TEST(PostgresSqlTest, EachMicroOpIsOneStatementWithTheKeyAndValueAsParameters) {
   Json append = Json::array({"append", 3, 7});
-  Result<Statement> statement = MicroOpStatement(Parsed(append, TxnKind::kListAppend),
-                                                 TxnKind::kListAppend);
+  Result<Statement> statement =
+      MicroOpStatement(Parsed(append, TxnKind::kListAppend), TxnKind::kListAppend);
   ASSERT_TRUE(statement.ok()) << statement.status().message();
   EXPECT_EQ(statement->sql,
             "INSERT INTO faultline_lists AS t (k, v) VALUES ($1, ARRAY[$2::bigint]) ON CONFLICT "
@@ -163,7 +165,8 @@ TEST(PostgresOptionsTest, TheDirectoryIsPerNodeAbsoluteAndRemovable) {
   EXPECT_FALSE(ValidateOptions(options).ok());
 }
 
-// ---- --db postgres -------------------------------------------------------------------------------
+// ---- --db postgres
+// -------------------------------------------------------------------------------
 
 TestOptions ThreeNodeOptions() {
   TestOptions options;
@@ -185,8 +188,8 @@ const PostgresDb& DbOf(const faultline::Test& test) {
 }
 
 TEST(PostgresKindTest, IsolationDefaultsToSerializableAndReachesTheDb) {
-  Result<faultline::Test> test = clients::BuildTest(ThreeNodeOptions(),
-                                                    PostgresWorkload("list-append"));
+  Result<faultline::Test> test =
+      clients::BuildTest(ThreeNodeOptions(), PostgresWorkload("list-append"));
   ASSERT_TRUE(test.ok()) << test.status().message();
   EXPECT_EQ(DbOf(*test).options().isolation, Isolation::kSerializable);
   // A password per test, made of characters the connection string carries as they are.
@@ -198,6 +201,28 @@ TEST(PostgresKindTest, IsolationDefaultsToSerializableAndReachesTheDb) {
   EXPECT_EQ(DbOf(*test).options().isolation, Isolation::kRepeatableRead);
   ASSERT_TRUE(test->new_client);
   EXPECT_NE(dynamic_cast<PostgresClient*>(test->new_client().get()), nullptr);
+}
+
+// A server that cannot be reached fails the op, after a pause, so that a thread does not fail
+// thousands of ops a second while the primary is down. The "address" is a socket directory that
+// does not exist: libpq fails at once, with no network traffic.
+TEST(PostgresClientTest, AnOpThatCannotConnectFailsAfterThePause) {
+  faultline::Test test;
+  test.options.nodes = {"n1"};
+  test.options.node_addresses = {{"n1", "/nonexistent-faultline-socket-directory"}};
+  test.options.operation_timeout_s = 1;
+  PostgresClient client(PostgresOptions{}, TxnKind::kListAppend);
+  EXPECT_FALSE(client.Open(test, "n1").ok());
+  Op invoke;
+  invoke.type = OpType::kInvoke;
+  invoke.process = 0;
+  invoke.f = "txn";
+  invoke.value = Json::array({Json::array({"append", 1, 2})});
+  const auto started = std::chrono::steady_clock::now();
+  Op completion = client.Invoke(test, invoke);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, kReconnectPause);
+  EXPECT_EQ(completion.type, OpType::kFail);
+  EXPECT_EQ(completion.error.get<std::string>().rfind("connection: ", 0), 0u) << completion.error;
 }
 
 TEST(PostgresKindTest, BadValuesOtherWorkloadsAndOtherDatabasesFlagsAreRefused) {
@@ -220,7 +245,8 @@ TEST(PostgresKindTest, BadValuesOtherWorkloadsAndOtherDatabasesFlagsAreRefused) 
             "--isolation applies to --db postgres, not --db etcd");
 }
 
-// ---- PostgresDb through FakeRemote -------------------------------------------------------------------
+// ---- PostgresDb through FakeRemote
+// -------------------------------------------------------------------
 
 faultline::Test ThreeNodes() {
   faultline::Test test;
