@@ -57,14 +57,28 @@ struct PostgresClient::Answer {
 PostgresClient::PostgresClient(PostgresOptions options, TxnKind kind)
     : options_(std::move(options)), kind_(kind) {}
 
-PostgresClient::~PostgresClient() { Disconnect(); }
+PostgresClient::~PostgresClient() { DisconnectAll(); }
 
-Status PostgresClient::Open(const Test& test, const std::string&) { return Connect(test); }
-
-Status PostgresClient::Connect(const Test& test) {
-  Disconnect();
+Status PostgresClient::Open(const Test& test, const std::string& node) {
+  node_ = node;
   if (test.options.nodes.empty()) return Status::InvalidArgument("postgres needs a node");
-  host_ = NodeAddress(test.options, test.options.nodes.front());
+  return Connect(test, PrimaryHost(test));
+}
+
+std::string PostgresClient::PrimaryHost(const Test& test) const {
+  return NodeAddress(test.options, test.options.nodes.front());
+}
+
+std::string PostgresClient::ReplicaHost(const Test& test) const {
+  const bool own = NodeRole(options_, test.options, node_) == Role::kStandby;
+  return NodeAddress(test.options, own ? node_ : test.options.nodes.at(1));
+}
+
+Status PostgresClient::Connect(const Test& test, const std::string& host) {
+  host_ = host;
+  connection_ = connections_[host];
+  if (connection_ != nullptr && PQstatus(connection_) == CONNECTION_OK) return Status::Ok();
+  Disconnect();
   // libpq counts whole seconds and takes less than 2 as 2.
   std::string connect_timeout =
       std::to_string(std::max<int64_t>(2, std::llround(test.options.operation_timeout_s)));
@@ -80,7 +94,10 @@ Status PostgresClient::Connect(const Test& test) {
                           "faultline",
                           nullptr};
   connection_ = PQconnectdbParams(keywords, values, 0);
-  if (connection_ != nullptr && PQstatus(connection_) == CONNECTION_OK) return Status::Ok();
+  if (connection_ != nullptr && PQstatus(connection_) == CONNECTION_OK) {
+    connections_[host_] = connection_;
+    return Status::Ok();
+  }
   std::string message = connection_ != nullptr ? Trimmed(PQerrorMessage(connection_)) : "no memory";
   Disconnect();
   return Status::IoError("postgres at " + host_ + ":" + port + ": " + message);
@@ -89,9 +106,18 @@ Status PostgresClient::Connect(const Test& test) {
 void PostgresClient::Disconnect() {
   if (connection_ != nullptr) PQfinish(connection_);
   connection_ = nullptr;
+  connections_.erase(host_);
 }
 
-void PostgresClient::Close(const Test&) { Disconnect(); }
+void PostgresClient::DisconnectAll() {
+  for (auto& [host, connection] : connections_) {
+    if (connection != nullptr) PQfinish(connection);
+  }
+  connections_.clear();
+  connection_ = nullptr;
+}
+
+void PostgresClient::Close(const Test&) { DisconnectAll(); }
 
 PostgresClient::Answer PostgresClient::Execute(const std::string& sql,
                                                const std::vector<std::string>& parameters,
@@ -181,18 +207,24 @@ Op PostgresClient::Invoke(const Test& test, const Op& invoke) {
     if (!usable) Disconnect();
     return completion;
   };
-  if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK) {
-    if (Status connected = Connect(test); !connected.ok()) {
-      // A server that is down refuses at once: without a pause every thread would fail thousands
-      // of ops a second, burying the history (47k of 49k ops in a 20 s run with a kill). The op
-      // is a definite fail either way; the pause only spaces the tries.
-      std::this_thread::sleep_for(kReconnectPause);
-      Failure failure;
-      failure.message = connected.message();
-      return failed(failure, Stage::kConnect);
-    }
+  // A transaction that only reads goes to a standby when asked to; any other to the primary.
+  const bool on_replica = options_.read_from_replica && !writes;
+  const std::string host = on_replica ? ReplicaHost(test) : PrimaryHost(test);
+  // A standby refuses serializable ("cannot use serializable mode in a hot standby"): its reads
+  // take one snapshot, repeatable read.
+  const Isolation isolation = on_replica && options_.isolation == Isolation::kSerializable
+                                  ? Isolation::kRepeatableRead
+                                  : options_.isolation;
+  if (Status connected = Connect(test, host); !connected.ok()) {
+    // A server that is down refuses at once: without a pause every thread would fail thousands
+    // of ops a second, burying the history (47k of 49k ops in a 20 s run with a kill). The op
+    // is a definite fail either way; the pause only spaces the tries.
+    std::this_thread::sleep_for(kReconnectPause);
+    Failure failure;
+    failure.message = connected.message();
+    return failed(failure, Stage::kConnect);
   }
-  Answer begin = Execute(BeginSql(options_.isolation), {}, deadline_ms);
+  Answer begin = Execute(BeginSql(isolation), {}, deadline_ms);
   if (!begin.ok) return failed(begin.failure, Stage::kBody);
   Json done = Json::array();
   for (size_t i = 0; i < statements.size(); ++i) {
@@ -226,14 +258,15 @@ Op PostgresClient::Invoke(const Test& test, const Op& invoke) {
 
 Result<Test> BuildPostgresTest(const TestOptions& options, PostgresOptions postgres,
                                const std::string& workload) {
-  if (workload != "list-append" && workload != "rw-register") {
+  if (workload != "list-append" && workload != "rw-register" && workload != "session") {
     return Status::InvalidArgument("postgres has no workload " + workload +
-                                   " (only list-append and rw-register)");
+                                   " (only list-append, rw-register and session)");
   }
   if (options.nodes.empty()) return Status::InvalidArgument("postgres needs at least one node");
   if (postgres.password.empty()) postgres.password = RandomPassword();
   if (Status valid = ValidateOptions(postgres); !valid.ok()) return valid;
-  TxnKind kind = workload == "list-append" ? TxnKind::kListAppend : TxnKind::kRwRegister;
+  // The session workload's transactions are list-append ones on one key each.
+  TxnKind kind = workload == "rw-register" ? TxnKind::kRwRegister : TxnKind::kListAppend;
   Test test;
   test.options = options;
   test.workload = workload;

@@ -1,6 +1,7 @@
-// PostgresDb: the primary on the test's first node, driven over the node's Remote with small sh
-// scripts run as root. Each script gets the node's directory as $1 and finds the server by its
-// data/postmaster.pid, checked against /proc (live below) before any signal.
+// PostgresDb: the primary on the test's first node and its standbys on the next ones, driven over
+// the node's Remote with small sh scripts run as root. Each script gets the node's directory as $1
+// and finds the server by its data/postmaster.pid, checked against /proc (live below) before any
+// signal.
 #include "clients/postgres/postgres.h"
 #include "runner/control/remote.h"
 
@@ -68,16 +69,44 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql
 )sh";
 
 // $1 the directory, $2 the port, $3 the address to listen on, $4 the user, $5 the start timeout
-// (s); the user's password on stdin, read only by initdb. initdb runs once: a data directory
-// with PG_VERSION is the server's, kept across restarts; one without is an interrupted initdb's
-// and made again. The stale pid file goes before a start: its pid may now be another node's
-// process, and the children of a killed postmaster were killed with it (kKillScript). Its
-// socket (in the directory, not /var/run/postgresql, which the local cluster's nodes share) and
-// the socket's lock file go too.
-constexpr char kStartScript[] = R"sh(dir=$1; port=$2; address=$3; user=$4; timeout=$5
+// (s), $6 the primary's address on a standby ("" on the primary); the user's password on stdin.
+// The data directory is made once: a data directory with PG_VERSION is the server's, kept across
+// restarts; one without is an interrupted attempt's and made again. The primary's comes from
+// initdb (the password read by initdb only); a standby's is a pg_basebackup of the primary once
+// it accepts connections (-R: standby.signal and primary_conninfo, the password in a passfile
+// only postgres reads), with its own address and socket. The stale pid file goes before a start:
+// its pid may now be another node's process, and the children of a killed postmaster were killed
+// with it (kKillScript). Its socket (in the directory, not /var/run/postgresql, which the local
+// cluster's nodes share) and the socket's lock file go too.
+constexpr char kStartScript[] = R"sh(dir=$1; port=$2; address=$3; user=$4; timeout=$5; primary=$6
 cd -- "$dir" || exit 1
 if pid=$(live "$dir"); then echo "running $pid"; exit 0; fi
 bin=$(pg_bin) || { echo "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres)" >&2; exit 1; }
+if [ ! -s data/PG_VERSION ] && [ -n "$primary" ]; then
+  rm -rf data
+  (umask 077 && printf '%s:%s:*:%s:%s\n' "$primary" "$port" "$user" "$(cat)" >passfile) &&
+    chown postgres:postgres passfile || exit 1
+  i=0
+  until as_pg "$bin/pg_isready" -q -h "$primary" -p "$port" -t 1; do
+    i=$((i+1))
+    if [ $i -gt "$timeout" ]; then
+      echo "the primary $primary:$port did not accept connections within $timeout s" >&2; exit 1
+    fi
+    sleep 1
+  done
+  if ! PGPASSFILE="$dir/passfile" as_pg "$bin/pg_basebackup" -h "$primary" -p "$port" \
+      -U "$user" -D "$dir/data" -R -X stream >basebackup.log 2>&1; then
+    echo "pg_basebackup from $primary failed; the end of $dir/basebackup.log:" >&2
+    tail -n 20 basebackup.log >&2
+    rm -rf data
+    exit 1
+  fi
+  cat >>data/postgresql.auto.conf <<EOF
+listen_addresses = '$address'
+unix_socket_directories = '$dir'
+primary_conninfo = 'host=$primary port=$port user=$user passfile=$dir/passfile application_name=faultline'
+EOF
+fi
 if [ ! -s data/PG_VERSION ]; then
   rm -rf data
   (umask 077 && cat >password) && chown postgres:postgres password || exit 1
@@ -98,7 +127,8 @@ log_line_prefix = '%m [%p] %q%u@%d '
 EOF
   # The socket (in this 700 directory) trusts local users; TCP needs the password.
   printf '%s\n' 'local all all trust' 'host all all 0.0.0.0/0 scram-sha-256' \
-    'host all all ::/0 scram-sha-256' >data/pg_hba.conf
+    'host all all ::/0 scram-sha-256' 'host replication all 0.0.0.0/0 scram-sha-256' \
+    >data/pg_hba.conf
 fi
 # The socket's lock file names the killed postmaster too, which may still be a zombie.
 rm -f data/postmaster.pid .s.PGSQL.*
@@ -163,8 +193,8 @@ exit 3
 
 PostgresDb::PostgresDb(PostgresOptions options) : options_(std::move(options)) {}
 
-bool PostgresDb::IsPrimary(const Test& test, const std::string& node) const {
-  return !test.options.nodes.empty() && test.options.nodes.front() == node;
+Role PostgresDb::RoleOf(const Test& test, const std::string& node) const {
+  return NodeRole(options_, test.options, node);
 }
 
 Result<std::string> PostgresDb::RunScript(control::Remote& remote, const std::string& name,
@@ -184,7 +214,8 @@ Result<std::string> PostgresDb::RunScript(control::Remote& remote, const std::st
 
 Result<std::string> PostgresDb::Resolve(const std::string& node, control::Remote& remote,
                                         const std::string& name, const char* script) {
-  Result<std::string> out = RunScript(remote, name, script, {NodeDirectory(options_, node)}, 10'000);
+  Result<std::string> out =
+      RunScript(remote, name, script, {NodeDirectory(options_, node)}, 10'000);
   if (!out.ok()) return out.status();
   std::string directory = out->substr(0, out->find('\n'));
   if (directory.empty() || directory[0] != '/') {
@@ -210,34 +241,37 @@ Result<std::string> PostgresDb::Claim(const std::string& node, control::Remote& 
 }
 
 Status PostgresDb::Setup(const Test& test, const std::string& node, control::Remote& remote) {
-  if (!IsPrimary(test, node)) return Status::Ok();
+  const Role role = RoleOf(test, node);
+  if (role == Role::kNone) return Status::Ok();
   Result<std::string> installed = RunScript(remote, "install", kInstallScript, {}, 600'000);
   if (!installed.ok()) return installed.status();
   Result<std::string> directory = Claim(node, remote);
   if (!directory.ok()) return directory.status();
   if (Status started = Start(test, node, remote); !started.ok()) return started;
-  Result<std::string> tables =
-      RunScript(remote, "tables", kSqlScript,
-                {*directory, std::to_string(options_.port), options_.user, CreateTablesSql()},
-                30'000);
+  if (role == Role::kStandby) return Status::Ok();  // the tables come from the primary
+  Result<std::string> tables = RunScript(
+      remote, "tables", kSqlScript,
+      {*directory, std::to_string(options_.port), options_.user, CreateTablesSql()}, 30'000);
   return tables.ok() ? Status::Ok() : tables.status();
 }
 
 Status PostgresDb::Start(const Test& test, const std::string& node, control::Remote& remote) {
-  if (!IsPrimary(test, node)) return Status::Ok();
+  const Role role = RoleOf(test, node);
+  if (role == Role::kNone) return Status::Ok();
   Result<std::string> directory = Directory(node, remote);
   if (!directory.ok()) return directory.status();
   auto timeout_s = static_cast<int64_t>(options_.start_timeout_s);
   Result<std::string> started = RunScript(
       remote, "start", kStartScript,
       {*directory, std::to_string(options_.port), NodeAddress(test.options, node), options_.user,
-       std::to_string(timeout_s)},
+       std::to_string(timeout_s),
+       role == Role::kStandby ? NodeAddress(test.options, test.options.nodes.front()) : ""},
       (timeout_s + 120) * 1000, options_.password + "\n");
   return started.ok() ? Status::Ok() : started.status();
 }
 
 Status PostgresDb::Teardown(const Test& test, const std::string& node, control::Remote& remote) {
-  if (!IsPrimary(test, node)) return Status::Ok();
+  if (RoleOf(test, node) == Role::kNone) return Status::Ok();
   Result<std::string> directory = Directory(node, remote);
   if (!directory.ok()) return directory.status();
   Result<std::string> stopped = RunScript(remote, "stop", kStopScript, {*directory}, 60'000);
@@ -245,7 +279,8 @@ Status PostgresDb::Teardown(const Test& test, const std::string& node, control::
   if (!stopped.ok()) {
     if (Status killed = Kill(test, node, remote); !killed.ok()) return killed;
   }
-  Result<std::string> removed = RunScript(remote, "teardown", kTeardownScript, {*directory}, 60'000);
+  Result<std::string> removed =
+      RunScript(remote, "teardown", kTeardownScript, {*directory}, 60'000);
   if (!removed.ok()) return removed.status();
   std::lock_guard lock(mutex_);
   directories_.erase(node);
@@ -253,15 +288,16 @@ Status PostgresDb::Teardown(const Test& test, const std::string& node, control::
 }
 
 std::vector<std::string> PostgresDb::LogFiles(const Test& test, const std::string& node) const {
-  if (!IsPrimary(test, node)) return {};
+  if (RoleOf(test, node) == Role::kNone) return {};
   std::lock_guard lock(mutex_);
   auto found = directories_.find(node);
-  std::string directory = found != directories_.end() ? found->second : NodeDirectory(options_, node);
+  std::string directory =
+      found != directories_.end() ? found->second : NodeDirectory(options_, node);
   return {directory + "/postgres.log"};
 }
 
 Status PostgresDb::Kill(const Test& test, const std::string& node, control::Remote& remote) {
-  if (!IsPrimary(test, node)) return Status::Ok();
+  if (RoleOf(test, node) == Role::kNone) return Status::Ok();
   Result<std::string> directory = Directory(node, remote);
   if (!directory.ok()) return directory.status();
   Result<std::string> killed = RunScript(remote, "kill", kKillScript, {*directory}, 30'000);
@@ -270,7 +306,7 @@ Status PostgresDb::Kill(const Test& test, const std::string& node, control::Remo
 
 Status PostgresDb::Signal(const Test& test, const std::string& node, control::Remote& remote,
                           const std::string& signal) {
-  if (!IsPrimary(test, node)) return Status::Ok();
+  if (RoleOf(test, node) == Role::kNone) return Status::Ok();
   Result<std::string> directory = Directory(node, remote);
   if (!directory.ok()) return directory.status();
   Result<std::string> signalled =

@@ -27,7 +27,6 @@
 #pragma once
 
 #include <chrono>
-
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -61,7 +60,18 @@ struct PostgresOptions {
   std::string password;            // BuildPostgresTest draws one when empty
   double start_timeout_s = 60;     // pg_ctl start -w waits this long for connections
   bool sudo = false;               // the SSH user is not root: run the scripts through sudo
+  // Streaming-replication standbys on the nodes after the first (nodes[1..replicas]), each a
+  // pg_basebackup of the primary, replicating asynchronously (PostgreSQL's default).
+  int replicas = 0;
+  // Transactions that only read go to a standby (the client thread's node when it runs one,
+  // else the first standby); every other one to the primary. Needs replicas >= 1.
+  bool read_from_replica = false;
 };
+
+// What a node runs: the primary (the first node), a standby (the next `replicas` nodes) or
+// nothing.
+enum class Role { kPrimary, kStandby, kNone };
+Role NodeRole(const PostgresOptions& options, const TestOptions& test, const std::string& node);
 
 // InvalidArgument for options that cannot work (a port, a timeout, a directory that is relative,
 // "/" or holds "..": Teardown removes it; a user or password libpq or the scripts cannot carry).
@@ -108,10 +118,10 @@ enum class Stage {
 // connection broke, or the operation timed out).
 struct Failure {
   Stage stage = Stage::kBody;
-  std::string sqlstate;      // "40001"; empty when the server did not answer
-  bool answered = false;     // the server answered with an error (sqlstate set)
-  bool timed_out = false;    // no answer within the operation timeout
-  std::string message;       // for the op's error
+  std::string sqlstate;    // "40001"; empty when the server did not answer
+  bool answered = false;   // the server answered with an error (sqlstate set)
+  bool timed_out = false;  // no answer within the operation timeout
+  std::string message;     // for the op's error
 };
 
 // Whether SQLSTATE says the connection or the server is going away (class 08, 57P01..57P03): an
@@ -158,7 +168,7 @@ class PostgresDb : public Db {
   const PostgresOptions& options() const { return options_; }
 
  private:
-  bool IsPrimary(const Test& test, const std::string& node) const;
+  Role RoleOf(const Test& test, const std::string& node) const;
   // The node's directory as an absolute path (created if missing; cached). Claim is Setup's:
   // it marks a new directory and refuses an unmarked one that holds something.
   Result<std::string> Directory(const std::string& node, control::Remote& remote);
@@ -200,13 +210,21 @@ class PostgresClient : public Client {
   // Sends one statement and waits for its answer until `deadline_ms` (steady clock).
   Answer Execute(const std::string& sql, const std::vector<std::string>& parameters,
                  int64_t deadline_ms);
-  Status Connect(const Test& test);
-  void Disconnect();
+  // Makes the connection to `host` the current one (connection_), connecting when it has none
+  // or a broken one.
+  Status Connect(const Test& test, const std::string& host);
+  void Disconnect();     // the current connection, closed and forgotten
+  void DisconnectAll();  // every connection
+  std::string PrimaryHost(const Test& test) const;
+  // The thread's node when it runs a standby, else the first standby's.
+  std::string ReplicaHost(const Test& test) const;
 
   const PostgresOptions options_;
   const TxnKind kind_;
-  std::string host_;
-  PGconn* connection_ = nullptr;
+  std::string host_;                            // where connection_ goes
+  PGconn* connection_ = nullptr;                // to the primary or, for a read, a standby
+  std::map<std::string, PGconn*> connections_;  // host -> its open connection
+  std::string node_;                            // the node the client's thread was given
 };
 
 // The test value for `workload` (list-append or rw-register) on PostgreSQL: db and client

@@ -1,5 +1,6 @@
 // The options, the SQL the client sends and how an error becomes fail or info: pure functions,
 // tested without a server.
+#include <algorithm>
 #include <charconv>
 
 #include "clients/postgres/postgres.h"
@@ -79,9 +80,9 @@ Status ValidateOptions(const PostgresOptions& options) {
   }
   // Both go into the connection string and the initdb command as they are.
   auto plain = [](const std::string& text) {
-    return !text.empty() && text.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
-                                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
-                                std::string::npos;
+    return !text.empty() && text.find_first_not_of(
+                                "abcdefghijklmnopqrstuvwxyz"
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == std::string::npos;
   };
   if (!plain(options.user)) {
     return Status::InvalidArgument("postgres user '" + options.user +
@@ -90,13 +91,26 @@ Status ValidateOptions(const PostgresOptions& options) {
   if (!options.password.empty() && !plain(options.password)) {
     return Status::InvalidArgument("postgres password must be letters, digits and _");
   }
+  if (options.replicas < 0) return Status::InvalidArgument("--replicas must be 0 or more");
+  if (options.read_from_replica && options.replicas == 0) {
+    return Status::InvalidArgument("--read-from replica needs --replicas 1 or more");
+  }
   return Status::Ok();
 }
 
+Role NodeRole(const PostgresOptions& options, const TestOptions& test, const std::string& node) {
+  const auto found = std::find(test.nodes.begin(), test.nodes.end(), node);
+  if (found == test.nodes.end()) return Role::kNone;
+  const auto position = found - test.nodes.begin();
+  if (position == 0) return Role::kPrimary;
+  return position <= options.replicas ? Role::kStandby : Role::kNone;
+}
+
 std::string CreateTablesSql() {
-  return std::string("SET client_min_messages = warning;\nDROP TABLE IF EXISTS ") + kListTable + ", " + kRegisterTable +
-         ";\nCREATE TABLE " + kListTable + " (k bigint PRIMARY KEY, v bigint[] NOT NULL);\n" +
-         "CREATE TABLE " + kRegisterTable + " (k bigint PRIMARY KEY, v bigint NOT NULL);\n";
+  return std::string("SET client_min_messages = warning;\nDROP TABLE IF EXISTS ") + kListTable +
+         ", " + kRegisterTable + ";\nCREATE TABLE " + kListTable +
+         " (k bigint PRIMARY KEY, v bigint[] NOT NULL);\n" + "CREATE TABLE " + kRegisterTable +
+         " (k bigint PRIMARY KEY, v bigint NOT NULL);\n";
 }
 
 std::string BeginSql(Isolation isolation) {

@@ -233,7 +233,7 @@ TEST(PostgresKindTest, BadValuesOtherWorkloadsAndOtherDatabasesFlagsAreRefused) 
             "\"snapshot\"");
   workload = PostgresWorkload("register");
   EXPECT_EQ(clients::BuildTest(ThreeNodeOptions(), workload).status().message(),
-            "--db postgres runs the list-append and rw-register workloads, not register");
+            "--db postgres runs the list-append, rw-register and session workloads, not register");
   workload = PostgresWorkload("list-append");
   workload.db_flags["read-consistency"] = {"serializable"};
   EXPECT_EQ(clients::BuildTest(ThreeNodeOptions(), workload).status().message(),
@@ -243,6 +243,33 @@ TEST(PostgresKindTest, BadValuesOtherWorkloadsAndOtherDatabasesFlagsAreRefused) 
   etcd.db_flags["isolation"] = {"serializable"};
   EXPECT_EQ(clients::BuildTest(ThreeNodeOptions(), etcd).status().message(),
             "--isolation applies to --db postgres, not --db etcd");
+}
+
+// --replicas counts the nodes after the primary; --read-from replica needs one.
+TEST(PostgresKindTest, ReplicasAndReadFromReachTheOptionsWithinTheNodes) {
+  clients::WorkloadOptions workload = PostgresWorkload("session");
+  workload.db_flags["replicas"] = {"2"};
+  workload.db_flags["read-from"] = {"replica"};
+  Result<faultline::Test> test = clients::BuildTest(ThreeNodeOptions(), workload);
+  ASSERT_TRUE(test.ok()) << test.status().message();
+  EXPECT_EQ(DbOf(*test).options().replicas, 2);
+  EXPECT_TRUE(DbOf(*test).options().read_from_replica);
+  workload.db_flags["replicas"] = {"3"};  // three nodes: at most two standbys
+  EXPECT_EQ(clients::BuildTest(ThreeNodeOptions(), workload).status().message(),
+            "--replicas: expected 0..2 (the nodes after the primary), found \"3\"");
+  workload.db_flags["replicas"] = {"0"};
+  EXPECT_EQ(clients::BuildTest(ThreeNodeOptions(), workload).status().message(),
+            "--read-from replica needs --replicas 1 or more");
+}
+
+TEST(PostgresOptionsTest, TheFirstNodeIsThePrimaryTheNextReplicasAreStandbys) {
+  PostgresOptions options;
+  options.replicas = 1;
+  const TestOptions nodes = ThreeNodeOptions();
+  EXPECT_EQ(NodeRole(options, nodes, "n1"), Role::kPrimary);
+  EXPECT_EQ(NodeRole(options, nodes, "n2"), Role::kStandby);
+  EXPECT_EQ(NodeRole(options, nodes, "n3"), Role::kNone);
+  EXPECT_EQ(NodeRole(options, nodes, "n9"), Role::kNone);
 }
 
 // ---- PostgresDb through FakeRemote
@@ -290,7 +317,7 @@ TEST(PostgresDbTest, SetupStartsThePrimaryOnTheFirstNodeAndMakesTheTables) {
   EXPECT_EQ(Arguments(records[1].command), std::vector<std::string>{kDirectory});
   // The node's address and port, the user, the start timeout; the password on stdin only.
   EXPECT_EQ(Arguments(records[2].command),
-            (std::vector<std::string>{kDirectory, "5432", "10.213.0.11", "faultline", "60"}));
+            (std::vector<std::string>{kDirectory, "5432", "10.213.0.11", "faultline", "60", ""}));
   EXPECT_EQ(records[2].command.stdin_data, "pw123\n");
   EXPECT_EQ(records[2].command_line.find("pw123"), std::string::npos);
   EXPECT_EQ(Arguments(records[3].command),
@@ -307,6 +334,28 @@ TEST(PostgresDbTest, SetupStartsThePrimaryOnTheFirstNodeAndMakesTheTables) {
   ASSERT_TRUE(db.Teardown(test, "n2", other).ok());
   EXPECT_EQ(other.command_count(), 0u);
   EXPECT_TRUE(db.LogFiles(test, "n2").empty());
+}
+
+// A standby is set up from the primary: the start script gets the primary's address (it waits
+// for it and takes a base backup), and no tables are made there.
+TEST(PostgresDbTest, AStandbyStartsFromThePrimaryAndMakesNoTables) {
+  PostgresOptions options = WithPassword();
+  options.replicas = 1;
+  PostgresDb db(options);
+  faultline::Test test = ThreeNodes();
+  FakeRemote standby("n2");
+  ScriptNode(standby);
+  ASSERT_TRUE(db.Setup(test, "n2", standby).ok());
+  EXPECT_EQ(ScriptNames(standby),
+            (std::vector<std::string>{"faultline-postgres-install", "faultline-postgres-claim",
+                                      "faultline-postgres-start"}));
+  const std::vector<FakeRemote::Record> records = standby.records();
+  const std::vector<std::string> arguments = Arguments(records[2].command);
+  ASSERT_EQ(arguments.size(), 6u);
+  EXPECT_EQ(arguments[2], "10.213.0.12");  // it listens on its own address
+  EXPECT_EQ(arguments[5], "10.213.0.11");  // and replicates from the primary's
+  EXPECT_EQ(records[2].command.stdin_data, "pw123\n");
+  EXPECT_EQ(db.LogFiles(test, "n2").size(), 1u);
 }
 
 TEST(PostgresDbTest, FaultsAndTeardownGoToThePrimarysDirectory) {

@@ -127,9 +127,10 @@ class PostgresAcceptanceTest : public ::testing::Test {
 
 TEST_F(PostgresAcceptanceTest, SerializableListAppendIsValid) {
   int code = -1;
-  Json results = Run("--workload list-append --isolation serializable --key-count 5 "
-                     "--concurrency 10 --time-limit 10 --seed 1",
-                     &code);
+  Json results =
+      Run("--workload list-append --isolation serializable --key-count 5 "
+          "--concurrency 10 --time-limit 10 --seed 1",
+          &code);
   EXPECT_EQ(code, 0) << output_;
   const Json& checker = results["checkers"]["list-append"];
   EXPECT_EQ(checker.value("verdict", ""), "valid") << checker.dump(2);
@@ -157,6 +158,34 @@ TEST_F(PostgresAcceptanceTest, ReadCommittedShowsGSingleOrLostUpdates) {
   // Read committed never shows dirty or aborted reads.
   EXPECT_FALSE(HasPrefix(types, {"G0", "G1a", "G1b"})) << output_;
   ExpectPrimaryClean();
+}
+
+// Two streaming-replication standbys (n2, n3) with the reads sent to them: replication is
+// asynchronous, so a session that appended on the primary and then read on a standby misses its
+// own write. The session checker names read-your-writes; writes all go to the primary, in order,
+// so monotonic writes hold.
+TEST_F(PostgresAcceptanceTest, StandbyReadsBreakReadYourWrites) {
+  int code = -1;
+  Json results =
+      Run("--workload session --replicas 2 --read-from replica --concurrency 10 "
+          "--time-limit 10 --seed 5",
+          &code);
+  EXPECT_EQ(code, 1) << output_;
+  const Json& guarantees = results["checkers"]["session"]["guarantees"];
+  EXPECT_EQ(guarantees["read-your-writes"].value("verdict", ""), "invalid") << guarantees.dump(2);
+  EXPECT_GT(guarantees["read-your-writes"].value("violations", 0), 0) << guarantees.dump(2);
+  EXPECT_EQ(guarantees["monotonic-writes"].value("verdict", ""), "valid") << guarantees.dump(2);
+  ExpectPrimaryClean();
+  for (const char* standby : {"n2", "n3"}) {
+    const std::string directory = std::string("/var/lib/faultline-postgres-") + standby;
+    EXPECT_EQ(LeftoverServer(directory + "/data"), "") << output_;
+    EXPECT_FALSE(fs::exists(directory)) << output_;
+    // A standby's log says it streamed from the primary.
+    EXPECT_NE(ReadText(run_ / "nodes" / standby / "postgres.log").find("started streaming WAL"),
+              std::string::npos)
+        << standby << "\n"
+        << output_;
+  }
 }
 
 }  // namespace
