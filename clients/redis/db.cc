@@ -35,8 +35,6 @@ cli() {
 }
 )sh";
 
-constexpr char kDirectoryScript[] = R"sh(mkdir -p -- "$1" && cd -- "$1" && pwd -P)sh";
-
 // Setup's kDirectoryScript: the directory is taken only when it is new (or empty), and then
 // marked, or when it carries the mark of an earlier Setup. Teardown removes only a marked one.
 constexpr char kClaimScript[] = R"sh(mkdir -p -- "$1" && cd -- "$1" || exit 1
@@ -140,55 +138,19 @@ bool IsPrimary(const Test& test, const std::string& node) {
 
 }  // namespace
 
-RedisDb::RedisDb(RedisOptions options) : options_(std::move(options)) {}
-
-Result<std::string> RedisDb::RunScript(control::Remote& remote, const std::string& name,
-                                       const std::string& script,
-                                       std::vector<std::string> arguments, int64_t timeout_ms,
-                                       std::string stdin_data) {
-  control::Command command;
-  command.argv = {"sh", "-c", std::string(kPrelude) + script, "faultline-redis-" + name};
-  for (std::string& argument : arguments) command.argv.push_back(std::move(argument));
-  command.timeout_ms = timeout_ms;
-  command.sudo = options_.sudo;
-  command.stdin_data = std::move(stdin_data);
-  Result<control::CommandResult> result = control::Run(remote, command);
-  if (!result.ok()) return result.status();
-  return result->out;
-}
-
-Result<std::string> RedisDb::Resolve(const std::string& node, control::Remote& remote,
-                                     const std::string& name, const char* script) {
-  Result<std::string> out = RunScript(remote, name, script, {NodeDirectory(options_, node)}, 10'000);
-  if (!out.ok()) return out.status();
-  std::string directory = out->substr(0, out->find('\n'));
-  if (directory.empty() || directory[0] != '/') {
-    return Status::IoError(node + ": could not resolve the redis directory " +
-                           NodeDirectory(options_, node) + " (got '" + directory + "')");
-  }
-  std::lock_guard lock(mutex_);
-  directories_[node] = directory;
-  return directory;
-}
-
-Result<std::string> RedisDb::Directory(const std::string& node, control::Remote& remote) {
-  {
-    std::lock_guard lock(mutex_);
-    auto found = directories_.find(node);
-    if (found != directories_.end()) return found->second;
-  }
-  return Resolve(node, remote, "dir", kDirectoryScript);
-}
+RedisDb::RedisDb(RedisOptions options)
+    : options_(std::move(options)),
+      scripts_("redis", kPrelude, options_.directory, options_.sudo) {}
 
 Status RedisDb::Setup(const Test& test, const std::string& node, control::Remote& remote) {
-  Result<std::string> installed = RunScript(remote, "install", kInstallScript, {}, 600'000);
+  Result<std::string> installed = scripts_.Run(remote, "install", kInstallScript, {}, 600'000);
   if (!installed.ok()) return installed.status();
-  Result<std::string> directory = Resolve(node, remote, "claim", kClaimScript);
+  Result<std::string> directory = scripts_.Resolve(node, remote, "claim", kClaimScript);
   if (!directory.ok()) return directory.status();
   if (Status started = StartServer(test, node, remote, true); !started.ok()) return started;
   if (IsPrimary(test, node)) return Status::Ok();
   auto timeout_s = static_cast<int64_t>(options_.start_timeout_s);
-  Result<std::string> linked = RunScript(remote, "link", kLinkScript,
+  Result<std::string> linked = scripts_.Run(remote, "link", kLinkScript,
                                          {*directory, std::to_string(timeout_s)},
                                          (timeout_s + 30) * 1000);
   return linked.ok() ? Status::Ok() : linked.status();
@@ -196,7 +158,7 @@ Status RedisDb::Setup(const Test& test, const std::string& node, control::Remote
 
 Status RedisDb::StartServer(const Test& test, const std::string& node, control::Remote& remote,
                             bool fresh) {
-  Result<std::string> directory = Directory(node, remote);
+  Result<std::string> directory = scripts_.Directory(node, remote);
   if (!directory.ok()) return directory.status();
   std::string primary =
       IsPrimary(test, node) ? "" : NodeAddress(test.options, test.options.nodes.front());
@@ -204,7 +166,7 @@ Status RedisDb::StartServer(const Test& test, const std::string& node, control::
       ConfigText(options_, *directory, NodeAddress(test.options, node), primary);
   auto timeout_s = static_cast<int64_t>(options_.start_timeout_s);
   Result<std::string> started =
-      RunScript(remote, "start", kStartScript,
+      scripts_.Run(remote, "start", kStartScript,
                 {*directory, fresh ? "1" : "0", std::to_string(timeout_s)},
                 (timeout_s + 30) * 1000, config);
   return started.ok() ? Status::Ok() : started.status();
@@ -215,37 +177,34 @@ Status RedisDb::Start(const Test& test, const std::string& node, control::Remote
 }
 
 Status RedisDb::Teardown(const Test& test, const std::string& node, control::Remote& remote) {
-  Result<std::string> directory = Directory(node, remote);
+  Result<std::string> directory = scripts_.Directory(node, remote);
   if (!directory.ok()) return directory.status();
   // The data goes with the directory: a kill is as good as a clean stop.
   if (Status killed = Kill(test, node, remote); !killed.ok()) return killed;
-  Result<std::string> removed = RunScript(remote, "teardown", kTeardownScript, {*directory}, 60'000);
+  Result<std::string> removed =
+      scripts_.Run(remote, "teardown", kTeardownScript, {*directory}, 60'000);
   if (!removed.ok()) return removed.status();
-  std::lock_guard lock(mutex_);
-  directories_.erase(node);
+  scripts_.Forget(node);
   return Status::Ok();
 }
 
 std::vector<std::string> RedisDb::LogFiles(const Test&, const std::string& node) const {
-  std::lock_guard lock(mutex_);
-  auto found = directories_.find(node);
-  std::string directory = found != directories_.end() ? found->second : NodeDirectory(options_, node);
-  return {directory + "/redis.log"};
+  return {scripts_.KnownDirectory(node) + "/redis.log"};
 }
 
 Status RedisDb::Kill(const Test&, const std::string& node, control::Remote& remote) {
-  Result<std::string> directory = Directory(node, remote);
+  Result<std::string> directory = scripts_.Directory(node, remote);
   if (!directory.ok()) return directory.status();
-  Result<std::string> killed = RunScript(remote, "kill", kKillScript, {*directory}, 30'000);
+  Result<std::string> killed = scripts_.Run(remote, "kill", kKillScript, {*directory}, 30'000);
   return killed.ok() ? Status::Ok() : killed.status();
 }
 
 Status RedisDb::Signal(const std::string& node, control::Remote& remote,
                        const std::string& signal) {
-  Result<std::string> directory = Directory(node, remote);
+  Result<std::string> directory = scripts_.Directory(node, remote);
   if (!directory.ok()) return directory.status();
   Result<std::string> signalled =
-      RunScript(remote, "signal", kSignalScript, {*directory, signal}, 10'000);
+      scripts_.Run(remote, "signal", kSignalScript, {*directory, signal}, 10'000);
   return signalled.ok() ? Status::Ok() : signalled.status();
 }
 

@@ -18,18 +18,17 @@
 // connection) is info for a write and fail for a read.
 //
 // Threads: RedisDb may be called for different nodes from different threads at once, and from the
-// nemesis thread (its only shared state, the resolved directories, is guarded). A RedisClient
-// serves one client thread: one call at a time.
+// nemesis thread (its only shared state, the resolved directories, is guarded by NodeScripts). A
+// RedisClient serves one client thread: one call at a time.
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "clients/servers/node_scripts.h"
 #include "runner/test.h"
 
 struct redisContext;
@@ -148,19 +147,10 @@ class RedisDb : public Db {
  private:
   Status StartServer(const Test& test, const std::string& node, control::Remote& remote,
                      bool fresh);
-  // The node's directory as an absolute path (created if missing; cached); Claim is Setup's.
-  Result<std::string> Directory(const std::string& node, control::Remote& remote);
-  Result<std::string> Resolve(const std::string& node, control::Remote& remote,
-                              const std::string& name, const char* script);
-  // Runs a script (sh -c) named faultline-redis-<name>, through sudo when options_.sudo.
-  Result<std::string> RunScript(control::Remote& remote, const std::string& name,
-                                const std::string& script, std::vector<std::string> arguments,
-                                int64_t timeout_ms, std::string stdin_data = "");
   Status Signal(const std::string& node, control::Remote& remote, const std::string& signal);
 
   const RedisOptions options_;
-  mutable std::mutex mutex_;
-  std::map<std::string, std::string> directories_;  // node -> absolute directory
+  clients::NodeScripts scripts_;  // faultline-redis-<what>; the nodes' directories
 };
 
 // The register and set workloads' ops.

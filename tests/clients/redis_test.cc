@@ -35,7 +35,9 @@ Op Invocation(const std::string& f, Json value) {
   return op;
 }
 
-std::string ErrorOf(const Op& op) { return op.error.is_string() ? op.error.get<std::string>() : ""; }
+std::string ErrorOf(const Op& op) {
+  return op.error.is_string() ? op.error.get<std::string>() : "";
+}
 
 std::vector<std::string> Arguments(const Result<Command>& command) {
   EXPECT_TRUE(command.ok()) << command.status().message();
@@ -90,7 +92,7 @@ TEST(RedisCommandTest, ReadsAreNilJsonOrSortedIntegers) {
   EXPECT_EQ(SetValue({"1", "two"}).status().message(), "redis: \"two\" is not an integer");
 }
 
-// ---- outcomes ------------------------------------------------------------------------------------
+// ---- outcomes -----------------------------------------------------------------------------------
 
 Failure AFailure(bool sent, bool answered = false, bool timed_out = false) {
   Failure failure;
@@ -115,7 +117,7 @@ TEST(RedisOutcomeTest, OnlyAWriteWithNoAnswerIsInfo) {
   EXPECT_EQ(ErrorText(AFailure(true, true)), "m");
 }
 
-// ---- options and the config file -----------------------------------------------------------------
+// ---- options and the config file ----------------------------------------------------------------
 
 TEST(RedisOptionsTest, TheDirectoryIsPerNodeAbsoluteAndRemovable) {
   RedisOptions options;
@@ -152,7 +154,7 @@ TEST(RedisOptionsTest, TheConfigBindsTheNodeAndMakesOtherNodesReplicas) {
   EXPECT_NE(replica.find("replicaof 10.213.0.11 6379\n"), std::string::npos);
 }
 
-// ---- --db redis --------------------------------------------------------------------------------
+// ---- --db redis ---------------------------------------------------------------------------------
 
 TestOptions ThreeNodeOptions() {
   TestOptions options;
@@ -207,7 +209,7 @@ TEST(RedisKindTest, BadValuesOtherWorkloadsAndAReplicaWithOneNodeAreRefused) {
             "--read-from replica needs at least two nodes (a primary and a replica)");
 }
 
-// ---- RedisDb through FakeRemote -------------------------------------------------------------------
+// ---- RedisDb through FakeRemote -----------------------------------------------------------------
 
 faultline::Test ThreeNodes() {
   faultline::Test test;
@@ -259,7 +261,8 @@ TEST(RedisDbTest, SetupStartsAPrimaryAndReplicasThatWaitForTheirLink) {
   for (const FakeRemote::Record& record : records) {
     EXPECT_EQ(record.command_line.find("pw123"), std::string::npos) << record.command_line;
   }
-  EXPECT_EQ(db.LogFiles(test, "n1"), std::vector<std::string>{std::string(kDirectory) + "/redis.log"});
+  EXPECT_EQ(db.LogFiles(test, "n1"),
+            std::vector<std::string>{std::string(kDirectory) + "/redis.log"});
 
   FakeRemote replica("n2");
   ScriptNode(replica, "n2");
@@ -344,7 +347,7 @@ TEST(RedisDbTest, EveryScriptIsValidShell) {
   EXPECT_EQ(names.size(), 8u);
 }
 
-// ---- RedisClient against a fake server ---------------------------------------------------------
+// ---- RedisClient against a fake server ----------------------------------------------------------
 
 // Listens on 127.0.0.1 and serves one connection: answers its AUTH with +OK, then answers the
 // next command with `reply`, or closes the connection (close_after_auth), or says nothing until
