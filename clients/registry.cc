@@ -197,11 +197,12 @@ Op RegisterOp(const gen::Context&, gen::Rng& rng) {
 DbKind FakeDbKind();
 DbKind EtcdDbKind();
 DbKind PostgresDbKind();
+DbKind RedisDbKind();
 DbKind ExecDbKind();
 
 const std::vector<DbKind>& DbKinds() {
   static const std::vector<DbKind> kinds = {FakeDbKind(), EtcdDbKind(), PostgresDbKind(),
-                                             ExecDbKind()};
+                                             RedisDbKind(), ExecDbKind()};
   return kinds;
 }
 

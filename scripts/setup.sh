@@ -13,6 +13,7 @@ packages=(
   iproute2 iptables
   etcd-server etcd-client
   postgresql libpq-dev
+  redis-server redis-sentinel libhiredis-dev
   time
   libxml2-utils
   libcpp-httplib-dev chromium

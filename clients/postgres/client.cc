@@ -5,10 +5,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <random>
 #include <thread>
 
 #include "clients/postgres/postgres.h"
+#include "clients/servers/server_support.h"
 
 namespace faultline::postgres {
 namespace {
@@ -30,17 +30,6 @@ Op Refused(const Op& invoke, const std::string& message) {
 std::string Trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text;
-}
-
-// A password of letters and digits, from the system's entropy: a seed would make it guessable.
-std::string RandomPassword() {
-  static constexpr char kAlphabet[] =
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  std::random_device device;
-  std::uniform_int_distribution<size_t> pick(0, sizeof(kAlphabet) - 2);
-  std::string password;
-  for (int i = 0; i < 24; ++i) password += kAlphabet[pick(device)];
-  return password;
 }
 
 }  // namespace
@@ -263,7 +252,7 @@ Result<Test> BuildPostgresTest(const TestOptions& options, PostgresOptions postg
                                    " (only list-append, rw-register and session)");
   }
   if (options.nodes.empty()) return Status::InvalidArgument("postgres needs at least one node");
-  if (postgres.password.empty()) postgres.password = RandomPassword();
+  if (postgres.password.empty()) postgres.password = clients::RandomPassword();
   if (Status valid = ValidateOptions(postgres); !valid.ok()) return valid;
   // The session workload's transactions are list-append ones on one key each.
   TxnKind kind = workload == "rw-register" ? TxnKind::kRwRegister : TxnKind::kListAppend;

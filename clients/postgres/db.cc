@@ -39,9 +39,7 @@ live() {
 children() { pgrep -P "$1" | tr '\n' ' '; }
 )sh";
 
-constexpr char kDirectoryScript[] = R"sh(mkdir -p -- "$1" && cd -- "$1" && pwd -P)sh";
-
-// Setup's kDirectoryScript: the directory is taken only when it is new (or empty), and then
+// Setup's directory script (NodeScripts::Directory's otherwise): the directory is taken only when it is new (or empty), and then
 // marked, or when it carries the mark of an earlier Setup. Teardown removes only a marked one.
 // It belongs to postgres (the server writes its log and socket there), mode 700.
 constexpr char kClaimScript[] = R"sh(mkdir -p -- "$1" && cd -- "$1" || exit 1
@@ -191,77 +189,37 @@ exit 3
 
 }  // namespace
 
-PostgresDb::PostgresDb(PostgresOptions options) : options_(std::move(options)) {}
+PostgresDb::PostgresDb(PostgresOptions options)
+    : options_(std::move(options)),
+      scripts_("postgres", kPrelude, options_.directory, options_.sudo) {}
 
 Role PostgresDb::RoleOf(const Test& test, const std::string& node) const {
   return NodeRole(options_, test.options, node);
 }
 
-Result<std::string> PostgresDb::RunScript(control::Remote& remote, const std::string& name,
-                                          const std::string& script,
-                                          std::vector<std::string> arguments, int64_t timeout_ms,
-                                          std::string stdin_data) {
-  control::Command command;
-  command.argv = {"sh", "-c", std::string(kPrelude) + script, "faultline-postgres-" + name};
-  for (std::string& argument : arguments) command.argv.push_back(std::move(argument));
-  command.timeout_ms = timeout_ms;
-  command.sudo = options_.sudo;
-  command.stdin_data = std::move(stdin_data);
-  Result<control::CommandResult> result = control::Run(remote, command);
-  if (!result.ok()) return result.status();
-  return result->out;
-}
-
-Result<std::string> PostgresDb::Resolve(const std::string& node, control::Remote& remote,
-                                        const std::string& name, const char* script) {
-  Result<std::string> out =
-      RunScript(remote, name, script, {NodeDirectory(options_, node)}, 10'000);
-  if (!out.ok()) return out.status();
-  std::string directory = out->substr(0, out->find('\n'));
-  if (directory.empty() || directory[0] != '/') {
-    return Status::IoError(node + ": could not resolve the postgres directory " +
-                           NodeDirectory(options_, node) + " (got '" + directory + "')");
-  }
-  std::lock_guard lock(mutex_);
-  directories_[node] = directory;
-  return directory;
-}
-
-Result<std::string> PostgresDb::Directory(const std::string& node, control::Remote& remote) {
-  {
-    std::lock_guard lock(mutex_);
-    auto found = directories_.find(node);
-    if (found != directories_.end()) return found->second;
-  }
-  return Resolve(node, remote, "dir", kDirectoryScript);
-}
-
-Result<std::string> PostgresDb::Claim(const std::string& node, control::Remote& remote) {
-  return Resolve(node, remote, "claim", kClaimScript);
-}
-
 Status PostgresDb::Setup(const Test& test, const std::string& node, control::Remote& remote) {
   const Role role = RoleOf(test, node);
   if (role == Role::kNone) return Status::Ok();
-  Result<std::string> installed = RunScript(remote, "install", kInstallScript, {}, 600'000);
+  Result<std::string> installed = scripts_.Run(remote, "install", kInstallScript, {}, 600'000);
   if (!installed.ok()) return installed.status();
-  Result<std::string> directory = Claim(node, remote);
+  Result<std::string> directory = scripts_.Resolve(node, remote, "claim", kClaimScript);
   if (!directory.ok()) return directory.status();
   if (Status started = Start(test, node, remote); !started.ok()) return started;
   if (role == Role::kStandby) return Status::Ok();  // the tables come from the primary
-  Result<std::string> tables = RunScript(
-      remote, "tables", kSqlScript,
-      {*directory, std::to_string(options_.port), options_.user, CreateTablesSql()}, 30'000);
+  Result<std::string> tables =
+      scripts_.Run(remote, "tables", kSqlScript,
+                {*directory, std::to_string(options_.port), options_.user, CreateTablesSql()},
+                30'000);
   return tables.ok() ? Status::Ok() : tables.status();
 }
 
 Status PostgresDb::Start(const Test& test, const std::string& node, control::Remote& remote) {
   const Role role = RoleOf(test, node);
   if (role == Role::kNone) return Status::Ok();
-  Result<std::string> directory = Directory(node, remote);
+  Result<std::string> directory = scripts_.Directory(node, remote);
   if (!directory.ok()) return directory.status();
   auto timeout_s = static_cast<int64_t>(options_.start_timeout_s);
-  Result<std::string> started = RunScript(
+  Result<std::string> started = scripts_.Run(
       remote, "start", kStartScript,
       {*directory, std::to_string(options_.port), NodeAddress(test.options, node), options_.user,
        std::to_string(timeout_s),
@@ -272,45 +230,40 @@ Status PostgresDb::Start(const Test& test, const std::string& node, control::Rem
 
 Status PostgresDb::Teardown(const Test& test, const std::string& node, control::Remote& remote) {
   if (RoleOf(test, node) == Role::kNone) return Status::Ok();
-  Result<std::string> directory = Directory(node, remote);
+  Result<std::string> directory = scripts_.Directory(node, remote);
   if (!directory.ok()) return directory.status();
-  Result<std::string> stopped = RunScript(remote, "stop", kStopScript, {*directory}, 60'000);
+  Result<std::string> stopped = scripts_.Run(remote, "stop", kStopScript, {*directory}, 60'000);
   // A server pg_ctl cannot stop is killed; the kill's own error is the one to report.
   if (!stopped.ok()) {
     if (Status killed = Kill(test, node, remote); !killed.ok()) return killed;
   }
   Result<std::string> removed =
-      RunScript(remote, "teardown", kTeardownScript, {*directory}, 60'000);
+      scripts_.Run(remote, "teardown", kTeardownScript, {*directory}, 60'000);
   if (!removed.ok()) return removed.status();
-  std::lock_guard lock(mutex_);
-  directories_.erase(node);
+  scripts_.Forget(node);
   return Status::Ok();
 }
 
 std::vector<std::string> PostgresDb::LogFiles(const Test& test, const std::string& node) const {
   if (RoleOf(test, node) == Role::kNone) return {};
-  std::lock_guard lock(mutex_);
-  auto found = directories_.find(node);
-  std::string directory =
-      found != directories_.end() ? found->second : NodeDirectory(options_, node);
-  return {directory + "/postgres.log"};
+  return {scripts_.KnownDirectory(node) + "/postgres.log"};
 }
 
 Status PostgresDb::Kill(const Test& test, const std::string& node, control::Remote& remote) {
   if (RoleOf(test, node) == Role::kNone) return Status::Ok();
-  Result<std::string> directory = Directory(node, remote);
+  Result<std::string> directory = scripts_.Directory(node, remote);
   if (!directory.ok()) return directory.status();
-  Result<std::string> killed = RunScript(remote, "kill", kKillScript, {*directory}, 30'000);
+  Result<std::string> killed = scripts_.Run(remote, "kill", kKillScript, {*directory}, 30'000);
   return killed.ok() ? Status::Ok() : killed.status();
 }
 
 Status PostgresDb::Signal(const Test& test, const std::string& node, control::Remote& remote,
                           const std::string& signal) {
   if (RoleOf(test, node) == Role::kNone) return Status::Ok();
-  Result<std::string> directory = Directory(node, remote);
+  Result<std::string> directory = scripts_.Directory(node, remote);
   if (!directory.ok()) return directory.status();
   Result<std::string> signalled =
-      RunScript(remote, "signal", kSignalScript, {*directory, signal}, 10'000);
+      scripts_.Run(remote, "signal", kSignalScript, {*directory, signal}, 10'000);
   return signalled.ok() ? Status::Ok() : signalled.status();
 }
 

@@ -21,21 +21,20 @@
 // wrote nothing (then nothing can have happened: fail).
 //
 // Threads: PostgresDb may be called for different nodes from different threads at once, and from
-// the nemesis thread (its only shared state, the resolved directories, is guarded). A
-// PostgresClient serves one client thread: one call at a time; its libpq connection moves between
-// OS threads, which libpq allows for a connection not in use elsewhere.
+// the nemesis thread (its only shared state, the resolved directories, is guarded by
+// NodeScripts). A PostgresClient serves one client thread: one call at a time; its libpq
+// connection moves between OS threads, which libpq allows for a connection not in use elsewhere.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/op_values.h"
+#include "clients/servers/node_scripts.h"
 #include "runner/test.h"
 
 typedef struct pg_conn PGconn;
@@ -169,24 +168,13 @@ class PostgresDb : public Db {
 
  private:
   Role RoleOf(const Test& test, const std::string& node) const;
-  // The node's directory as an absolute path (created if missing; cached). Claim is Setup's:
-  // it marks a new directory and refuses an unmarked one that holds something.
-  Result<std::string> Directory(const std::string& node, control::Remote& remote);
-  Result<std::string> Claim(const std::string& node, control::Remote& remote);
-  // Runs `script` (kDirectoryScript or kClaimScript), which prints the absolute directory, and
-  // caches what it printed.
-  Result<std::string> Resolve(const std::string& node, control::Remote& remote,
-                              const std::string& name, const char* script);
-  // Runs a script (sh -c) named faultline-postgres-<name>, through sudo when options_.sudo.
-  Result<std::string> RunScript(control::Remote& remote, const std::string& name,
-                                const std::string& script, std::vector<std::string> arguments,
-                                int64_t timeout_ms, std::string stdin_data = "");
   Status Signal(const Test& test, const std::string& node, control::Remote& remote,
                 const std::string& signal);
 
   const PostgresOptions options_;
-  mutable std::mutex mutex_;
-  std::map<std::string, std::string> directories_;  // node -> absolute directory
+  // faultline-postgres-<what>, and the nodes' directories. Claim (Setup's) marks a new directory
+  // and refuses an unmarked one that holds something.
+  clients::NodeScripts scripts_;
 };
 
 // How long an op that could not connect waits before it fails.

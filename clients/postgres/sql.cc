@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "clients/postgres/postgres.h"
+#include "clients/servers/server_support.h"
 
 namespace faultline::postgres {
 namespace {
@@ -56,12 +57,7 @@ std::string ToString(Isolation isolation) {
 }
 
 std::string NodeDirectory(const PostgresOptions& options, const std::string& node) {
-  std::string directory = options.directory;
-  for (size_t at = directory.find("{node}"); at != std::string::npos;
-       at = directory.find("{node}", at + node.size())) {
-    directory.replace(at, 6, node);
-  }
-  return directory;
+  return clients::NodeDirectory(options.directory, node);
 }
 
 Status ValidateOptions(const PostgresOptions& options) {
@@ -71,12 +67,10 @@ Status ValidateOptions(const PostgresOptions& options) {
   if (!(options.start_timeout_s >= 1)) {
     return Status::InvalidArgument("postgres start timeout must be at least 1 s");
   }
-  const std::string& directory = options.directory;
-  if (directory.empty() || directory[0] != '/' ||
-      directory.find_first_not_of("/.") == std::string::npos ||
-      directory.find("..") != std::string::npos) {
-    return Status::InvalidArgument("postgres directory '" + directory +
-                                   "' is not an absolute directory Teardown may remove");
+  if (Status directory = clients::ValidateRemovableDirectory(options.directory,
+                                                              "postgres directory");
+      !directory.ok()) {
+    return directory;
   }
   // Both go into the connection string and the initdb command as they are.
   auto plain = [](const std::string& text) {

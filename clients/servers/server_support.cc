@@ -1,0 +1,36 @@
+#include "clients/servers/server_support.h"
+
+#include <random>
+
+namespace faultline::clients {
+
+std::string RandomPassword() {
+  static constexpr char kAlphabet[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::random_device device;
+  std::uniform_int_distribution<size_t> pick(0, sizeof(kAlphabet) - 2);
+  std::string password;
+  for (int i = 0; i < 24; ++i) password += kAlphabet[pick(device)];
+  return password;
+}
+
+std::string NodeDirectory(const std::string& pattern, const std::string& node) {
+  std::string directory = pattern;
+  for (size_t at = directory.find("{node}"); at != std::string::npos;
+       at = directory.find("{node}", at + node.size())) {
+    directory.replace(at, 6, node);
+  }
+  return directory;
+}
+
+Status ValidateRemovableDirectory(const std::string& directory, const std::string& what) {
+  if (directory.empty() || directory[0] != '/' ||
+      directory.find_first_not_of("/.") == std::string::npos ||
+      directory.find("..") != std::string::npos) {
+    return Status::InvalidArgument(what + " '" + directory +
+                                   "' is not an absolute directory Teardown may remove");
+  }
+  return Status::Ok();
+}
+
+}  // namespace faultline::clients
