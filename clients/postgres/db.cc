@@ -39,22 +39,6 @@ live() {
 children() { pgrep -P "$1" | tr '\n' ' '; }
 )sh";
 
-// Setup's directory script (NodeScripts::Directory's otherwise): the directory is taken only when it is new (or empty), and then
-// marked, or when it carries the mark of an earlier Setup. Teardown removes only a marked one.
-// It belongs to postgres (the server writes its log and socket there), mode 700.
-constexpr char kClaimScript[] = R"sh(mkdir -p -- "$1" && cd -- "$1" || exit 1
-if [ ! -e .faultline-postgres ]; then
-  if [ -n "$(ls -A)" ]; then
-    echo "$(pwd -P) is not empty and has no .faultline-postgres marker: faultline did not set it" \
-      "up, and its teardown would remove it (remove it yourself or choose another directory)" >&2
-    exit 3
-  fi
-  echo "made by faultline's postgres setup; its teardown removes this directory" \
-    >.faultline-postgres || exit 1
-fi
-chown postgres:postgres . && chmod 700 . || exit 1
-pwd -P)sh";
-
 // Debian's postgresql would start a host-wide cluster on install: a policy-rc.d (only when none
 // exists, removed afterwards) forbids that, as scripts/setup.sh does.
 constexpr char kInstallScript[] = R"sh(pg_bin >/dev/null && exit 0
@@ -179,14 +163,6 @@ echo "pg_ctl stop failed" >&2
 exit 1
 )sh";
 
-// Removes only what Setup marked; an empty directory goes too, there is nothing in it to lose.
-constexpr char kTeardownScript[] = R"sh([ -e "$1/.faultline-postgres" ] && exec rm -rf -- "$1"
-[ -e "$1" ] || exit 0
-rmdir -- "$1" 2>/dev/null && exit 0
-echo "$1 has no .faultline-postgres marker (Setup did not make it): not removed" >&2
-exit 3
-)sh";
-
 }  // namespace
 
 PostgresDb::PostgresDb(PostgresOptions options)
@@ -202,14 +178,13 @@ Status PostgresDb::Setup(const Test& test, const std::string& node, control::Rem
   if (role == Role::kNone) return Status::Ok();
   Result<std::string> installed = scripts_.Run(remote, "install", kInstallScript, {}, 600'000);
   if (!installed.ok()) return installed.status();
-  Result<std::string> directory = scripts_.Resolve(node, remote, "claim", kClaimScript);
+  Result<std::string> directory = scripts_.Claim(node, remote, "postgres");
   if (!directory.ok()) return directory.status();
   if (Status started = Start(test, node, remote); !started.ok()) return started;
   if (role == Role::kStandby) return Status::Ok();  // the tables come from the primary
-  Result<std::string> tables =
-      scripts_.Run(remote, "tables", kSqlScript,
-                {*directory, std::to_string(options_.port), options_.user, CreateTablesSql()},
-                30'000);
+  Result<std::string> tables = scripts_.Run(
+      remote, "tables", kSqlScript,
+      {*directory, std::to_string(options_.port), options_.user, CreateTablesSql()}, 30'000);
   return tables.ok() ? Status::Ok() : tables.status();
 }
 
@@ -237,11 +212,7 @@ Status PostgresDb::Teardown(const Test& test, const std::string& node, control::
   if (!stopped.ok()) {
     if (Status killed = Kill(test, node, remote); !killed.ok()) return killed;
   }
-  Result<std::string> removed =
-      scripts_.Run(remote, "teardown", kTeardownScript, {*directory}, 60'000);
-  if (!removed.ok()) return removed.status();
-  scripts_.Forget(node);
-  return Status::Ok();
+  return scripts_.Remove(node, remote);
 }
 
 std::vector<std::string> PostgresDb::LogFiles(const Test& test, const std::string& node) const {

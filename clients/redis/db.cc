@@ -35,24 +35,10 @@ cli() {
 }
 )sh";
 
-// Setup's kDirectoryScript: the directory is taken only when it is new (or empty), and then
-// marked, or when it carries the mark of an earlier Setup. Teardown removes only a marked one.
-constexpr char kClaimScript[] = R"sh(mkdir -p -- "$1" && cd -- "$1" || exit 1
-if [ ! -e .faultline-redis ]; then
-  if [ -n "$(ls -A)" ]; then
-    echo "$(pwd -P) is not empty and has no .faultline-redis marker: faultline did not set it" \
-      "up, and its teardown would remove it (remove it yourself or choose another directory)" >&2
-    exit 3
-  fi
-  echo "made by faultline's redis setup; its teardown removes this directory" \
-    >.faultline-redis || exit 1
-fi
-chmod 700 . || exit 1
-pwd -P)sh";
-
 // Debian's redis-server would start a host-wide server on install: a policy-rc.d (only when none
 // exists, removed afterwards) forbids that, as scripts/setup.sh does.
-constexpr char kInstallScript[] = R"sh([ -x /usr/bin/redis-server ] && command -v redis-cli >/dev/null && exit 0
+constexpr char kInstallScript[] =
+    R"sh([ -x /usr/bin/redis-server ] && command -v redis-cli >/dev/null && exit 0
 guard=/usr/sbin/policy-rc.d
 if [ ! -e "$guard" ]; then
   printf '#!/bin/sh\nexit 101\n' >"$guard" && chmod 755 "$guard"
@@ -124,14 +110,6 @@ constexpr char kSignalScript[] = R"sh(pid=$(live "$1") || { echo "not running"; 
 kill -"$2" "$pid" && echo "$2 $pid"
 )sh";
 
-// Removes only what Setup marked; an empty directory goes too, there is nothing in it to lose.
-constexpr char kTeardownScript[] = R"sh([ -e "$1/.faultline-redis" ] && exec rm -rf -- "$1"
-[ -e "$1" ] || exit 0
-rmdir -- "$1" 2>/dev/null && exit 0
-echo "$1 has no .faultline-redis marker (Setup did not make it): not removed" >&2
-exit 3
-)sh";
-
 bool IsPrimary(const Test& test, const std::string& node) {
   return !test.options.nodes.empty() && test.options.nodes.front() == node;
 }
@@ -145,14 +123,14 @@ RedisDb::RedisDb(RedisOptions options)
 Status RedisDb::Setup(const Test& test, const std::string& node, control::Remote& remote) {
   Result<std::string> installed = scripts_.Run(remote, "install", kInstallScript, {}, 600'000);
   if (!installed.ok()) return installed.status();
-  Result<std::string> directory = scripts_.Resolve(node, remote, "claim", kClaimScript);
+  Result<std::string> directory = scripts_.Claim(node, remote);
   if (!directory.ok()) return directory.status();
   if (Status started = StartServer(test, node, remote, true); !started.ok()) return started;
   if (IsPrimary(test, node)) return Status::Ok();
   auto timeout_s = static_cast<int64_t>(options_.start_timeout_s);
-  Result<std::string> linked = scripts_.Run(remote, "link", kLinkScript,
-                                         {*directory, std::to_string(timeout_s)},
-                                         (timeout_s + 30) * 1000);
+  Result<std::string> linked =
+      scripts_.Run(remote, "link", kLinkScript, {*directory, std::to_string(timeout_s)},
+                   (timeout_s + 30) * 1000);
   return linked.ok() ? Status::Ok() : linked.status();
 }
 
@@ -162,13 +140,11 @@ Status RedisDb::StartServer(const Test& test, const std::string& node, control::
   if (!directory.ok()) return directory.status();
   std::string primary =
       IsPrimary(test, node) ? "" : NodeAddress(test.options, test.options.nodes.front());
-  std::string config =
-      ConfigText(options_, *directory, NodeAddress(test.options, node), primary);
+  std::string config = ConfigText(options_, *directory, NodeAddress(test.options, node), primary);
   auto timeout_s = static_cast<int64_t>(options_.start_timeout_s);
-  Result<std::string> started =
-      scripts_.Run(remote, "start", kStartScript,
-                {*directory, fresh ? "1" : "0", std::to_string(timeout_s)},
-                (timeout_s + 30) * 1000, config);
+  Result<std::string> started = scripts_.Run(
+      remote, "start", kStartScript, {*directory, fresh ? "1" : "0", std::to_string(timeout_s)},
+      (timeout_s + 30) * 1000, config);
   return started.ok() ? Status::Ok() : started.status();
 }
 
@@ -181,11 +157,7 @@ Status RedisDb::Teardown(const Test& test, const std::string& node, control::Rem
   if (!directory.ok()) return directory.status();
   // The data goes with the directory: a kill is as good as a clean stop.
   if (Status killed = Kill(test, node, remote); !killed.ok()) return killed;
-  Result<std::string> removed =
-      scripts_.Run(remote, "teardown", kTeardownScript, {*directory}, 60'000);
-  if (!removed.ok()) return removed.status();
-  scripts_.Forget(node);
-  return Status::Ok();
+  return scripts_.Remove(node, remote);
 }
 
 std::vector<std::string> RedisDb::LogFiles(const Test&, const std::string& node) const {

@@ -314,7 +314,9 @@ TEST(PostgresDbTest, SetupStartsThePrimaryOnTheFirstNodeAndMakesTheTables) {
             (std::vector<std::string>{"faultline-postgres-install", "faultline-postgres-claim",
                                       "faultline-postgres-start", "faultline-postgres-tables"}));
   std::vector<FakeRemote::Record> records = primary.records();
-  EXPECT_EQ(Arguments(records[1].command), std::vector<std::string>{kDirectory});
+  // The claim: the directory, its marker, the database, and postgres as its owner.
+  EXPECT_EQ(Arguments(records[1].command),
+            (std::vector<std::string>{kDirectory, ".faultline-postgres", "postgres", "postgres"}));
   // The node's address and port, the user, the start timeout; the password on stdin only.
   EXPECT_EQ(Arguments(records[2].command),
             (std::vector<std::string>{kDirectory, "5432", "10.213.0.11", "faultline", "60", ""}));

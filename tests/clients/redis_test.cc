@@ -252,7 +252,9 @@ TEST(RedisDbTest, SetupStartsAPrimaryAndReplicasThatWaitForTheirLink) {
             (std::vector<std::string>{"faultline-redis-install", "faultline-redis-claim",
                                       "faultline-redis-start"}));
   std::vector<FakeRemote::Record> records = primary.records();
-  EXPECT_EQ(ScriptArguments(records[1].command), std::vector<std::string>{kDirectory});
+  // The claim: the directory, its marker, the database, and no owner (redis runs as root).
+  EXPECT_EQ(ScriptArguments(records[1].command),
+            (std::vector<std::string>{kDirectory, ".faultline-redis", "redis", ""}));
   // A fresh start (earlier data removed); the config, password included, on stdin only.
   EXPECT_EQ(ScriptArguments(records[2].command),
             (std::vector<std::string>{kDirectory, "1", "30"}));
