@@ -2,32 +2,18 @@
 // the primary on n1, over SSH), short runs with few keys so that transactions contend: each
 // isolation level is judged as PostgreSQL documents it, and the anomaly it allows is named in
 // results.json. Root only; labelled `cluster` in CTest (tests/e2e).
-#include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "core/op.h"
-#include "runner/cluster/cluster.h"
-#include "support/cluster_lock.h"
-#include "support/command.h"
-#include "support/skip.h"
+#include "support/database_cluster_test.h"
 
 namespace faultline {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using testing::ProcessState;
+using testing::ReadText;
 
 bool HasPrefix(const std::vector<std::string>& types, const std::vector<std::string>& prefixes) {
   for (const std::string& type : types) {
@@ -46,58 +32,15 @@ std::string LeftoverServer(const std::string& data_directory) {
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::string command_line = ReadText(entry.path() / "cmdline");
     if (command_line.find(data_directory) == std::string::npos) continue;
-    std::string stat = ReadText(entry.path() / "stat");
-    size_t close = stat.rfind(')');
-    char state = close != std::string::npos && close + 2 < stat.size() ? stat[close + 2] : '?';
+    const char state = ProcessState(entry.path());
     if (state != 'Z' && state != 'X') return name + " " + ReadText(entry.path() / "comm");
   }
   return "";
 }
 
-class PostgresAcceptanceTest : public ::testing::Test {
+class PostgresAcceptanceTest : public testing::DatabaseClusterTest {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) FAULTLINE_SKIP() << "needs root (namespaces, sshd, runuser)";
-    for (const char* program : {"/usr/sbin/sshd", "/usr/sbin/ip", "/usr/lib/postgresql"}) {
-      if (!fs::exists(program)) FAULTLINE_SKIP() << program << " is missing (scripts/setup.sh)";
-    }
-    lock_ = std::make_unique<faultline::testing::ClusterLock>();
-    ASSERT_TRUE(lock_->held()) << lock_->error();
-    if (fs::exists(std::string("/sys/class/net/") + cluster::kBridge)) {
-      FAULTLINE_SKIP() << cluster::kBridge
-                       << " exists: another local cluster is up on this machine";
-    }
-    char pattern[] = "/tmp/faultline_postgres_e2e_XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    directory_ = pattern;
-    set_up_ = true;
-  }
-
-  void TearDown() override {
-    if (!set_up_) return;
-    cluster::ClusterOptions options;
-    options.state_directory = directory_ / "cluster";
-    Status down = cluster::ClusterDown(options);
-    EXPECT_TRUE(down.ok()) << down.message();
-    std::error_code ignored;
-    if (!HasFailure()) fs::remove_all(directory_, ignored);
-    lock_.reset();
-  }
-
-  // `faultline test --db postgres` on a 3-node local cluster with `flags`; the run's
-  // results.json (an empty object when the run named no run directory).
-  Json Run(const std::string& flags, int* exit_code) {
-    faultline::testing::CommandOutput run = faultline::testing::Faultline(
-        "test --local --local-nodes 3 --cluster-state-dir " + (directory_ / "cluster").string() +
-        " --store " + (directory_ / "store").string() + " --db postgres " + flags);
-    *exit_code = run.exit_code;
-    output_ = run.out;
-    size_t at = output_.rfind("run directory ");
-    if (at == std::string::npos) return Json::object();
-    size_t end = output_.find('\n', at);
-    run_ = output_.substr(at + 14, end - at - 14);
-    return Json::parse(ReadText(run_ / "results.json"), nullptr, false);
-  }
+  PostgresAcceptanceTest() : DatabaseClusterTest("postgres", {"/usr/lib/postgresql"}) {}
 
   // A run `flags` that must be invalid (exit 1): the list-append checker's anomaly_types.
   std::vector<std::string> InvalidAnomalyTypes(const std::string& flags) {
@@ -118,11 +61,6 @@ class PostgresAcceptanceTest : public ::testing::Test {
               std::string::npos)
         << output_;
   }
-
-  fs::path directory_, run_;
-  std::string output_;
-  std::unique_ptr<faultline::testing::ClusterLock> lock_;
-  bool set_up_ = false;
 };
 
 TEST_F(PostgresAcceptanceTest, SerializableListAppendIsValid) {

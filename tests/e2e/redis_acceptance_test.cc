@@ -3,32 +3,17 @@
 // through the primary are valid; register reads from the replicas are stale, which the
 // linearizable checker finds; every node's server is gone afterwards with its directory, its log
 // downloaded. Root only; labelled `cluster` in CTest (tests/e2e).
-#include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
-#include <vector>
 
-#include "core/op.h"
-#include "runner/cluster/cluster.h"
-#include "support/cluster_lock.h"
-#include "support/command.h"
-#include "support/skip.h"
+#include "support/database_cluster_test.h"
 
 namespace faultline {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using testing::ProcessState;
+using testing::ReadText;
 
 // A redis-server this test's run left working in `directory` (redis rewrites its command line,
 // so its cwd names it), not a zombie. All nodes share the host's PID namespace, so /proc here
@@ -40,59 +25,16 @@ std::string LeftoverServer(const fs::path& directory) {
     if (ReadText(entry.path() / "comm") != "redis-server\n") continue;
     std::error_code error;
     if (fs::read_symlink(entry.path() / "cwd", error) != directory) continue;
-    std::string stat = ReadText(entry.path() / "stat");
-    size_t close = stat.rfind(')');
-    char state = close != std::string::npos && close + 2 < stat.size() ? stat[close + 2] : '?';
+    const char state = ProcessState(entry.path());
     if (state != 'Z' && state != 'X') return name;
   }
   return "";
 }
 
-class RedisAcceptanceTest : public ::testing::Test {
+class RedisAcceptanceTest : public testing::DatabaseClusterTest {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) FAULTLINE_SKIP() << "needs root (namespaces, sshd)";
-    for (const char* program : {"/usr/sbin/sshd", "/usr/sbin/ip", "/usr/bin/redis-server",
-                                "/usr/bin/redis-cli"}) {
-      if (!fs::exists(program)) FAULTLINE_SKIP() << program << " is missing (scripts/setup.sh)";
-    }
-    lock_ = std::make_unique<faultline::testing::ClusterLock>();
-    ASSERT_TRUE(lock_->held()) << lock_->error();
-    if (fs::exists(std::string("/sys/class/net/") + cluster::kBridge)) {
-      FAULTLINE_SKIP() << cluster::kBridge
-                       << " exists: another local cluster is up on this machine";
-    }
-    char pattern[] = "/tmp/faultline_redis_e2e_XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    directory_ = pattern;
-    set_up_ = true;
-  }
-
-  void TearDown() override {
-    if (!set_up_) return;
-    cluster::ClusterOptions options;
-    options.state_directory = directory_ / "cluster";
-    Status down = cluster::ClusterDown(options);
-    EXPECT_TRUE(down.ok()) << down.message();
-    std::error_code ignored;
-    if (!HasFailure()) fs::remove_all(directory_, ignored);
-    lock_.reset();
-  }
-
-  // `faultline test --db redis` on a 3-node local cluster with `flags`; the run's results.json
-  // (an empty object when the run named no run directory).
-  Json Run(const std::string& flags, int* exit_code) {
-    faultline::testing::CommandOutput run = faultline::testing::Faultline(
-        "test --local --local-nodes 3 --cluster-state-dir " + (directory_ / "cluster").string() +
-        " --store " + (directory_ / "store").string() + " --db redis " + flags);
-    *exit_code = run.exit_code;
-    output_ = run.out;
-    size_t at = output_.rfind("run directory ");
-    if (at == std::string::npos) return Json::object();
-    size_t end = output_.find('\n', at);
-    run_ = output_.substr(at + 14, end - at - 14);
-    return Json::parse(ReadText(run_ / "results.json"), nullptr, false);
-  }
+  RedisAcceptanceTest()
+      : DatabaseClusterTest("redis", {"/usr/bin/redis-server", "/usr/bin/redis-cli"}) {}
 
   // What every run must leave: no server and no directory on any node, and each node's log
   // downloaded (the replicas' saying they synced with the primary).
@@ -105,15 +47,11 @@ class RedisAcceptanceTest : public ::testing::Test {
       EXPECT_NE(log.find("Ready to accept connections"), std::string::npos) << node;
       if (std::string(node) != "n1") {
         EXPECT_NE(log.find("MASTER <-> REPLICA sync: Finished with success"), std::string::npos)
-            << node << "\n" << log;
+            << node << "\n"
+            << log;
       }
     }
   }
-
-  fs::path directory_, run_;
-  std::string output_;
-  std::unique_ptr<faultline::testing::ClusterLock> lock_;
-  bool set_up_ = false;
 };
 
 TEST_F(RedisAcceptanceTest, RegisterThroughThePrimaryIsLinearizable) {
@@ -140,9 +78,8 @@ TEST_F(RedisAcceptanceTest, SetThroughThePrimaryLosesNothing) {
 
 TEST_F(RedisAcceptanceTest, ReplicaReadsAreStaleAndNotLinearizable) {
   int code = -1;
-  Json results =
-      Run("--workload register --read-from replica --concurrency 10 --time-limit 10 --seed 3",
-          &code);
+  Json results = Run(
+      "--workload register --read-from replica --concurrency 10 --time-limit 10 --seed 3", &code);
   EXPECT_EQ(code, 1) << output_;
   const Json& checker = results["checkers"]["linearizable"];
   EXPECT_EQ(checker.value("verdict", ""), "invalid") << checker.dump(2);
