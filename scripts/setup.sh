@@ -14,6 +14,7 @@ packages=(
   etcd-server etcd-client
   postgresql libpq-dev
   redis-server redis-sentinel libhiredis-dev
+  mariadb-server mariadb-client galera-4 libmariadb-dev
   time
   libxml2-utils
   libcpp-httplib-dev chromium
