@@ -12,6 +12,7 @@
 #include "checker/registry.h"
 #include "core/catch.h"
 #include "core/history_io.h"
+#include "core/parse_text.h"
 #include "runner/control/locked_remote.h"
 #include "runner/control/remote.h"
 #include "runner/interpreter.h"
@@ -58,6 +59,7 @@ Json TestJson(const Test& test) {
           {"seed", options.seed},
           {"operation_timeout_s", options.operation_timeout_s},
           {"leave_db_running", options.leave_db_running},
+          {"db_version", options.db_version},
           {"checker", test.checker ? test.checker->Describe() : Json()},
           {"faultline_version", "0.1.0"}};
 }
@@ -227,6 +229,56 @@ void DownloadLogs(const Test& test, const std::vector<std::unique_ptr<control::R
   }
 }
 
+// Whether `found` is `wanted` or begins with it and a dot: "15" takes "15.10", not "150.1".
+bool VersionMatches(const std::string& found, const std::string& wanted) {
+  if (found == wanted) return true;
+  return found.size() > wanted.size() && found.compare(0, wanted.size(), wanted) == 0 &&
+         found[wanted.size()] == '.';
+}
+
+// Asks every node's server its version (Db::Version), logs the versions and records them in
+// test.json as db_versions. Nodes running no server (an empty version) are left out. Without
+// --db-version a version that cannot be read is a warning; with it, a node whose version cannot
+// be read or differs is an error naming each such node, and so is a database that says none.
+Status CheckVersions(const Test& test, const std::vector<std::unique_ptr<control::Remote>>& remotes,
+                     const RunDirectory& directory, RunLog& log) {
+  const std::vector<std::string>& nodes = test.options.nodes;
+  const std::string& wanted = test.options.db_version;
+  std::vector<Result<std::string>> versions(nodes.size(), std::string());
+  (void)ForEachNode(nodes, "the server's version", [&](size_t i) {
+    versions[i] = test.db->Version(test, nodes[i], *remotes[i]);
+    return Status::Ok();
+  });
+  Json recorded = Json::object();
+  std::vector<std::string> found, wrong;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!versions[i].ok()) {
+      log.Warn(nodes[i] + ": its server's version cannot be read: " +
+               versions[i].status().message());
+      wrong.push_back(nodes[i] + "'s cannot be read");
+    } else if (!versions[i]->empty()) {
+      recorded[nodes[i]] = *versions[i];
+      found.push_back(nodes[i] + " " + *versions[i]);
+      if (!wanted.empty() && !VersionMatches(*versions[i], wanted))
+        wrong.push_back(nodes[i] + " runs " + *versions[i]);
+    }
+  }
+  if (!found.empty()) {
+    log("server versions: " + text::JoinedWords(found, ", "));
+    Json test_json = TestJson(test);
+    test_json["db_versions"] = recorded;
+    (void)WriteJsonFile(directory.test_json(), test_json);
+  }
+  if (wanted.empty()) return Status::Ok();
+  if (found.empty() && wrong.empty()) {
+    return Status::InvalidArgument("--db-version " + wanted +
+                                   " was asked, but this database does not say its version");
+  }
+  if (wrong.empty()) return Status::Ok();
+  return Status::InvalidArgument("--db-version " + wanted + " was asked, but " +
+                                 text::JoinedWords(wrong, " and "));
+}
+
 // The heal: the nemesis's Teardown, which must run whatever happened before it.
 Status Heal(const Test& test) {
   return CatchAll("the nemesis teardown", [&] { return test.nemesis->Teardown(test); });
@@ -274,6 +326,7 @@ RunOutcome RunTest(const Test& test, const Connector& connect, const RunHooks& h
       outcome.error = ForEachNode(nodes, "database setup", [&](size_t i) {
         return Retry(3, [&] { return test.db->Setup(test, nodes[i], *remotes[i]); });
       });
+      if (outcome.error.ok()) outcome.error = CheckVersions(test, remotes, outcome.directory, log);
     }
   }
   History history;

@@ -37,6 +37,13 @@ class Db {
   virtual Status Teardown(const Test& test, const std::string& node, control::Remote& remote) = 0;
   virtual std::vector<std::string> LogFiles(const Test&, const std::string&) const { return {}; }
 
+  // The version of the server `node` runs, as its program reports it ("15.10", "7.0.15"), asked
+  // after Setup: the lifecycle logs it, records it in test.json and checks it against
+  // TestOptions::db_version before the workload. Empty when this database does not say.
+  virtual Result<std::string> Version(const Test&, const std::string&, control::Remote&) {
+    return std::string();
+  }
+
   // Process faults (Jepsen's db/Kill and db/Pause), called by the nemesis on its own thread
   // through the lifecycle's sessions. Kill stops the node's server abruptly (SIGKILL), Start
   // brings a killed server back with its data; Pause stops it with SIGSTOP, Resume continues it.
@@ -107,6 +114,11 @@ struct TestOptions {
   double operation_timeout_s = 5;  // a client op running longer is recorded as info
   double recovery_s = 0;           // wait after the final heal, before the final generator
   bool leave_db_running = false;
+  // --db-version: the server version every node must run, as a number ("15.10") or its first
+  // components ("15" takes 15.10 and 15.2, not 150.1); empty takes any. Checked after Setup,
+  // before the workload: a node with another version, or whose version cannot be read, fails
+  // the run with both versions named.
+  std::string db_version;
   std::string store_dir = "store";
 };
 

@@ -10,6 +10,7 @@
 #include "clients/etcd/etcd.h"
 #include "clients/etcd/gateway.h"
 #include "clients/etcd/http.h"
+#include "clients/servers/server_support.h"
 #include "runner/control/remote.h"
 
 namespace faultline::etcd {
@@ -290,6 +291,13 @@ Status EtcdDb::Pause(const Test&, const std::string& node, control::Remote& remo
 
 Status EtcdDb::Resume(const Test&, const std::string& node, control::Remote& remote) {
   return Signal(node, remote, "CONT");
+}
+
+Result<std::string> EtcdDb::Version(const Test&, const std::string&, control::Remote& remote) {
+  Result<control::CommandResult> result =
+      control::Run(remote, Script("faultline-etcd-version", "etcd --version", {}, 30'000));
+  if (!result.ok()) return result.status();
+  return clients::ProgramVersion(result->out);
 }
 
 }  // namespace faultline::etcd

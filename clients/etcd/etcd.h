@@ -100,6 +100,9 @@ class EtcdDb : public Db {
   // SIGSTOP / SIGCONT. Ok when the member is not running (a killed member has nothing to pause).
   Status Pause(const Test& test, const std::string& node, control::Remote& remote) override;
   Status Resume(const Test& test, const std::string& node, control::Remote& remote) override;
+  // `etcd --version`'s number ("3.4.23").
+  Result<std::string> Version(const Test& test, const std::string& node,
+                              control::Remote& remote) override;
 
   const EtcdOptions& options() const { return options_; }
 

@@ -3,6 +3,7 @@
 // and finds the server by its data/postmaster.pid, checked against /proc (live below) before any
 // signal.
 #include "clients/postgres/postgres.h"
+#include "clients/servers/server_support.h"
 #include "runner/control/remote.h"
 
 namespace faultline::postgres {
@@ -244,6 +245,15 @@ Status PostgresDb::Pause(const Test& test, const std::string& node, control::Rem
 
 Status PostgresDb::Resume(const Test& test, const std::string& node, control::Remote& remote) {
   return Signal(test, node, remote, "CONT");
+}
+
+Result<std::string> PostgresDb::Version(const Test& test, const std::string& node,
+                                        control::Remote& remote) {
+  if (RoleOf(test, node) == Role::kNone) return std::string();
+  Result<std::string> output = scripts_.Run(
+      remote, "version", "bin=$(pg_bin) && \"$bin/postgres\" --version", {}, 30'000);
+  if (!output.ok()) return output.status();
+  return clients::ProgramVersion(*output);
 }
 
 }  // namespace faultline::postgres

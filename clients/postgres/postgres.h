@@ -163,6 +163,10 @@ class PostgresDb : public Db {
   // SIGSTOP / SIGCONT to the postmaster and its children. Ok when nothing runs.
   Status Pause(const Test& test, const std::string& node, control::Remote& remote) override;
   Status Resume(const Test& test, const std::string& node, control::Remote& remote) override;
+  // The primary's and each standby's `postgres --version` number ("15.10"); empty on a node
+  // that runs no server.
+  Result<std::string> Version(const Test& test, const std::string& node,
+                              control::Remote& remote) override;
 
   const PostgresOptions& options() const { return options_; }
 

@@ -33,4 +33,24 @@ Status ValidateRemovableDirectory(const std::string& directory, const std::strin
   return Status::Ok();
 }
 
+Result<std::string> ProgramVersion(const std::string& output) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  for (size_t at = 0; at < output.size(); ++at) {
+    // A number starts a word, or follows the word's "v", "v=" or "V" (not "x86_64"'s 64).
+    if (!digit(output[at]) || (at > 0 && output[at - 1] != ' ' && output[at - 1] != '=' &&
+                               output[at - 1] != 'v' && output[at - 1] != 'V' &&
+                               output[at - 1] != '\t')) {
+      continue;
+    }
+    size_t end = at;
+    while (end < output.size() && (digit(output[end]) || output[end] == '.')) ++end;
+    while (end > at && output[end - 1] == '.') --end;  // "15." at a sentence's end
+    std::string number = output.substr(at, end - at);
+    if (number.find('.') != std::string::npos) return number;
+    at = end;
+  }
+  return Status::ParseError("no version number in '" + output.substr(0, output.find('\n')) +
+                            "'");
+}
+
 }  // namespace faultline::clients

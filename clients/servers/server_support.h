@@ -20,4 +20,11 @@ std::string NodeDirectory(const std::string& pattern, const std::string& node);
 // InvalidArgument naming `what` ("postgres directory") otherwise.
 Status ValidateRemovableDirectory(const std::string& directory, const std::string& what);
 
+// The version number in a server program's --version output: the first run of digits and dots
+// with at least one dot, alone or after "v", "v=" or "V" ("postgres (PostgreSQL) 15.10 (Debian
+// 15.10-0+deb12u1)" -> "15.10", "Redis server v=7.0.15 sha=..." -> "7.0.15", "mariadbd  Ver
+// 10.11.19-MariaDB-0+deb12u1" -> "10.11.19", "etcd Version: 3.4.23" -> "3.4.23"). ParseError
+// quoting the output's first line when it holds none.
+Result<std::string> ProgramVersion(const std::string& output);
+
 }  // namespace faultline::clients

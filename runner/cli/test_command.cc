@@ -259,6 +259,9 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
                    "Also write a JUnit XML report here: a testcase per run and checker, invalid "
                    "as a failure, unknown and crashed as an error");
   test->add_option("--name", options.name, "Test name (default: db-workload)");
+  test->add_option("--db-version", options.db_version,
+                   "The server version every node must run: 15.10, or 15 for any 15.x (checked "
+                   "after setup; the versions found are in test.json either way)");
   test->add_flag("--leave-db-running", options.leave_db_running,
                  "Do not tear the database down at the end");
   test->add_flag("--local", arguments.local,

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "checker/linearizable/linearizable.h"
+#include "checker/stats/stats.h"
 #include "core/history_io.h"
 #include "generators/combinators.h"
 #include "runner/control/fake_remote.h"
@@ -849,6 +850,94 @@ TEST(Lifecycle, AFailedSetupStillHealsAndTearsDown) {
   EXPECT_EQ(db->teardowns.load(), 2);
   EXPECT_EQ(outcome.verdict, Verdict::kUnknown);
   EXPECT_EQ(outcome.results["error"], outcome.error.message());
+}
+
+// A database whose nodes report the versions given (an empty one: no server on that node).
+class VersionedDb : public Db {
+ public:
+  explicit VersionedDb(std::map<std::string, std::string> versions)
+      : versions_(std::move(versions)) {}
+  Status Setup(const Test&, const std::string&, control::Remote&) override { return Status::Ok(); }
+  Status Teardown(const Test&, const std::string&, control::Remote&) override {
+    ++teardowns;
+    return Status::Ok();
+  }
+  Result<std::string> Version(const Test&, const std::string& node, control::Remote&) override {
+    if (versions_.at(node) == "unreadable") return Status::IoError("no such program");
+    return versions_.at(node);
+  }
+  std::atomic<int> teardowns{0};
+
+ private:
+  std::map<std::string, std::string> versions_;
+};
+
+// Runs one op against `db` on n1..n3 with --db-version `wanted`; test.json is read into `test_json`.
+RunOutcome RunVersioned(std::shared_ptr<Db> db, const std::string& wanted, Json* test_json) {
+  Fixture fixture(1, {"n1", "n2", "n3"});
+  fixture.test.db = std::move(db);
+  fixture.test.options.db_version = wanted;
+  fixture.test.checker = MakeStatsChecker();  // one ok op: valid
+  fixture.test.generator = gen::Clients(gen::Once("ok"));
+  auto store = std::filesystem::temp_directory_path() / "faultline_lifecycle_versions";
+  std::filesystem::remove_all(store);
+  fixture.test.options.store_dir = store.string();
+  Connector connect = [](const std::string& node) -> Result<std::unique_ptr<control::Remote>> {
+    return std::unique_ptr<control::Remote>(std::make_unique<control::FakeRemote>(node));
+  };
+  RunOutcome outcome = RunTest(fixture.test, connect, {});
+  Result<Json> json = ReadJsonFile(outcome.directory.test_json());
+  *test_json = json.ok() ? *json : Json();
+  std::filesystem::remove_all(store);
+  return outcome;
+}
+
+TEST(Lifecycle, ServerVersionsAreRecordedAndNodesWithoutAServerLeftOut) {
+  Json test_json;
+  RunOutcome outcome = RunVersioned(
+      std::make_shared<VersionedDb>(std::map<std::string, std::string>{
+          {"n1", "15.10"}, {"n2", "15.2"}, {"n3", ""}}),
+      "", &test_json);
+  EXPECT_TRUE(outcome.error.ok()) << outcome.error.message();
+  EXPECT_EQ(test_json["db_versions"], Json({{"n1", "15.10"}, {"n2", "15.2"}}));
+  EXPECT_EQ(test_json["db_version"], "");
+}
+
+TEST(Lifecycle, DbVersionTakesTheVersionOrItsFirstComponents) {
+  for (const char* wanted : {"15", "15.10"}) {
+    Json test_json;
+    RunOutcome outcome = RunVersioned(
+        std::make_shared<VersionedDb>(std::map<std::string, std::string>{
+            {"n1", "15.10"}, {"n2", "15.10"}, {"n3", ""}}),
+        wanted, &test_json);
+    EXPECT_TRUE(outcome.error.ok()) << wanted << ": " << outcome.error.message();
+    EXPECT_EQ(outcome.verdict, Verdict::kValid) << wanted;
+    EXPECT_EQ(test_json["db_version"], wanted);
+  }
+}
+
+TEST(Lifecycle, ADifferentVersionFailsTheRunBeforeTheWorkloadNamingEachNode) {
+  Json test_json;
+  auto db = std::make_shared<VersionedDb>(
+      std::map<std::string, std::string>{{"n1", "150.1"}, {"n2", "15.1"}, {"n3", "unreadable"}});
+  RunOutcome outcome = RunVersioned(db, "15", &test_json);
+  EXPECT_EQ(outcome.error.message(),
+            "--db-version 15 was asked, but n1 runs 150.1 and n3's cannot be read");
+  EXPECT_EQ(outcome.verdict, Verdict::kUnknown);
+  EXPECT_EQ(db->teardowns.load(), 3);
+  // Recorded all the same, for whoever reads the run.
+  EXPECT_EQ(test_json["db_versions"], Json({{"n1", "150.1"}, {"n2", "15.1"}}));
+}
+
+TEST(Lifecycle, DbVersionOnADatabaseThatSaysNoneIsAnError) {
+  Json test_json;
+  RunOutcome outcome = RunVersioned(
+      std::make_shared<VersionedDb>(
+          std::map<std::string, std::string>{{"n1", ""}, {"n2", ""}, {"n3", ""}}),
+      "7", &test_json);
+  EXPECT_EQ(outcome.error.message(),
+            "--db-version 7 was asked, but this database does not say its version");
+  EXPECT_FALSE(test_json.contains("db_versions"));
 }
 
 }  // namespace
