@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "nemesis/partition.h"
+#include "nemesis/partition/partition.h"
 
 namespace faultline::nemesis {
 namespace {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/catch.h"
+#include "core/op.h"
 #include "core/status.h"
 #include "generators/random.h"
 
@@ -75,6 +76,21 @@ std::optional<Enum> ValueIn(const std::pair<Enum, std::string_view> (&table)[N],
     if (known == name) return value;
   }
   return std::nullopt;
+}
+
+// The nodes of an op value's "nodes" list; InvalidArgument naming the op `f` when it is not a
+// list of strings.
+inline Result<std::vector<std::string>> NodesOf(const Json& value, const std::string& f) {
+  const Json* nodes = value.is_object() && value.contains("nodes") ? &value["nodes"] : nullptr;
+  if (nodes == nullptr || !nodes->is_array()) {
+    return Status::InvalidArgument(f + ": the value needs \"nodes\": [...], got " + value.dump());
+  }
+  std::vector<std::string> names;
+  for (const Json& node : *nodes) {
+    if (!node.is_string()) return Status::InvalidArgument(f + ": not a node name: " + node.dump());
+    names.push_back(node.get<std::string>());
+  }
+  return names;
 }
 
 }  // namespace faultline::nemesis

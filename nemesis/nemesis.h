@@ -27,11 +27,12 @@
 #include "core/op.h"
 #include "core/status.h"
 #include "generators/generator.h"
+#include "nemesis/fault.h"
 #include "runner/test.h"
 
 namespace faultline::nemesis {
 
-// "partition", "kill", "pause".
+// The registered faults' names (FaultKinds(), nemesis/fault.h), in --nemesis order.
 std::vector<std::string> FaultNames();
 
 struct NemesisOptions {
@@ -45,6 +46,9 @@ struct NemesisOptions {
   // it (discovered from the node's $SSH_CLIENT). The local cluster's 10.213.0.1 belongs here.
   std::vector<std::string> protected_addresses;
   bool sudo = false;  // run iptables through sudo (the nodes' ssh user is not root)
+  // The faults the names are looked up in: null for the registered ones (FaultKinds()); tests
+  // compose faults of their own.
+  const std::vector<FaultKind>* kinds = nullptr;
 };
 
 struct NemesisPackage {

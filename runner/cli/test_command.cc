@@ -11,6 +11,7 @@
 #include "checker/registry.h"
 #include "checker/verdict.h"
 #include "clients/db_kind.h"
+#include "core/parse_text.h"
 #include "reports/junit.h"
 #include "runner/cli/password.h"
 #include "runner/cli/progress.h"
@@ -280,13 +281,14 @@ CLI::App* AddTestCommand(CLI::App& app, TestArguments& arguments) {
   CLI::App* test = app.add_subcommand("test", "Run a test: workload under faults, then check it");
   AddTestFlags(test, arguments);
   test->add_option("--nemesis", arguments.workload.nemesis,
-                   "Faults, comma-separated: none, partition, kill, pause")
+                   "Faults, comma-separated: " + text::JoinedWords(clients::NemesisNames(), ", "))
       ->capture_default_str()
       ->check(CLI::Validator(
           [](std::string& set) {
-            return clients::IsNemesisSet(set) ? std::string()
-                                              : "expected none or faults from partition, kill, "
-                                                "pause joined by ',' (e.g. partition,kill)";
+            return clients::IsNemesisSet(set)
+                       ? std::string()
+                       : "expected faults from " + text::JoinedWords(clients::NemesisNames()) +
+                             " joined by ',' (e.g. partition,kill)";
           },
           "FAULTS"));
   return test;

@@ -12,7 +12,7 @@
 #include <set>
 
 #include "nemesis/fake_nodes.h"
-#include "nemesis/partition.h"
+#include "nemesis/partition/partition.h"
 #include "runner/control/local_remote.h"
 #include "support/skip.h"
 

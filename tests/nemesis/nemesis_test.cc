@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include "generators/combinators.h"
+#include "generators/random.h"
 #include "generators/simulator.h"
 #include "nemesis/fake_nodes.h"
-#include "nemesis/partition.h"
-#include "nemesis/process.h"
+#include "nemesis/fault.h"
+#include "nemesis/partition/partition.h"
+#include "nemesis/process/process.h"
 
 namespace faultline::nemesis {
 namespace {
@@ -66,6 +68,124 @@ TEST(BuildNemesis, RejectsBadOptionsClearly) {
   EXPECT_FALSE(BuildNemesis(Options({"kill"}, 0)).ok());
   EXPECT_FALSE(BuildNemesis(Options({"partition"}, 1)).ok());
   EXPECT_TRUE(BuildNemesis(Options({"kill"}, 1)).ok());
+}
+
+Op NemesisInvoke(const std::string& f, Json value) {
+  Op op = gen::MakeOp(f, std::move(value));
+  op.process = kNemesisProcess;
+  return op;
+}
+
+// A fault of the test's own, recording what the composed nemesis asks of it into a shared log.
+class LoggingFault : public Fault {
+ public:
+  LoggingFault(std::string name, std::vector<std::string>* log, bool heal_fails)
+      : name_(std::move(name)), log_(log), heal_fails_(heal_fails) {}
+  Status Setup(const Test&, const NodeRemotes&) override {
+    log_->push_back(name_ + " setup");
+    return Status::Ok();
+  }
+  FaultOutcome Start(const Test&, const Json& value) override {
+    log_->push_back(name_ + " start " + value.dump());
+    return {{{"did", value}}, Status::Ok()};
+  }
+  FaultOutcome Stop(const Test&) override {
+    log_->push_back(name_ + " stop");
+    return {{{"healed", name_}}, Status::IoError(name_ + ": could not heal n2")};
+  }
+  Status HealAll(const Test&) override {
+    log_->push_back(name_ + " heal-all");
+    if (heal_fails_) throw std::runtime_error(name_ + " broke while healing");
+    return Status::Ok();
+  }
+
+ private:
+  std::string name_;
+  std::vector<std::string>* log_;
+  bool heal_fails_;
+};
+
+FaultKind LoggingKind(const std::string& name, int heal_order, std::vector<std::string>* log,
+                      bool heal_fails = false) {
+  return {name, "a test fault", heal_order,
+          [=](const FaultOptions& options) -> Result<std::unique_ptr<Fault>> {
+            if (options.nodes.size() > 5) return Status::InvalidArgument(name + ": too many nodes");
+            return std::unique_ptr<Fault>(std::make_unique<LoggingFault>(name, log, heal_fails));
+          },
+          [=](const std::vector<std::string>& nodes, gen::Rng& rng) {
+            return Json{{"fault", name}, {"node", nodes[gen::UniformBelow(rng, nodes.size())]}};
+          }};
+}
+
+TEST(FaultPlugIns, OpsGoToTheirFaultAndTeardownHealsEveryFaultInHealOrder) {
+  std::vector<std::string> log;
+  // "skew" heals last though listed first; "drop" throws while healing, and "skew" still heals.
+  const std::vector<FaultKind> kinds = {LoggingKind("skew", 5, &log),
+                                        LoggingKind("drop", 1, &log, /*heal_fails=*/true),
+                                        LoggingKind("unused", 0, &log)};
+  NemesisOptions options = Options({"drop+skew"}, 3);
+  options.kinds = &kinds;
+  NemesisPackage package = Build(options);
+  ASSERT_NE(package.nemesis, nullptr);
+  EXPECT_EQ(package.faults, (std::vector<std::string>{"skew", "drop"}));  // the kinds' order
+
+  faultline::Test test;
+  test.options.nodes = options.nodes;
+  ASSERT_TRUE(package.nemesis->Setup(test, NodeRemotes(3, nullptr)).ok());
+  Op start = NemesisInvoke("start-drop", Json{{"node", "n2"}});
+  Op started = package.nemesis->Invoke(test, start);
+  EXPECT_EQ(started.type, OpType::kOk);
+  EXPECT_EQ(started.value, Json({{"did", {{"node", "n2"}}}}));
+  Op stopped = package.nemesis->Invoke(test, NemesisInvoke("stop-skew", Json()));
+  EXPECT_EQ(stopped.type, OpType::kInfo);
+  EXPECT_EQ(stopped.value, Json({{"healed", "skew"}}));
+  EXPECT_EQ(stopped.error, "skew: could not heal n2");
+  Op unknown = package.nemesis->Invoke(test, NemesisInvoke("start-unused", Json()));
+  EXPECT_EQ(unknown.type, OpType::kInfo);
+
+  Status healed = package.nemesis->Teardown(test);
+  EXPECT_FALSE(healed.ok());
+  EXPECT_NE(healed.message().find("drop broke while healing"), std::string::npos)
+      << healed.message();
+  EXPECT_EQ(log, (std::vector<std::string>{"skew setup", "drop setup",
+                                           "drop start {\"node\":\"n2\"}", "skew stop",
+                                           "drop heal-all", "skew heal-all"}));
+}
+
+TEST(FaultPlugIns, TheScheduleDrawsEachFaultsValuesAndTheFinalPhaseStopsEach) {
+  std::vector<std::string> log;
+  const std::vector<FaultKind> kinds = {LoggingKind("skew", 0, &log),
+                                        LoggingKind("drop", 0, &log)};
+  NemesisOptions options = Options({"skew,drop"}, 3);
+  options.kinds = &kinds;
+  NemesisPackage package = Build(options);
+  std::set<std::string> drawn;
+  for (const Op& op : gen::Invocations(gen::Simulate(
+           package.generator, Simulation(2, 100 * kSecond), gen::AlwaysOk(0)))) {
+    if (op.f.rfind("start-", 0) != 0) continue;
+    EXPECT_EQ(op.value.at("fault"), op.f.substr(6));
+    drawn.insert(op.value.at("fault").get<std::string>() + " " +
+                 op.value.at("node").get<std::string>());
+  }
+  EXPECT_GE(drawn.size(), 4u);  // both faults, on several nodes
+  std::vector<std::string> finals;
+  for (const Op& op : gen::Invocations(gen::Simulate(
+           package.final_generator, Simulation(2, 100 * kSecond), gen::AlwaysOk(0))))
+    finals.push_back(op.f);
+  EXPECT_EQ(finals, (std::vector<std::string>{"stop-skew", "stop-drop"}));
+}
+
+TEST(FaultPlugIns, AFaultThatCannotWorkOnTheNodesAndUnknownNamesAreRefused) {
+  std::vector<std::string> log;
+  const std::vector<FaultKind> kinds = {LoggingKind("skew", 0, &log)};
+  NemesisOptions options = Options({"skew"}, 6);
+  options.kinds = &kinds;
+  EXPECT_EQ(BuildNemesis(options).status().message(), "skew: too many nodes");
+  options.faults = {"skew,partition"};
+  EXPECT_EQ(BuildNemesis(options).status().message(),
+            "unknown fault \"partition\" (faults: none, skew)");
+  EXPECT_EQ(BuildNemesis(Options({"clock"})).status().message(),
+            "unknown fault \"clock\" (faults: none, partition, kill, pause)");
 }
 
 TEST(NemesisSchedule, StartsAndStopsOneFaultEveryIntervalAfterTheLastCompletion) {

@@ -17,7 +17,7 @@
 #include "nemesis/heal.h"
 #include "nemesis/internal.h"
 #include "nemesis/nemesis.h"
-#include "nemesis/partition.h"
+#include "nemesis/partition/partition.h"
 #include "runner/cluster/cluster.h"
 #include "runner/control/local_remote.h"
 #include "runner/control/ssh_remote.h"

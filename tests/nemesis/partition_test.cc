@@ -1,5 +1,5 @@
 // Grudges (pure) and their iptables rules on fake nodes: exact command sequences, heal, refusals.
-#include "nemesis/partition.h"
+#include "nemesis/partition/partition.h"
 
 #include <gtest/gtest.h>
 

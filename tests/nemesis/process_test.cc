@@ -1,5 +1,5 @@
 // Process faults through a Db that records its calls: targets, apply, exact heal, teardown.
-#include "nemesis/process.h"
+#include "nemesis/process/process.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "nemesis/process.h"
+#include "nemesis/process/process.h"
 
 #include <algorithm>
 
@@ -124,6 +124,55 @@ Status ProcessFault::HealAll(const Test& test) {
   Status status = CallAll(test, nodes_, /*breaking=*/false, &mended);
   for (const std::string& node : mended) affected_.erase(node);
   return status;
+}
+
+FaultOutcome ProcessFault::Start(const Test& test, const Json& value) {
+  const std::string f = "start-" + std::string(ToString(kind_));
+  Result<std::vector<std::string>> nodes = NodesOf(value, f);
+  if (!nodes.ok()) return {value, nodes.status()};
+  std::vector<std::string> done;
+  Status status = Apply(test, *nodes, &done);
+  Json applied = value;
+  applied["nodes"] = done;
+  return {applied, status};
+}
+
+FaultOutcome ProcessFault::Stop(const Test& test) {
+  std::vector<std::string> healed;
+  Status status = Heal(test, &healed);
+  return {{{"nodes", healed}}, status};
+}
+
+// The two kinds (registered in nemesis/registry.cc). Pause heals before kill: paused servers are
+// resumed before killed ones restart, so that the restarted ones find their peers live.
+namespace {
+
+FaultKind ProcessKind(ProcessFaultKind kind, std::string summary, int heal_order) {
+  return {std::string(ToString(kind)), std::move(summary), heal_order,
+          [kind](const FaultOptions&) -> Result<std::unique_ptr<Fault>> {
+            return std::unique_ptr<Fault>(std::make_unique<ProcessFault>(kind));
+          },
+          [](const std::vector<std::string>& nodes, gen::Rng& rng) {
+            const std::vector<Target> targets = TargetsFor(nodes.size());
+            const Target target = targets[gen::UniformBelow(rng, targets.size())];
+            return Json{{"target", ToString(target)}, {"nodes", PickNodes(target, nodes, rng)}};
+          }};
+}
+
+}  // namespace
+
+FaultKind KillFaultKind() {
+  return ProcessKind(ProcessFaultKind::kKill,
+                     "kill the database on one, a minority, a majority or all nodes (SIGKILL), "
+                     "restart it at the stop",
+                     2);
+}
+
+FaultKind PauseFaultKind() {
+  return ProcessKind(ProcessFaultKind::kPause,
+                     "pause the database on one, a minority, a majority or all nodes (SIGSTOP), "
+                     "resume it at the stop",
+                     1);
 }
 
 }  // namespace faultline::nemesis

@@ -45,6 +45,7 @@
 #include "core/op.h"
 #include "core/status.h"
 #include "generators/generator.h"
+#include "nemesis/fault.h"
 #include "runner/control/remote.h"
 #include "runner/test.h"
 
@@ -122,7 +123,9 @@ struct PartitionOptions {
   std::string run_id;
 };
 
-class PartitionFault {
+// The partition fault (registered as "partition"): start-partition's value is {"kind", "drops":
+// a grudge as GrudgeToJson}, stop-partition heals every node.
+class PartitionFault : public Fault {
  public:
   explicit PartitionFault(PartitionOptions options);
 
@@ -131,7 +134,14 @@ class PartitionFault {
   // talks IPv6, for IPv6. Fails, holding nothing, when a node has no session, a name does not
   // resolve, a node's address is protected, a node talks IPv6 without ip6tables, or a node's
   // chain belongs to another run or program.
-  Status Setup(const Test& test, const NodeRemotes& remotes);
+  Status Setup(const Test& test, const NodeRemotes& remotes) override;
+  // Applies the value's grudge (Apply); on a partial failure the value's drops are what is in
+  // place: the nodes whose rules were fully applied.
+  FaultOutcome Start(const Test& test, const Json& value) override;
+  // Heal, on every node: the value names them all.
+  FaultOutcome Stop(const Test& test) override;
+  // Teardown.
+  Status HealAll(const Test&) override { return Teardown(); }
   // Applies the grudge on every node named in the test (a node absent from it drops nothing), in
   // parallel. *applied receives the nodes whose rules are fully in place.
   Status Apply(const Grudge& grudge, std::vector<std::string>* applied);

@@ -22,6 +22,7 @@
 
 #include "core/status.h"
 #include "generators/generator.h"
+#include "nemesis/fault.h"
 #include "runner/test.h"
 
 namespace faultline::nemesis {
@@ -42,14 +43,21 @@ enum class ProcessFaultKind { kKill, kPause };
 
 std::string_view ToString(ProcessFaultKind kind);  // "kill", "pause"
 
-class ProcessFault {
+// The kill and pause faults (registered as "kill" and "pause"): start-kill's value is {"target",
+// "nodes"}, and the completion's nodes are those where the database said ok; stop-kill's value
+// names the nodes restarted.
+class ProcessFault : public Fault {
  public:
   explicit ProcessFault(ProcessFaultKind kind) : kind_(kind) {}
 
   // Checks that the database can do this fault by calling its healing method (Start or Resume,
   // idempotent on a healthy node) on the first node: Unsupported refuses the nemesis at setup
   // instead of failing every fault during the run.
-  Status Setup(const Test& test, const NodeRemotes& remotes);
+  Status Setup(const Test& test, const NodeRemotes& remotes) override;
+  // Apply on the value's "nodes".
+  FaultOutcome Start(const Test& test, const Json& value) override;
+  // Heal.
+  FaultOutcome Stop(const Test& test) override;
   // Kills or pauses `nodes` (names of the test's nodes) in parallel; *done receives those where
   // the database said ok.
   Status Apply(const Test& test, const std::vector<std::string>& nodes,
@@ -59,7 +67,7 @@ class ProcessFault {
   Status Heal(const Test& test, std::vector<std::string>* healed);
   // Restarts or resumes every node of the test (teardown) once any fault was applied, and forgets
   // what was affected; without any fault applied it calls nothing.
-  Status HealAll(const Test& test);
+  Status HealAll(const Test& test) override;
 
   ProcessFaultKind kind() const { return kind_; }
   const std::set<std::string>& affected() const { return affected_; }

@@ -1,4 +1,4 @@
-#include "nemesis/partition.h"
+#include "nemesis/partition/partition.h"
 
 #include <arpa/inet.h>
 
@@ -661,6 +661,50 @@ Status PartitionFault::Teardown() {
     if (held_.count(nodes_[i])) held_[nodes_[i]] = still_held[i];
   }
   return status;
+}
+
+FaultOutcome PartitionFault::Start(const Test&, const Json& value) {
+  if (!value.is_object() || !value.contains("drops")) {
+    return {value, Status::InvalidArgument("start-partition: the value needs \"drops\", got " +
+                                           value.dump())};
+  }
+  Result<Grudge> grudge = GrudgeFromJson(value["drops"], nodes_);
+  if (!grudge.ok()) return {value, grudge.status()};
+  std::vector<std::string> applied;
+  Status status = Apply(*grudge, &applied);
+  if (status.ok()) return {value, status};
+  Grudge done;  // what is in place: the nodes whose rules were fully applied
+  for (const std::string& node : applied) done[node] = (*grudge)[node];
+  Json partial = value;
+  partial["drops"] = GrudgeToJson(done);
+  return {partial, status};
+}
+
+FaultOutcome PartitionFault::Stop(const Test&) {
+  Status healed = Heal();
+  return {{{"nodes", nodes_}}, healed};
+}
+
+// The kind, registered in nemesis/registry.cc. Network faults heal first, so that restarted
+// servers find their peers.
+FaultKind PartitionFaultKind() {
+  return {"partition",
+          "cut the network into random halves, one node off, a majorities ring or a bridge "
+          "(iptables on every node), heal it at the stop",
+          0,
+          [](const FaultOptions& options) -> Result<std::unique_ptr<Fault>> {
+            if (options.nodes.size() < 2) {
+              return Status::InvalidArgument("a partition needs at least 2 nodes");
+            }
+            return std::unique_ptr<Fault>(std::make_unique<PartitionFault>(
+                PartitionOptions{options.sudo, options.protected_addresses, /*run_id=*/""}));
+          },
+          [](const std::vector<std::string>& nodes, gen::Rng& rng) {
+            const std::vector<PartitionKind> kinds = PartitionKindsFor(nodes.size());
+            const PartitionKind kind = kinds[gen::UniformBelow(rng, kinds.size())];
+            Result<Grudge> grudge = MakeGrudge(kind, nodes, rng);  // make checked the size
+            return Json{{"kind", ToString(kind)}, {"drops", GrudgeToJson(*grudge)}};
+          }};
 }
 
 }  // namespace faultline::nemesis
