@@ -15,6 +15,7 @@ packages=(
   postgresql libpq-dev
   redis-server redis-sentinel libhiredis-dev
   mariadb-server mariadb-client galera-4 libmariadb-dev
+  libnetfilter-queue-dev
   time
   libxml2-utils
   libcpp-httplib-dev chromium
