@@ -13,7 +13,7 @@ DbKind RedisDbKind() {
   kind.name = "redis";
   kind.summary =
       "Redis from Debian, a primary on the first node, replicas on the others "
-      "(--read-from)";
+      "(--read-from, --failover)";
   kind.flags = {{.name = "read-from",
                  .help = "Where reads go: the primary, or a replica (writes always go to the "
                          "primary; replicas lag, so reads may be stale)",
