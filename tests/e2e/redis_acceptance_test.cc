@@ -95,6 +95,33 @@ TEST_F(RedisAcceptanceTest, ReplicaReadsAreStaleAndNotLinearizable) {
   ExpectNodesClean();
 }
 
+// Issue 12's first Redis point: the session workload appending to the primary and reading from
+// the replicas. A replica applies the primary's appends a little later, so a thread's read there
+// can miss its own append just acknowledged (read-your-writes), or an element its previous read,
+// a read-then-append on the primary, saw (monotonic reads).
+TEST_F(RedisAcceptanceTest, ReplicaReadsBreakReadYourWritesAndMonotonicReads) {
+  int code = -1;
+  Json results = Run(
+      "--workload session --read-from replica --concurrency 10 --time-limit 10 --seed 1", &code);
+  EXPECT_EQ(code, 1) << output_;
+  const Json& guarantees = results["checkers"]["session"]["guarantees"];
+  for (const char* broken : {"read-your-writes", "monotonic-reads"}) {
+    const Json& guarantee = guarantees[broken];
+    EXPECT_EQ(guarantee.value("verdict", ""), "invalid") << broken << "\n" << guarantee.dump(2);
+    EXPECT_GT(guarantee.value("violations", 0), 0) << broken;
+    ASSERT_FALSE(guarantee["witnesses"].empty()) << broken;
+    // One session's ops: the later read misses what the session wrote or read before.
+    const Json& witness = guarantee["witnesses"][0];
+    EXPECT_EQ(witness["processes"].size(), 1u) << witness.dump(2);
+    EXPECT_GE(witness["ops"].size(), 2u) << witness.dump(2);
+    EXPECT_NE(witness.value("conclusion", "").find("without"), std::string::npos)
+        << witness.dump(2);
+  }
+  // Every append went to the primary, one at a time per key: their order is one.
+  EXPECT_EQ(guarantees["monotonic-writes"].value("verdict", ""), "valid");
+  ExpectNodesClean();
+}
+
 // The elements of the adds the history says completed ok.
 std::set<int64_t> AcknowledgedAdds(const fs::path& history) {
   std::set<int64_t> acknowledged;
