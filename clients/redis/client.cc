@@ -2,6 +2,7 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -33,8 +34,8 @@ redisReply* SendCommand(redisContext* context, const std::vector<std::string>& a
     values.push_back(argument.data());
     lengths.push_back(argument.size());
   }
-  return static_cast<redisReply*>(redisCommandArgv(context, static_cast<int>(arguments.size()),
-                                                   values.data(), lengths.data()));
+  return static_cast<redisReply*>(
+      redisCommandArgv(context, static_cast<int>(arguments.size()), values.data(), lengths.data()));
 }
 
 }  // namespace
@@ -61,10 +62,22 @@ Status RedisClient::Open(const Test& test, const std::string& node) {
   const std::vector<std::string>& nodes = test.options.nodes;
   if (nodes.empty()) return Status::InvalidArgument("redis needs a node");
   primary_.host = NodeAddress(test.options, nodes.front());
+  primary_.port = reads_.port = options_.port;
   reads_.host.clear();
   if (options_.read_from == ReadFrom::kReplica) {
     if (nodes.size() < 2) return Status::InvalidArgument("redis has no replica to read from");
     reads_.host = NodeAddress(test.options, node != nodes.front() ? node : nodes[1]);
+  }
+  sentinels_.clear();
+  resolved_ = false;
+  if (options_.failover == Failover::kSentinel) {
+    // This client's node first: the clients spread their questions over the sentinels.
+    auto own = std::find(nodes.begin(), nodes.end(), node);
+    if (own == nodes.end()) own = nodes.begin();
+    for (auto at = own; at != nodes.end(); ++at)
+      sentinels_.push_back(NodeAddress(test.options, *at));
+    for (auto at = nodes.begin(); at != own; ++at)
+      sentinels_.push_back(NodeAddress(test.options, *at));
   }
   return Status::Ok();
 }
@@ -81,9 +94,9 @@ void RedisClient::Close(const Test&) {
 
 Status RedisClient::Connect(const Test& test, Connection& connection) {
   Disconnect(connection);
-  std::string where = "redis at " + connection.host + ":" + std::to_string(options_.port) + ": ";
+  std::string where = "redis at " + connection.host + ":" + std::to_string(connection.port) + ": ";
   timeval timeout = OperationTimeout(test);
-  connection.context = redisConnectWithTimeout(connection.host.c_str(), options_.port, timeout);
+  connection.context = redisConnectWithTimeout(connection.host.c_str(), connection.port, timeout);
   if (connection.context == nullptr) return Status::IoError(where + "no memory");
   if (connection.context->err != 0 || redisSetTimeout(connection.context, timeout) != REDIS_OK) {
     std::string message = connection.context->errstr;
@@ -91,10 +104,9 @@ Status RedisClient::Connect(const Test& test, Connection& connection) {
     return Status::IoError(where + message);
   }
   redisReply* reply = SendCommand(connection.context, {"AUTH", options_.password});
-  std::string message = reply == nullptr ? connection.context->errstr
-                        : reply->type == REDIS_REPLY_ERROR
-                            ? std::string(reply->str, reply->len)
-                            : "";
+  std::string message = reply == nullptr                   ? connection.context->errstr
+                        : reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len)
+                                                           : "";
   if (reply != nullptr) freeReplyObject(reply);
   if (message.empty()) return Status::Ok();
   Disconnect(connection);
@@ -115,9 +127,9 @@ RedisClient::Answer RedisClient::Execute(const Test& test, Connection& connectio
   if (reply == nullptr) {
     // hiredis 0.14 reports a read timeout as an I/O error with EAGAIN's text.
     answer.failure.message = connection.context->errstr;
-    answer.failure.timed_out = connection.context->err == REDIS_ERR_IO &&
-                               answer.failure.message.find("temporarily unavailable") !=
-                                   std::string::npos;
+    answer.failure.timed_out =
+        connection.context->err == REDIS_ERR_IO &&
+        answer.failure.message.find("temporarily unavailable") != std::string::npos;
     if (answer.failure.timed_out) answer.failure.message = "no answer within the operation timeout";
     Disconnect(connection);  // a late answer would be read as the next command's
     return answer;
@@ -152,15 +164,45 @@ RedisClient::Answer RedisClient::Execute(const Test& test, Connection& connectio
   return answer;
 }
 
+Status RedisClient::ResolvePrimary(const Test& test) {
+  const Command question{{"SENTINEL", "get-master-addr-by-name", kSentinelPrimaryName}, false};
+  std::string errors;
+  for (const std::string& sentinel : sentinels_) {
+    Connection connection{sentinel, options_.sentinel_port};
+    Answer answer = Execute(test, connection, question);
+    Disconnect(connection);
+    Result<std::string> primary =
+        answer.ok ? ParsePrimaryAddress(answer.elements, options_.port)
+                  : Result<std::string>(Status::IoError(answer.failure.message));
+    if (primary.ok()) {
+      if (*primary != primary_.host) Disconnect(primary_);
+      primary_.host = *primary;
+      resolved_ = true;
+      return Status::Ok();
+    }
+    errors += (errors.empty() ? "" : "; ") + sentinel + ": " + primary.status().message();
+  }
+  return Status::IoError("no sentinel named the primary (" + errors + ")");
+}
+
 Op RedisClient::Invoke(const Test& test, const Op& invoke) {
-  Result<Command> command =
-      workload_ == Workload::kRegister ? RegisterCommand(invoke) : SetCommand(invoke);
+  Result<Command> command = workload_ == Workload::kRegister ? RegisterCommand(invoke)
+                            : workload_ == Workload::kSet    ? SetCommand(invoke)
+                                                             : SessionCommand(invoke);
   if (!command.ok()) return Refused(invoke, command.status().message());
-  Connection& connection =
-      command->writes || reads_.host.empty() ? primary_ : reads_;
+  const bool to_primary = command->writes || reads_.host.empty();
+  if (to_primary && !sentinels_.empty() && !resolved_) {
+    if (Status resolved = ResolvePrimary(test); !resolved.ok()) {
+      return Refused(invoke, "connection: " + resolved.message());  // nothing sent
+    }
+  }
+  Connection& connection = to_primary ? primary_ : reads_;
   Answer answer = Execute(test, connection, *command);
   Op completion = invoke;
   if (!answer.ok) {
+    // The primary may have moved (READONLY: this one is a replica now; no answer: it is gone or
+    // cut off): ask a sentinel again before the next op.
+    if (to_primary) resolved_ = false;
     completion.type = Classify(answer.failure, command->writes);
     completion.error = ErrorText(answer.failure);
     return completion;
@@ -172,6 +214,14 @@ Op RedisClient::Invoke(const Test& test, const Op& invoke) {
     if (!value.ok()) return Refused(invoke, value.status().message());  // a read: no effect
     bool keyed = name == "GET" && IsKeyedRegisterValue(invoke.f, invoke.value);
     completion.value = keyed ? KeyedValue(invoke.value[0], std::move(*value)) : std::move(*value);
+  } else if (workload_ == Workload::kSession) {
+    Result<Json> value = SessionValue(invoke.value, answer.elements);
+    if (!value.ok()) {  // the list holds what no append put there; the op may have appended
+      completion.type = command->writes ? OpType::kInfo : OpType::kFail;
+      completion.error = value.status().message();
+      return completion;
+    }
+    completion.value = std::move(*value);
   } else if (name == "EVAL" && answer.integer != 1) {
     completion.type = OpType::kFail;  // the script compared and set nothing
     completion.error = "compare failed";
@@ -181,9 +231,9 @@ Op RedisClient::Invoke(const Test& test, const Op& invoke) {
 
 Result<Test> BuildRedisTest(const TestOptions& options, RedisOptions redis,
                             const std::string& workload) {
-  if (workload != "register" && workload != "set") {
+  if (workload != "register" && workload != "set" && workload != "session") {
     return Status::InvalidArgument("redis has no workload " + workload +
-                                   " (only register and set)");
+                                   " (only register, set and session)");
   }
   if (options.nodes.empty()) return Status::InvalidArgument("redis needs at least one node");
   if (redis.read_from == ReadFrom::kReplica && options.nodes.size() < 2) {
@@ -192,7 +242,9 @@ Result<Test> BuildRedisTest(const TestOptions& options, RedisOptions redis,
   }
   if (redis.password.empty()) redis.password = clients::RandomPassword();
   if (Status valid = ValidateOptions(redis); !valid.ok()) return valid;
-  Workload kind = workload == "register" ? Workload::kRegister : Workload::kSet;
+  Workload kind = workload == "register" ? Workload::kRegister
+                  : workload == "set"    ? Workload::kSet
+                                         : Workload::kSession;
   Test test;
   test.options = options;
   test.workload = workload;

@@ -2,6 +2,8 @@
 // how an error becomes fail or info (Jepsen's rules), --db redis's flag and workloads, the exact
 // scripts RedisDb sends through control::FakeRemote, and RedisClient against a one-connection fake
 // server on 127.0.0.1 (refused, silent, closing).
+#include "clients/redis/redis.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -14,7 +16,6 @@
 #include <vector>
 
 #include "clients/db_kind.h"
-#include "clients/redis/redis.h"
 #include "core/op_values.h"
 #include "runner/control/fake_remote.h"
 #include "runner/control/local_remote.h"
@@ -52,8 +53,8 @@ TEST(RedisCommandTest, KeyedRegisterOpsAreGetSetAndTheCasScript) {
   EXPECT_EQ(Arguments(write), (std::vector<std::string>{"SET", "faultline:register:3", "4"}));
   EXPECT_TRUE(write->writes);
   Result<Command> cas = RegisterCommand(Invocation("cas", KeyedValue(7, CasValue(1, 2))));
-  EXPECT_EQ(Arguments(cas), (std::vector<std::string>{"EVAL", kCasScript, "1",
-                                                      "faultline:register:7", "1", "2"}));
+  EXPECT_EQ(Arguments(cas),
+            (std::vector<std::string>{"EVAL", kCasScript, "1", "faultline:register:7", "1", "2"}));
   EXPECT_TRUE(cas->writes);
   // Unkeyed: the whole value is the argument.
   EXPECT_EQ(Arguments(RegisterCommand(Invocation("write", 2))),
@@ -105,7 +106,7 @@ Failure AFailure(bool sent, bool answered = false, bool timed_out = false) {
 
 TEST(RedisOutcomeTest, OnlyAWriteWithNoAnswerIsInfo) {
   for (bool writes : {true, false}) {
-    EXPECT_EQ(Classify(AFailure(false), writes), OpType::kFail);  // nothing sent
+    EXPECT_EQ(Classify(AFailure(false), writes), OpType::kFail);       // nothing sent
     EXPECT_EQ(Classify(AFailure(true, true), writes), OpType::kFail);  // Redis refused it
   }
   EXPECT_EQ(Classify(AFailure(true, false, true), true), OpType::kInfo);
@@ -148,8 +149,8 @@ TEST(RedisOptionsTest, TheConfigBindsTheNodeAndMakesOtherNodesReplicas) {
     EXPECT_NE(primary.find(line), std::string::npos) << line << " missing from\n" << primary;
   }
   EXPECT_EQ(primary.find("replicaof"), std::string::npos);
-  std::string replica = ConfigText(options, "/var/lib/faultline-redis-n2", "10.213.0.12",
-                                   "10.213.0.11");
+  std::string replica =
+      ConfigText(options, "/var/lib/faultline-redis-n2", "10.213.0.12", "10.213.0.11");
   EXPECT_NE(replica.find("bind 10.213.0.12\n"), std::string::npos);
   EXPECT_NE(replica.find("replicaof 10.213.0.11 6379\n"), std::string::npos);
 }
@@ -196,7 +197,7 @@ TEST(RedisKindTest, BadValuesOtherWorkloadsAndAReplicaWithOneNodeAreRefused) {
   EXPECT_EQ(clients::BuildTest(ThreeNodeOptions(), workload).status().message(),
             "--read-from: expected primary or replica, found \"any\"");
   EXPECT_EQ(clients::BuildTest(ThreeNodeOptions(), RedisWorkload("list-append")).status().message(),
-            "--db redis runs the register and set workloads, not list-append");
+            "--db redis runs the register, set and session workloads, not list-append");
   workload = RedisWorkload("register");
   workload.db_flags["isolation"] = {"serializable"};
   EXPECT_EQ(clients::BuildTest(ThreeNodeOptions(), workload).status().message(),
@@ -207,6 +208,111 @@ TEST(RedisKindTest, BadValuesOtherWorkloadsAndAReplicaWithOneNodeAreRefused) {
   one.nodes = {"n1"};
   EXPECT_EQ(clients::BuildTest(one, workload).status().message(),
             "--read-from replica needs at least two nodes (a primary and a replica)");
+}
+
+// ---- Sentinel: its config, the primary it names, the flag ---------------------------------------
+
+TEST(RedisSentinelTest, TheConfigMonitorsThePrimaryWithAMajorityQuorumAndShortTimeouts) {
+  RedisOptions options;
+  options.password = "pw123";
+  std::string three = SentinelConfigText(options, kDirectory, "10.213.0.12", "10.213.0.11", 3);
+  for (const char* line :
+       {"bind 10.213.0.12\n", "port 26379\n", "daemonize yes\n",
+        "pidfile /var/lib/faultline-redis-n1/sentinel.pid\n",
+        "logfile /var/lib/faultline-redis-n1/sentinel.log\n", "dir /var/lib/faultline-redis-n1\n",
+        "requirepass pw123\n", "sentinel sentinel-pass pw123\n",
+        "sentinel monitor faultline 10.213.0.11 6379 2\n", "sentinel auth-pass faultline pw123\n",
+        "sentinel down-after-milliseconds faultline 1000\n",
+        "sentinel failover-timeout faultline 3000\n"}) {
+    EXPECT_NE(three.find(line), std::string::npos) << line << " missing from\n" << three;
+  }
+  options.down_after_ms = 2000;
+  std::string five = SentinelConfigText(options, kDirectory, "10.213.0.12", "10.213.0.11", 5);
+  EXPECT_NE(five.find("sentinel monitor faultline 10.213.0.11 6379 3\n"), std::string::npos);
+  EXPECT_NE(five.find("sentinel down-after-milliseconds faultline 2000\n"), std::string::npos);
+  options.sentinel_port = options.port;
+  EXPECT_EQ(ValidateOptions(options).message(),
+            "redis sentinel port must be in 1..65535 and not the port");
+  options = RedisOptions();
+  options.down_after_ms = 10;
+  EXPECT_FALSE(ValidateOptions(options).ok());
+}
+
+TEST(RedisSentinelTest, ThePrimaryIsTheHostOfTheSentinelsAnswer) {
+  Result<std::string> primary = ParsePrimaryAddress({"10.213.0.13", "6379"}, 6379);
+  ASSERT_TRUE(primary.ok()) << primary.status().message();
+  EXPECT_EQ(*primary, "10.213.0.13");
+  EXPECT_EQ(ParsePrimaryAddress({}, 6379).status().message(),
+            "the sentinel names no primary faultline (it answered 0 elements)");
+  EXPECT_EQ(ParsePrimaryAddress({""}, 6379).status().message(),
+            "the sentinel names no primary faultline (it answered 1 elements)");
+  EXPECT_EQ(ParsePrimaryAddress({"10.213.0.13", "6380"}, 6379).status().message(),
+            "the sentinel names the primary 10.213.0.13:6380, not on port 6379");
+}
+
+TEST(RedisSentinelTest, TheFailoverFlagChoosesSentinelAndWaitsForItAfterTheHeal) {
+  clients::WorkloadOptions workload = RedisWorkload("set");
+  Result<faultline::Test> test = clients::BuildTest(ThreeNodeOptions(), workload);
+  ASSERT_TRUE(test.ok()) << test.status().message();
+  EXPECT_EQ(DbOf(*test).options().failover, Failover::kNone);
+  workload.db_flags["failover"] = {"sentinel"};
+  test = clients::BuildTest(ThreeNodeOptions(), workload);
+  ASSERT_TRUE(test.ok()) << test.status().message();
+  EXPECT_EQ(DbOf(*test).options().failover, Failover::kSentinel);
+  EXPECT_EQ(test->options.recovery_s, 0);  // no fault, nothing to recover from
+  workload.nemesis = "partition";
+  test = clients::BuildTest(ThreeNodeOptions(), workload);
+  ASSERT_TRUE(test.ok()) << test.status().message();
+  EXPECT_EQ(test->options.recovery_s, 12);
+  workload.db_flags["failover"] = {"raft"};
+  EXPECT_EQ(clients::BuildTest(ThreeNodeOptions(), workload).status().message(),
+            "--failover: expected none or sentinel, found \"raft\"");
+}
+
+// ---- the session workload's transactions
+// ---------------------------------------------------------
+
+TEST(RedisSessionTest, AppendsReadsAndReadThenAppendAreOneCommandEach) {
+  Json append = Json::array({MicroOpJson(MicroOpKind::kAppend, 4, 7)});
+  Result<Command> push = SessionCommand(Invocation("txn", append));
+  EXPECT_EQ(Arguments(push), (std::vector<std::string>{"RPUSH", "faultline:list:4", "7"}));
+  EXPECT_TRUE(push->writes);
+  Json read = Json::array({MicroOpJson(MicroOpKind::kRead, 4, nullptr)});
+  Result<Command> range = SessionCommand(Invocation("txn", read));
+  EXPECT_EQ(Arguments(range), (std::vector<std::string>{"LRANGE", "faultline:list:4", "0", "-1"}));
+  EXPECT_FALSE(range->writes);  // so it may go to a replica
+  Json both = Json::array(
+      {MicroOpJson(MicroOpKind::kRead, 4, nullptr), MicroOpJson(MicroOpKind::kAppend, 4, 8)});
+  Result<Command> script = SessionCommand(Invocation("txn", both));
+  EXPECT_EQ(Arguments(script),
+            (std::vector<std::string>{"EVAL", kReadAppendScript, "1", "faultline:list:4", "8"}));
+  EXPECT_TRUE(script->writes);
+
+  Result<Json> value = SessionValue(both, {"1", "3"});
+  ASSERT_TRUE(value.ok()) << value.status().message();
+  EXPECT_EQ(*value, Json::array({MicroOpJson(MicroOpKind::kRead, 4, Json::array({1, 3})),
+                                 MicroOpJson(MicroOpKind::kAppend, 4, 8)}));
+  EXPECT_EQ(*SessionValue(read, {}),
+            Json::array({MicroOpJson(MicroOpKind::kRead, 4, Json::array())}));
+  EXPECT_EQ(*SessionValue(append, {}), append);
+  EXPECT_EQ(SessionValue(read, {"x"}).status().message(), "redis: \"x\" is not an integer");
+}
+
+TEST(RedisSessionTest, OtherShapesAreRefused) {
+  Json two_keys = Json::array(
+      {MicroOpJson(MicroOpKind::kRead, 4, nullptr), MicroOpJson(MicroOpKind::kAppend, 5, 8)});
+  EXPECT_EQ(SessionCommand(Invocation("txn", two_keys)).status().message(),
+            "redis: the session workload runs an append, a read, or a read then an append of one "
+            "key, not " +
+                two_keys.dump());
+  EXPECT_EQ(SessionCommand(Invocation("read", nullptr)).status().message(),
+            "redis: the session workload has no op read");
+  EXPECT_EQ(
+      SessionCommand(Invocation("txn", Json::array({MicroOpJson(MicroOpKind::kAppend, 4, "x")})))
+          .status()
+          .message(),
+      "redis: the appended \"x\" is not an integer");
+  EXPECT_FALSE(SessionCommand(Invocation("txn", 3)).ok());
 }
 
 // ---- RedisDb through FakeRemote -----------------------------------------------------------------
@@ -256,10 +362,8 @@ TEST(RedisDbTest, SetupStartsAPrimaryAndReplicasThatWaitForTheirLink) {
   EXPECT_EQ(ScriptArguments(records[1].command),
             (std::vector<std::string>{kDirectory, ".faultline-redis", "redis", ""}));
   // A fresh start (earlier data removed); the config, password included, on stdin only.
-  EXPECT_EQ(ScriptArguments(records[2].command),
-            (std::vector<std::string>{kDirectory, "1", "30"}));
-  EXPECT_EQ(records[2].command.stdin_data,
-            ConfigText(db.options(), kDirectory, "10.213.0.11", ""));
+  EXPECT_EQ(ScriptArguments(records[2].command), (std::vector<std::string>{kDirectory, "1", "30"}));
+  EXPECT_EQ(records[2].command.stdin_data, ConfigText(db.options(), kDirectory, "10.213.0.11", ""));
   for (const FakeRemote::Record& record : records) {
     EXPECT_EQ(record.command_line.find("pw123"), std::string::npos) << record.command_line;
   }
@@ -326,6 +430,79 @@ TEST(RedisDbTest, AFailedStartOrLinkIsAnErrorWithTheNodesOutput) {
   EXPECT_NE(setup.message().find("Address already in use"), std::string::npos);
 }
 
+RedisOptions WithSentinel() {
+  RedisOptions options = WithPassword();
+  options.failover = Failover::kSentinel;
+  return options;
+}
+
+TEST(RedisDbTest, WithSentinelEveryNodeStartsASentinelOnceThePrimaryHasItsReplicas) {
+  RedisDb db(WithSentinel());
+  faultline::Test test = ThreeNodes();
+  FakeRemote replica("n2");
+  ScriptNode(replica, "n2");
+  ASSERT_TRUE(db.Setup(test, "n2", replica).ok());
+  EXPECT_EQ(ScriptNames(replica),
+            (std::vector<std::string>{"faultline-redis-install", "faultline-redis-claim",
+                                      "faultline-redis-start", "faultline-redis-link",
+                                      "faultline-redis-sentinel"}));
+  std::vector<FakeRemote::Record> records = replica.records();
+  // The primary's address and port, the sentinel's port, the replicas (and other sentinels) it
+  // waits for, the name it monitors, the timeout.
+  EXPECT_EQ(ScriptArguments(records[4].command),
+            (std::vector<std::string>{DirectoryOf("n2"), "10.213.0.11", "6379", "26379", "2",
+                                      "faultline", "30"}));
+  EXPECT_EQ(records[4].command.stdin_data,
+            SentinelConfigText(db.options(), DirectoryOf("n2"), "10.213.0.12", "10.213.0.11", 3));
+  for (const FakeRemote::Record& record : records) {
+    EXPECT_EQ(record.command_line.find("pw123"), std::string::npos) << record.command_line;
+  }
+  EXPECT_EQ(db.LogFiles(test, "n2"),
+            (std::vector<std::string>{DirectoryOf("n2") + "/redis.log",
+                                      DirectoryOf("n2") + "/sentinel.log"}));
+  replica.When("faultline-redis-sentinel",
+               CommandResult{1, "", "the sentinel in /x does not know 2 replicas"});
+  Status failed = db.Setup(test, "n2", replica);
+  EXPECT_NE(failed.message().find("does not know 2 replicas"), std::string::npos)
+      << failed.message();
+}
+
+TEST(RedisDbTest, WithSentinelARestartFollowsThePrimaryTheSentinelNames) {
+  RedisDb db(WithSentinel());
+  faultline::Test test = ThreeNodes();
+  FakeRemote old_primary("n1");
+  ScriptNode(old_primary, "n1");
+  old_primary.When("faultline-redis-primary", CommandResult{0, "10.213.0.13\n6379\n", ""});
+  ASSERT_TRUE(db.Kill(test, "n1", old_primary).ok());
+  ASSERT_TRUE(db.Start(test, "n1", old_primary).ok());
+  ASSERT_TRUE(db.Teardown(test, "n1", old_primary).ok());
+  EXPECT_EQ(ScriptNames(old_primary),
+            (std::vector<std::string>{"faultline-redis-dir", "faultline-redis-kill",
+                                      "faultline-redis-primary", "faultline-redis-start",
+                                      "faultline-redis-kill", "faultline-redis-kill",
+                                      "faultline-redis-teardown"}));
+  std::vector<FakeRemote::Record> records = old_primary.records();
+  EXPECT_EQ(ScriptArguments(records[1].command),
+            (std::vector<std::string>{kDirectory, "redis-server"}));
+  EXPECT_EQ(ScriptArguments(records[2].command),
+            (std::vector<std::string>{kDirectory, "26379", "faultline"}));
+  // n1 comes back as a replica of n3, which Sentinel promoted.
+  EXPECT_EQ(records[3].command.stdin_data,
+            ConfigText(db.options(), kDirectory, "10.213.0.11", "10.213.0.13"));
+  EXPECT_EQ(ScriptArguments(records[4].command),
+            (std::vector<std::string>{kDirectory, "redis-sentinel"}));
+  EXPECT_EQ(ScriptArguments(records[5].command),
+            (std::vector<std::string>{kDirectory, "redis-server"}));
+
+  // A sentinel naming this node, or none: the config it had (the primary, here).
+  FakeRemote primary("n1");
+  ScriptNode(primary, "n1");
+  primary.When("faultline-redis-primary", CommandResult{1, "", "Could not connect"});
+  ASSERT_TRUE(db.Start(test, "n1", primary).ok());
+  EXPECT_EQ(primary.records().back().command.stdin_data,
+            ConfigText(db.options(), kDirectory, "10.213.0.11", ""));
+}
+
 TEST(RedisDbTest, EveryScriptIsValidShell) {
   RedisDb db(WithPassword());
   faultline::Test test = ThreeNodes();
@@ -333,7 +510,9 @@ TEST(RedisDbTest, EveryScriptIsValidShell) {
   ScriptNode(remote, "n2");
   ASSERT_TRUE(db.Setup(test, "n2", remote).ok());
   ASSERT_TRUE(db.Pause(test, "n2", remote).ok());
-  RedisDb fresh(WithPassword());  // has not resolved the directory yet: dir runs
+  RedisDb fresh(WithSentinel());  // has not resolved the directory yet: dir runs
+  ASSERT_TRUE(fresh.Setup(test, "n2", remote).ok());
+  ASSERT_TRUE(fresh.Start(test, "n2", remote).ok());
   ASSERT_TRUE(fresh.Teardown(test, "n2", remote).ok());
   std::set<std::string> names;
   control::LocalRemote local;
@@ -345,8 +524,8 @@ TEST(RedisDbTest, EveryScriptIsValidShell) {
     Result<CommandResult> parsed = control::Run(local, check);
     EXPECT_TRUE(parsed.ok()) << record.command.argv[3] << ": " << parsed.status().message();
   }
-  // install, claim, start, link, signal, dir, kill, teardown
-  EXPECT_EQ(names.size(), 8u);
+  // install, claim, start, link, signal, sentinel, primary, kill, teardown
+  EXPECT_EQ(names.size(), 9u);
 }
 
 // ---- RedisClient against a fake server ----------------------------------------------------------
@@ -420,8 +599,8 @@ Op RunOne(Workload workload, int port, const Op& invoke) {
 TEST(RedisClientTest, AnswersBecomeOkFailOrTheValueRead) {
   {
     OneConnectionServer server(OneConnectionServer::Then::kReply, "$1\r\n3\r\n");
-    Op read = RunOne(Workload::kRegister, server.port(),
-                     Invocation("read", Json::array({5, nullptr})));
+    Op read =
+        RunOne(Workload::kRegister, server.port(), Invocation("read", Json::array({5, nullptr})));
     EXPECT_EQ(read.type, OpType::kOk) << read.error;
     EXPECT_EQ(read.value, Json::array({5, 3}));
   }
@@ -457,8 +636,8 @@ TEST(RedisClientTest, NoAnswerIsInfoForAWriteAndFailForARead) {
   }
   {
     OneConnectionServer server(OneConnectionServer::Then::kSilence);
-    Op read = RunOne(Workload::kRegister, server.port(),
-                     Invocation("read", Json::array({1, nullptr})));
+    Op read =
+        RunOne(Workload::kRegister, server.port(), Invocation("read", Json::array({1, nullptr})));
     EXPECT_EQ(read.type, OpType::kFail);
     EXPECT_EQ(ErrorOf(read).rfind("timeout: ", 0), 0u) << read.error;
   }
@@ -486,6 +665,37 @@ TEST(RedisClientTest, ARefusedConnectionIsFailEvenForAWrite) {
   Op write = RunOne(Workload::kRegister, port, Invocation("write", KeyedValue(1, 2)));
   EXPECT_EQ(write.type, OpType::kFail);
   EXPECT_NE(ErrorOf(write).find("Connection refused"), std::string::npos) << write.error;
+}
+
+TEST(RedisClientTest, WithSentinelWritesGoToThePrimaryASentinelNames) {
+  OneConnectionServer primary(OneConnectionServer::Then::kReply, ":1\r\n");
+  std::string port = std::to_string(primary.port());
+  OneConnectionServer sentinel(
+      OneConnectionServer::Then::kReply,
+      "*2\r\n$9\r\n127.0.0.1\r\n$" + std::to_string(port.size()) + "\r\n" + port + "\r\n");
+  RedisOptions options = WithSentinel();
+  options.port = primary.port();
+  options.sentinel_port = sentinel.port();
+  RedisClient client(options, Workload::kSet);
+  faultline::Test test = LoopbackTest();
+  test.options.node_addresses["n1"] = "127.0.0.2";  // the first node is not the primary
+  ASSERT_TRUE(client.Open(test, "n2").ok());
+  Op add = client.Invoke(test, Invocation("add", 4));
+  EXPECT_EQ(add.type, OpType::kOk) << add.error;
+  client.Close(test);
+}
+
+TEST(RedisClientTest, WithSentinelNoSentinelAnsweringIsFail) {
+  RedisOptions options = WithSentinel();
+  options.port = 1;
+  options.sentinel_port = 2;  // nothing listens on 127.0.0.1:2
+  RedisClient client(options, Workload::kSet);
+  faultline::Test test = LoopbackTest();
+  ASSERT_TRUE(client.Open(test, "n1").ok());
+  Op add = client.Invoke(test, Invocation("add", 4));
+  EXPECT_EQ(add.type, OpType::kFail);
+  EXPECT_EQ(ErrorOf(add).rfind("connection: no sentinel named the primary (127.0.0.1: ", 0), 0u)
+      << add.error;
 }
 
 }  // namespace
