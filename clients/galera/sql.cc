@@ -112,6 +112,8 @@ std::string ConfigText(const GaleraOptions& options, const std::string& director
          "max_connections = 200\n"
          // Small: several servers share the machine on the local cluster.
          "innodb_buffer_pool_size = 32M\n"
+         // A small redo log: a joiner's rsync state transfer copies it whole.
+         "innodb_log_file_size = 16M\n"
          // What Galera requires: row-based replication of InnoDB tables, and interleaved
          // auto-increment locks (certification cannot order table-level ones).
          "binlog_format = ROW\n"
