@@ -1,8 +1,8 @@
 // A database faultline can test, as a value: its name, what it needs, and how it builds a test's
 // db and clients. Each one is made in its own folder (clients/fake/kind.cc, clients/etcd/kind.cc,
-// clients/postgres/kind.cc, clients/redis/kind.cc, clients/exec/kind.cc) and registered once, in
-// clients/registry.cc (its maker declared and listed in DbKinds()): adding a database is its
-// folder plus that registration.
+// clients/postgres/kind.cc, clients/galera/kind.cc, clients/redis/kind.cc, clients/exec/kind.cc)
+// and registered once, in clients/registry.cc (its maker declared and listed in DbKinds()):
+// adding a database is its folder plus that registration.
 #pragma once
 
 #include <functional>

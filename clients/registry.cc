@@ -197,12 +197,13 @@ Op RegisterOp(const gen::Context&, gen::Rng& rng) {
 DbKind FakeDbKind();
 DbKind EtcdDbKind();
 DbKind PostgresDbKind();
+DbKind GaleraDbKind();
 DbKind RedisDbKind();
 DbKind ExecDbKind();
 
 const std::vector<DbKind>& DbKinds() {
-  static const std::vector<DbKind> kinds = {FakeDbKind(), EtcdDbKind(), PostgresDbKind(),
-                                             RedisDbKind(), ExecDbKind()};
+  static const std::vector<DbKind> kinds = {FakeDbKind(),  EtcdDbKind(),  PostgresDbKind(),
+                                             GaleraDbKind(), RedisDbKind(), ExecDbKind()};
   return kinds;
 }
 

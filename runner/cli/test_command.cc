@@ -145,23 +145,55 @@ void AddCheckerFlags(CLI::App* test, clients::WorkloadOptions& workload) {
 }
 
 // Each database's own flags, as its kind declares them (clients/db_kind.h), under its name in
-// --help. A flag given for another --db is refused when the test is built.
+// --help. A flag given for another --db is refused when the test is built. A flag several kinds
+// declare (--isolation: postgres and galera) is one option that takes any of their values, and
+// its help gives each kind's help and default when they differ; the kind the test is built for
+// checks its own values (clients::BuildTest).
 void AddDbFlags(CLI::App* test, clients::WorkloadOptions& workload) {
+  struct Declared {
+    std::string kind;
+    const clients::DbFlag* flag;
+  };
+  std::vector<std::pair<std::string, std::vector<Declared>>> flags;  // in declaration order
   for (const clients::DbKind& kind : clients::DbKinds()) {
     for (const clients::DbFlag& flag : kind.flags) {
-      const std::string name = "--" + flag.name;
-      if (test->get_option_no_throw(name) != nullptr) continue;  // declared by an earlier kind
-      CLI::Option* option =
-          test->add_option(name, workload.db_flags[flag.name],
-                           flag.help + (flag.repeatable ? " (repeatable)" : ""))
-              ->group("Options of --db " + kind.name)
-              ->expected(1)
-              ->allow_extra_args(false)
-              ->multi_option_policy(flag.repeatable ? CLI::MultiOptionPolicy::TakeAll
-                                                    : CLI::MultiOptionPolicy::TakeLast);
-      if (!flag.repeatable) option->default_str(flag.default_value);
-      if (!flag.choices.empty()) option->check(CLI::IsMember(flag.choices));
+      auto found = std::find_if(flags.begin(), flags.end(),
+                                [&](const auto& entry) { return entry.first == flag.name; });
+      if (found == flags.end()) found = flags.insert(flags.end(), {flag.name, {}});
+      found->second.push_back({kind.name, &flag});
     }
+  }
+  for (const auto& [name, declared] : flags) {
+    const clients::DbFlag& first = *declared.front().flag;
+    std::string help = first.help;
+    std::vector<std::string> choices;
+    bool same = true, any_text = false;  // any_text: a kind that takes any value
+    for (const Declared& each : declared) {
+      any_text = any_text || each.flag->choices.empty();
+      same = same && each.flag->choices == first.choices &&
+             each.flag->default_value == first.default_value;
+      for (const std::string& choice : each.flag->choices) {
+        if (std::find(choices.begin(), choices.end(), choice) == choices.end())
+          choices.push_back(choice);
+      }
+    }
+    if (!same) {  // each kind's own help and default
+      help.clear();
+      for (const Declared& each : declared) {
+        help += (help.empty() ? "" : "; ") + ("--db " + each.kind + ": ") + each.flag->help +
+                " (default " + each.flag->default_value + ")";
+      }
+    }
+    CLI::Option* option =
+        test->add_option("--" + name, workload.db_flags[name],
+                         help + (first.repeatable ? " (repeatable)" : ""))
+            ->group("Options of --db " + declared.front().kind)
+            ->expected(1)
+            ->allow_extra_args(false)
+            ->multi_option_policy(first.repeatable ? CLI::MultiOptionPolicy::TakeAll
+                                                   : CLI::MultiOptionPolicy::TakeLast);
+    if (!first.repeatable && same) option->default_str(first.default_value);
+    if (!any_text) option->check(CLI::IsMember(choices));
   }
 }
 

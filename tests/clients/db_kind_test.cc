@@ -88,18 +88,16 @@ TEST(DbKindTest, AWorkloadTheKindDoesNotRunIsRefusedListingThoseItRuns) {
   EXPECT_TRUE(BuildTest(ThreeNodes(), workload).ok());  // exec runs every workload
 }
 
-// Flags are one namespace on `faultline test`: two kinds may share a flag (--read-from) only
-// with the same choices and default, since --help shows it once; each flag has a help line.
-TEST(DbKindTest, SharedFlagsMeanTheSameAndEveryFlagIsDescribed) {
+// Flags are one namespace on `faultline test`: two kinds may share a flag (--isolation) as one
+// option, repeatable in both or in neither (the CLI declares it once; its help names each kind's
+// values and default when they differ); each flag has a help line and a default among its choices.
+TEST(DbKindTest, SharedFlagsAgreeOnRepeatingAndEveryFlagIsDescribed) {
   std::map<std::string, const DbFlag*> first;
   for (const DbKind& kind : DbKinds()) {
     for (const DbFlag& flag : kind.flags) {
       EXPECT_FALSE(flag.help.empty()) << flag.name;
       auto [earlier, added] = first.emplace(flag.name, &flag);
       if (!added) {
-        EXPECT_EQ(earlier->second->choices, flag.choices) << flag.name << " in " << kind.name;
-        EXPECT_EQ(earlier->second->default_value, flag.default_value)
-            << flag.name << " in " << kind.name;
         EXPECT_EQ(earlier->second->repeatable, flag.repeatable) << flag.name << " in " << kind.name;
       }
       if (!flag.choices.empty() && !flag.repeatable) {

@@ -242,7 +242,7 @@ TEST(PostgresKindTest, BadValuesOtherWorkloadsAndOtherDatabasesFlagsAreRefused) 
   etcd.db = "etcd";
   etcd.db_flags["isolation"] = {"serializable"};
   EXPECT_EQ(clients::BuildTest(ThreeNodeOptions(), etcd).status().message(),
-            "--isolation applies to --db postgres, not --db etcd");
+            "--isolation applies to --db postgres or --db galera, not --db etcd");
 }
 
 // --replicas counts the nodes after the primary; --read-from replica needs one.

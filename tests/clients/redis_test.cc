@@ -201,7 +201,7 @@ TEST(RedisKindTest, BadValuesOtherWorkloadsAndAReplicaWithOneNodeAreRefused) {
   workload = RedisWorkload("register");
   workload.db_flags["isolation"] = {"serializable"};
   EXPECT_EQ(clients::BuildTest(ThreeNodeOptions(), workload).status().message(),
-            "--isolation applies to --db postgres, not --db redis");
+            "--isolation applies to --db postgres or --db galera, not --db redis");
   workload = RedisWorkload("register");
   workload.db_flags["read-from"] = {"replica"};
   TestOptions one = ThreeNodeOptions();

@@ -1,0 +1,225 @@
+// The options, the node's configuration, the SQL the client sends and how an error becomes fail
+// or info: pure functions, tested without a server.
+#include <charconv>
+
+#include "clients/galera/galera.h"
+#include "clients/servers/server_support.h"
+
+namespace faultline::galera {
+namespace {
+
+// The text of an integer key or value, written into the statement as a literal; InvalidArgument
+// naming the micro-op otherwise.
+Result<std::string> IntegerText(const Json& value, const char* what, const MicroOp& micro_op) {
+  if (!value.is_number_integer()) {
+    return Status::InvalidArgument(std::string("galera: the ") + what + " of micro-op [" +
+                                   std::string(ToString(micro_op.kind)) + ", " +
+                                   micro_op.key->dump() + ", " + micro_op.value->dump() +
+                                   "] is not an integer");
+  }
+  return value.dump();
+}
+
+Result<Json> ParseInteger(std::string_view text) {
+  int64_t number = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) {
+    return Status::InvalidArgument("galera: \"" + std::string(text) + "\" is not an integer");
+  }
+  return Json(number);
+}
+
+bool Plain(const std::string& text) {
+  return !text.empty() && text.find_first_not_of(
+                              "abcdefghijklmnopqrstuvwxyz"
+                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == std::string::npos;
+}
+
+}  // namespace
+
+std::vector<std::string> IsolationNames() {
+  return {"read-uncommitted", "read-committed", "repeatable-read", "serializable"};
+}
+
+Result<Isolation> ParseIsolation(std::string_view text) {
+  if (text == "read-uncommitted") return Isolation::kReadUncommitted;
+  if (text == "read-committed") return Isolation::kReadCommitted;
+  if (text == "repeatable-read") return Isolation::kRepeatableRead;
+  if (text == "serializable") return Isolation::kSerializable;
+  return Status::InvalidArgument(
+      "isolation must be read-uncommitted, read-committed, repeatable-read or serializable, "
+      "not " +
+      std::string(text));
+}
+
+std::string ToString(Isolation isolation) {
+  switch (isolation) {
+    case Isolation::kReadUncommitted:
+      return "read-uncommitted";
+    case Isolation::kReadCommitted:
+      return "read-committed";
+    case Isolation::kRepeatableRead:
+      return "repeatable-read";
+    case Isolation::kSerializable:
+      return "serializable";
+  }
+  return "repeatable-read";
+}
+
+std::string NodeDirectory(const GaleraOptions& options, const std::string& node) {
+  return clients::NodeDirectory(options.directory, node);
+}
+
+Status ValidateOptions(const GaleraOptions& options) {
+  if (options.port <= 0 || options.port > 65535) {
+    return Status::InvalidArgument("galera port must be in 1..65535");
+  }
+  if (!(options.start_timeout_s >= 1)) {
+    return Status::InvalidArgument("galera start timeout must be at least 1 s");
+  }
+  if (Status directory =
+          clients::ValidateRemovableDirectory(options.directory, "galera directory");
+      !directory.ok()) {
+    return directory;
+  }
+  // Both go into SQL literals and client.cnf as they are.
+  if (!Plain(options.user)) {
+    return Status::InvalidArgument("galera user '" + options.user +
+                                   "' must be letters, digits and _");
+  }
+  if (!options.password.empty() && !Plain(options.password)) {
+    return Status::InvalidArgument("galera password must be letters, digits and _");
+  }
+  return Status::Ok();
+}
+
+std::string ConfigText(const GaleraOptions& options, const std::string& directory,
+                       const std::string& node, const std::string& address,
+                       const std::vector<std::string>& peers) {
+  std::string cluster;
+  for (const std::string& peer : peers) cluster += (cluster.empty() ? "" : ",") + peer;
+  const std::string port = std::to_string(options.port);
+  return "# made by faultline's galera setup\n"
+         "[mysqld]\n"
+         "user = mysql\n"
+         "datadir = " + directory + "/data\n"
+         "socket = " + directory + "/mysqld.sock\n"
+         "pid-file = " + directory + "/mysqld.pid\n"
+         "log-error = " + directory + "/mariadb.log\n"
+         "bind-address = " + address + "\n"
+         "port = " + port + "\n"
+         "skip-name-resolve\n"
+         "max_connections = 200\n"
+         // Small: several servers share the machine on the local cluster.
+         "innodb_buffer_pool_size = 32M\n"
+         // A small redo log: a joiner's rsync state transfer copies it whole.
+         "innodb_log_file_size = 16M\n"
+         // What Galera requires: row-based replication of InnoDB tables, and interleaved
+         // auto-increment locks (certification cannot order table-level ones).
+         "binlog_format = ROW\n"
+         "default_storage_engine = InnoDB\n"
+         "innodb_autoinc_lock_mode = 2\n"
+         "wsrep_on = ON\n"
+         "wsrep_provider = /usr/lib/galera/libgalera_smm.so\n"
+         "wsrep_cluster_name = faultline\n"
+         "wsrep_cluster_address = gcomm://" + cluster + "\n"
+         "wsrep_node_address = " + address + "\n"
+         "wsrep_node_name = " + node + "\n"
+         "wsrep_sst_method = rsync\n"
+         "wsrep_provider_options = \"gcache.size=32M\"\n";
+}
+
+std::string SetupSql(const GaleraOptions& options) {
+  const std::string user = "'" + options.user + "'@'%'";
+  return "CREATE USER IF NOT EXISTS " + user + " IDENTIFIED BY '" + options.password + "';\n" +
+         "ALTER USER " + user + " IDENTIFIED BY '" + options.password + "';\n" +
+         "GRANT ALL ON *.* TO " + user + ";\n" + "CREATE DATABASE IF NOT EXISTS " + kDatabase +
+         ";\n" + "DROP TABLE IF EXISTS " + kDatabase + "." + kListTable + ", " + kDatabase + "." +
+         kRegisterTable + ";\n" + "CREATE TABLE " + kDatabase + "." + kListTable +
+         " (k BIGINT PRIMARY KEY, v TEXT NOT NULL) ENGINE=InnoDB;\n" + "CREATE TABLE " +
+         kDatabase + "." + kRegisterTable +
+         " (k BIGINT PRIMARY KEY, v BIGINT NOT NULL) ENGINE=InnoDB;\n";
+}
+
+std::string IsolationSql(Isolation isolation) {
+  std::string level;
+  switch (isolation) {
+    case Isolation::kReadUncommitted:
+      level = "READ UNCOMMITTED";
+      break;
+    case Isolation::kReadCommitted:
+      level = "READ COMMITTED";
+      break;
+    case Isolation::kRepeatableRead:
+      level = "REPEATABLE READ";
+      break;
+    case Isolation::kSerializable:
+      level = "SERIALIZABLE";
+      break;
+  }
+  return "SET SESSION TRANSACTION ISOLATION LEVEL " + level;
+}
+
+Result<std::string> MicroOpSql(const MicroOp& micro_op, TxnKind kind) {
+  Result<std::string> key = IntegerText(*micro_op.key, "key", micro_op);
+  if (!key.ok()) return key.status();
+  const std::string table = kind == TxnKind::kListAppend ? kListTable : kRegisterTable;
+  if (micro_op.kind == MicroOpKind::kRead) return "SELECT v FROM " + table + " WHERE k = " + *key;
+  Result<std::string> value = IntegerText(*micro_op.value, "value", micro_op);
+  if (!value.ok()) return value.status();
+  if (micro_op.kind == MicroOpKind::kAppend) {
+    return "INSERT INTO " + table + " (k, v) VALUES (" + *key + ", '" + *value +
+           "') ON DUPLICATE KEY UPDATE v = CONCAT(v, '," + *value + "')";
+  }
+  return "INSERT INTO " + table + " (k, v) VALUES (" + *key + ", " + *value +
+         ") ON DUPLICATE KEY UPDATE v = VALUES(v)";
+}
+
+Result<Json> ReadValue(TxnKind kind, const std::optional<std::string>& text) {
+  if (!text) return Json(nullptr);
+  if (kind != TxnKind::kListAppend) return ParseInteger(*text);
+  Json list = Json::array();
+  std::string_view rest(*text);
+  while (true) {
+    const size_t comma = rest.find(',');
+    Result<Json> element = ParseInteger(rest.substr(0, comma));
+    if (!element.ok()) return element.status();
+    list.push_back(*element);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return list;
+}
+
+bool IsConnectionError(unsigned code) {
+  return (code >= 2000 && code < 3000) || code == 1053 || code == 1927 ||
+         (code >= 1158 && code <= 1161);
+}
+
+OpType Classify(const Failure& failure, bool writes) {
+  if (!writes || failure.stage != Stage::kCommit) return OpType::kFail;
+  if (!failure.timed_out && failure.code != 0 && !IsConnectionError(failure.code)) {
+    return OpType::kFail;
+  }
+  return OpType::kInfo;
+}
+
+std::string ErrorText(const Failure& failure) {
+  std::string kind;
+  if (failure.code == kDeadlock) {
+    kind = "deadlock";
+  } else if (failure.code == kLockWaitTimeout) {
+    kind = "lock-wait-timeout";
+  } else if (failure.code == kNotReady) {
+    kind = "not-ready";
+  } else if (failure.timed_out) {
+    kind = "timeout";
+  } else if (failure.code == 0 || IsConnectionError(failure.code)) {
+    kind = "connection";
+  } else {
+    kind = std::to_string(failure.code);
+  }
+  return kind + ": " + failure.message;
+}
+
+}  // namespace faultline::galera
