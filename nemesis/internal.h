@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -57,6 +58,21 @@ inline std::vector<std::string> Shuffled(std::vector<std::string> nodes, gen::Rn
     std::swap(nodes[i - 1], nodes[gen::UniformBelow(rng, i)]);
   }
   return nodes;
+}
+
+// A command's output as lines, and as whitespace-separated words.
+inline std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+inline std::vector<std::string> Words(const std::string& text) {
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  for (std::string word; in >> word;) words.push_back(word);
+  return words;
 }
 
 // The name of `value` in a table of (value, name) pairs, or "unknown".

@@ -79,20 +79,6 @@ std::string RoutableIpv6(const std::string& text) {
   return Ipv6Text(parsed);
 }
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::vector<std::string> Words(const std::string& text) {
-  std::vector<std::string> words;
-  std::istringstream in(text);
-  for (std::string word; in >> word;) words.push_back(word);
-  return words;
-}
-
 std::string FirstField(const std::string& text) {
   std::vector<std::string> words = Words(text);
   return words.empty() ? "" : words[0];
@@ -104,25 +90,26 @@ const char* ToolName(IpFamily family) {
 
 std::string Mark(const std::string& run_id) { return kMarkPrefix + run_id; }
 
-// The arguments of the jump of run `run_id`, after the action and the chain.
-std::vector<std::string> JumpArguments(const std::string& run_id) {
-  return {"-m", "comment", "--comment", Mark(run_id), "-j", kChain};
+// The arguments of the jump of run `run_id` to `chain`, after the action and the hook.
+std::vector<std::string> JumpArguments(const OwnChainSpec& chain, const std::string& run_id) {
+  return {"-m", "comment", "--comment", Mark(run_id), "-j", chain.name};
 }
 
 // What `iptables -S` says of our chain.
 struct ChainState {
   bool exists = false;
-  std::vector<std::string> runs;  // the run ids of INPUT's marked jumps to the chain
+  std::vector<std::string> runs;  // the run ids of the hook's marked jumps to the chain
   std::vector<std::string> other_references;  // any other rule jumping to it, as listed
   int rules = 0;                              // rules in the chain
 };
 
-Result<ChainState> ReadChainState(control::Remote& remote, IpFamily family, bool sudo) {
+Result<ChainState> ReadChainState(control::Remote& remote, IpFamily family,
+                                  const OwnChainSpec& own, bool sudo) {
   Result<control::CommandResult> listing =
       control::Run(remote, IptablesCommand({"-S"}, sudo, family));
   if (!listing.ok()) return listing.status();
   ChainState state;
-  const std::string chain = kChain;
+  const std::string& chain = own.name;
   for (const std::string& line : Lines(listing->out)) {
     std::vector<std::string> words = Words(line);
     if (words == std::vector<std::string>{"-N", chain}) state.exists = true;
@@ -131,12 +118,12 @@ Result<ChainState> ReadChainState(control::Remote& remote, IpFamily family, bool
     const std::string& target = words[words.size() - 1];
     const std::string& how = words[words.size() - 2];
     if (target != chain || (how != "-j" && how != "-g")) continue;
-    // Ours is exactly `-A INPUT -m comment --comment faultline-run-<id> -j FAULTLINE`.
+    // Ours is exactly `-A <hook> -m comment --comment faultline-run-<id> -j <chain>`.
     std::string comment = words.size() == 8 ? words[5] : "";
     if (comment.size() >= 2 && comment.front() == '"' && comment.back() == '"') {
       comment = comment.substr(1, comment.size() - 2);
     }
-    const std::vector<std::string> ours = {"-A", "INPUT", "-m", "comment", "--comment", comment,
+    const std::vector<std::string> ours = {"-A", own.hook, "-m", "comment", "--comment", comment,
                                            "-j", chain};
     if (words.size() == 8 && words == ours && comment.rfind(kMarkPrefix, 0) == 0) {
       state.runs.push_back(comment.substr(std::string(kMarkPrefix).size()));
@@ -149,12 +136,13 @@ Result<ChainState> ReadChainState(control::Remote& remote, IpFamily family, bool
 
 // Ok when the listed chain may be changed by run `run_id` (any faultline run when it is empty):
 // it exists, only marked jumps of that run reach it. Else the refusal, naming the node.
-Status CheckOwner(const control::Remote& remote, IpFamily family, const ChainState& state,
-                  const std::string& run_id) {
-  const std::string where = remote.node() + ": " + ToolName(family) + " chain " + kChain;
+Status CheckOwner(const control::Remote& remote, IpFamily family, const OwnChainSpec& own,
+                  const ChainState& state, const std::string& run_id) {
+  const std::string where = remote.node() + ": " + ToolName(family) + " chain " + own.name;
   if (state.runs.empty()) {
     return Status::InvalidArgument(
-        where + " exists but was not created by faultline (no jump from INPUT carries a " +
+        where + " exists but was not created by faultline (no jump from " + own.hook +
+        " carries a " +
         kMarkPrefix + " mark); refusing to flush or delete it. Remove or rename it by hand");
   }
   if (!state.other_references.empty()) {
@@ -191,19 +179,19 @@ Status RunAll(control::Remote& remote, IpFamily family,
 
 // The chain of run `run_id`, created with its marked jump when missing; refused when another
 // run's or program's.
-Result<ChainState> OwnChain(control::Remote& remote, IpFamily family, const std::string& run_id,
-                            bool sudo) {
-  Result<ChainState> state = ReadChainState(remote, family, sudo);
+Result<ChainState> OwnChain(control::Remote& remote, IpFamily family, const OwnChainSpec& own,
+                            const std::string& run_id, bool sudo) {
+  Result<ChainState> state = ReadChainState(remote, family, own, sudo);
   if (!state.ok()) return state.status();
   if (state->exists) {
-    Status owner = CheckOwner(remote, family, *state, run_id);
+    Status owner = CheckOwner(remote, family, own, *state, run_id);
     if (!owner.ok()) return owner;
     return state;
   }
   // -N fails when another run or program creates the chain at the same moment: that is the lock.
-  std::vector<std::string> jump = {"-I", "INPUT"};
-  for (std::string& argument : JumpArguments(run_id)) jump.push_back(std::move(argument));
-  Status created = RunAll(remote, family, {{"-N", kChain}, jump}, sudo);
+  std::vector<std::string> jump = {"-I", own.hook};
+  for (std::string& argument : JumpArguments(own, run_id)) jump.push_back(std::move(argument));
+  Status created = RunAll(remote, family, {{"-N", own.name}, jump}, sudo);
   if (!created.ok()) return created;
   ChainState fresh;
   fresh.exists = true;
@@ -211,11 +199,7 @@ Result<ChainState> OwnChain(control::Remote& remote, IpFamily family, const std:
   return fresh;
 }
 
-// A name's addresses by the node's own resolver: the first IPv4 one and the routable IPv6 ones.
-struct Resolved {
-  std::string ipv4;
-  std::set<std::string> ipv6;
-};
+}  // namespace
 
 Result<Resolved> ResolveOnNode(control::Remote& remote, const std::string& name) {
   control::Command command;
@@ -283,7 +267,6 @@ std::set<std::string> ControllerAddresses(control::Remote& remote) {
   return addresses;
 }
 
-}  // namespace
 
 std::string_view ToString(PartitionKind kind) { return NameIn(kKindNames, kind); }
 
@@ -404,46 +387,77 @@ Status CheckRunId(const std::string& run_id) {
                                  "\" must be 1-40 letters, digits, '-' or '_'");
 }
 
-Status ApplyRules(control::Remote& remote, IpFamily family, const std::string& run_id,
-                  const std::vector<std::string>& addresses, bool sudo) {
-  Result<ChainState> state = OwnChain(remote, family, run_id, sudo);
+const OwnChainSpec& PartitionChain() {
+  static const OwnChainSpec chain = {kChain, "INPUT"};
+  return chain;
+}
+
+Status TakeOwnChain(control::Remote& remote, IpFamily family, const OwnChainSpec& chain,
+                    const std::string& run_id, bool sudo) {
+  Result<ChainState> state = OwnChain(remote, family, chain, run_id, sudo);
+  return state.ok() ? Status::Ok() : state.status();
+}
+
+Status ReplaceChainRules(control::Remote& remote, IpFamily family, const OwnChainSpec& chain,
+                         const std::string& run_id,
+                         const std::vector<std::vector<std::string>>& rules, bool sudo) {
+  Result<ChainState> state = OwnChain(remote, family, chain, run_id, sudo);
   if (!state.ok()) return state.status();
   std::vector<std::vector<std::string>> commands;
-  if (state->rules > 0) commands.push_back({"-F", kChain});  // the new grudge replaces the old
-  for (const std::string& address : addresses) {
-    commands.push_back({"-A", kChain, "-s", address, "-j", "DROP"});
+  if (state->rules > 0) commands.push_back({"-F", chain.name});  // the new rules replace the old
+  for (const std::vector<std::string>& rule : rules) {
+    std::vector<std::string> command = {"-A", chain.name};
+    command.insert(command.end(), rule.begin(), rule.end());
+    commands.push_back(std::move(command));
   }
   return RunAll(remote, family, std::move(commands), sudo);
 }
 
-Status FlushRules(control::Remote& remote, IpFamily family, const std::string& run_id, bool sudo) {
-  Result<ChainState> state = ReadChainState(remote, family, sudo);
+Status FlushOwnChain(control::Remote& remote, IpFamily family, const OwnChainSpec& chain,
+                     const std::string& run_id, bool sudo) {
+  Result<ChainState> state = ReadChainState(remote, family, chain, sudo);
   if (!state.ok()) return state.status();
   if (!state->exists) return Status::Ok();
-  Status owner = CheckOwner(remote, family, *state, run_id);
+  Status owner = CheckOwner(remote, family, chain, *state, run_id);
   if (!owner.ok()) return owner;
-  return state->rules > 0 ? RunIptables(remote, family, {"-F", kChain}, sudo) : Status::Ok();
+  return state->rules > 0 ? RunIptables(remote, family, {"-F", chain.name}, sudo) : Status::Ok();
+}
+
+Status RemoveOwnChain(control::Remote& remote, IpFamily family, const OwnChainSpec& chain,
+                      const std::string& run_id, bool sudo, std::string* removed_run) {
+  if (removed_run) removed_run->clear();
+  Result<ChainState> state = ReadChainState(remote, family, chain, sudo);
+  if (!state.ok()) return state.status();
+  if (!state->exists) return Status::Ok();
+  Status owner = CheckOwner(remote, family, chain, *state, run_id);
+  if (!owner.ok()) return owner;
+  std::vector<std::vector<std::string>> commands;
+  for (const std::string& run : state->runs) {
+    std::vector<std::string> jump = {"-D", chain.hook};
+    for (std::string& argument : JumpArguments(chain, run)) jump.push_back(std::move(argument));
+    commands.push_back(std::move(jump));
+  }
+  commands.push_back({"-F", chain.name});
+  commands.push_back({"-X", chain.name});
+  Status removed = RunAll(remote, family, std::move(commands), sudo);
+  if (removed.ok() && removed_run) *removed_run = state->runs.front();
+  return removed;
+}
+
+Status ApplyRules(control::Remote& remote, IpFamily family, const std::string& run_id,
+                  const std::vector<std::string>& addresses, bool sudo) {
+  std::vector<std::vector<std::string>> rules;
+  for (const std::string& address : addresses) rules.push_back({"-s", address, "-j", "DROP"});
+  return ReplaceChainRules(remote, family, PartitionChain(), run_id, rules, sudo);
+}
+
+Status FlushRules(control::Remote& remote, IpFamily family, const std::string& run_id, bool sudo) {
+  return FlushOwnChain(remote, family, PartitionChain(), run_id, sudo);
 }
 
 Status RemoveRules(control::Remote& remote, IpFamily family, const std::string& run_id, bool sudo,
                    std::string* removed_run) {
-  if (removed_run) removed_run->clear();
-  Result<ChainState> state = ReadChainState(remote, family, sudo);
-  if (!state.ok()) return state.status();
-  if (!state->exists) return Status::Ok();
-  Status owner = CheckOwner(remote, family, *state, run_id);
-  if (!owner.ok()) return owner;
-  std::vector<std::vector<std::string>> commands;
-  for (const std::string& run : state->runs) {
-    std::vector<std::string> jump = {"-D", "INPUT"};
-    for (std::string& argument : JumpArguments(run)) jump.push_back(std::move(argument));
-    commands.push_back(std::move(jump));
-  }
-  commands.push_back({"-F", kChain});
-  commands.push_back({"-X", kChain});
-  Status removed = RunAll(remote, family, std::move(commands), sudo);
-  if (removed.ok() && removed_run) *removed_run = state->runs.front();
-  return removed;
+  return RemoveOwnChain(remote, family, PartitionChain(), run_id, sudo, removed_run);
 }
 
 Result<bool> HasIp6tables(control::Remote& remote, bool sudo) {
@@ -558,8 +572,9 @@ Status PartitionFault::Setup(const Test& test, const NodeRemotes& remotes) {
   if (!tools.ok()) return tools;
   Status taken = Combine(InParallel(nodes_.size(), [&](size_t i) {
     for (IpFamily family : Families(nodes_[i])) {
-      Result<ChainState> chain = OwnChain(*remotes_[i], family, options_.run_id, options_.sudo);
-      if (!chain.ok()) return chain.status();
+      Status chain =
+          TakeOwnChain(*remotes_[i], family, PartitionChain(), options_.run_id, options_.sudo);
+      if (!chain.ok()) return chain;
       held_.at(nodes_[i]).insert(family);
     }
     return Status::Ok();

@@ -111,6 +111,41 @@ Status FlushRules(control::Remote& remote, IpFamily family, const std::string& r
 // to the run id whose chain was removed, empty when none was.
 Status RemoveRules(control::Remote& remote, IpFamily family, const std::string& run_id, bool sudo,
                    std::string* removed_run = nullptr);
+// A chain of faultline's own in the filter table, reached from the built-in chain `hook` by one
+// jump marked with the run id (kMarkPrefix): the run's lock on the node and the only place its
+// rules go. The partition's is FAULTLINE from INPUT; other faults name their own.
+struct OwnChainSpec {
+  std::string name;
+  std::string hook;
+};
+const OwnChainSpec& PartitionChain();
+
+// The generic forms of ApplyRules, FlushRules and RemoveRules for any such chain: take it
+// (create with its marked jump, or check it is this run's), replace its rules (each rule the
+// arguments after `-A <chain>`), flush it, remove it and its jumps. Same refusals as above.
+Status TakeOwnChain(control::Remote& remote, IpFamily family, const OwnChainSpec& chain,
+                    const std::string& run_id, bool sudo);
+Status ReplaceChainRules(control::Remote& remote, IpFamily family, const OwnChainSpec& chain,
+                         const std::string& run_id,
+                         const std::vector<std::vector<std::string>>& rules, bool sudo);
+Status FlushOwnChain(control::Remote& remote, IpFamily family, const OwnChainSpec& chain,
+                     const std::string& run_id, bool sudo);
+Status RemoveOwnChain(control::Remote& remote, IpFamily family, const OwnChainSpec& chain,
+                      const std::string& run_id, bool sudo, std::string* removed_run = nullptr);
+
+// A name's addresses by the node's own resolver (`getent ahosts`): the first IPv4 one and the
+// routable IPv6 ones. IoError when it has no IPv4 address there.
+struct Resolved {
+  std::string ipv4;
+  std::set<std::string> ipv6;
+};
+Result<Resolved> ResolveOnNode(control::Remote& remote, const std::string& name);
+// The routable IPv6 addresses on the node's interfaces (/proc/net/if_inet6).
+Result<std::set<std::string>> InterfaceIpv6(control::Remote& remote);
+// The controller's addresses as the node sees them: the client end of the ssh session
+// ($SSH_CLIENT); none when unknown.
+std::set<std::string> ControllerAddresses(control::Remote& remote);
+
 // Whether the node has ip6tables (on the PATH sudo uses, when `sudo`); an error when the check
 // itself fails (sudo refused).
 Result<bool> HasIp6tables(control::Remote& remote, bool sudo);

@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -105,7 +107,7 @@ class IptablesModel {
     std::string text;
     for (size_t i = 2; i < args.size(); ++i) {
       text += " " + args[i];
-      if (args[i - 1] == "-s" && args[i].find('/') == std::string::npos) {
+      if ((args[i - 1] == "-s" || args[i - 1] == "-d") && args[i].find('/') == std::string::npos) {
         text += args[i].find(':') == std::string::npos ? "/32" : "/128";
       }
     }
@@ -123,7 +125,8 @@ class IptablesModel {
     auto jump = std::find(args.begin(), args.end(), "-j");
     if (jump == args.end() || jump + 1 == args.end()) return false;
     const std::string& target = *(jump + 1);
-    return target == "DROP" || target == "ACCEPT" || HasChain(target);
+    return target == "DROP" || target == "ACCEPT" || target == "RETURN" || target == "NFQUEUE" ||
+           HasChain(target);
   }
   bool Referenced(const std::string& chain) const {
     for (const auto& [name, rules] : chains_) {
@@ -172,6 +175,11 @@ class FakeNode {
     if_inet6_ += line + " 02 40 " + hex + " 80     eth0\n";
   }
   void SetHasIp6tables(bool present) { has_ip6tables_ = present; }
+  // Answers the commands `handler` knows (it returns nullopt for the others), before the node's
+  // own models: for faults that run more than iptables (tc, their scripts).
+  using Handler =
+      std::function<std::optional<control::CommandResult>(const std::vector<std::string>& argv)>;
+  void SetHandler(Handler handler) { handler_ = std::move(handler); }
   // Makes every iptables command whose arguments contain `text` exit 1.
   void FailIptablesWith(std::string text) { fail_with_ = std::move(text); }
   // The argv of every iptables (or ip6tables) command after "iptables -w", space-joined, in
@@ -191,6 +199,9 @@ class FakeNode {
  private:
   Result<control::CommandResult> Respond(const control::Command& command) {
     const std::vector<std::string>& argv = command.argv;
+    if (handler_) {
+      if (std::optional<control::CommandResult> handled = handler_(argv)) return *handled;
+    }
     if (argv.at(0) == "iptables" || argv.at(0) == "ip6tables") {
       const bool ipv6 = argv[0] == "ip6tables";
       if (ipv6 && !has_ip6tables_) return control::CommandResult{127, "", "not found\n"};
@@ -237,6 +248,7 @@ class FakeNode {
       "00000000000000000000000000000001 01 80 10 80       lo\n"
       "fe8000000000000000fc00fffe000001 02 40 20 80     eth0\n";
   std::string fail_with_;
+  Handler handler_;
 };
 
 // n1..nN at 10.0.0.1..10.0.0.N, the controller at 10.0.0.100.

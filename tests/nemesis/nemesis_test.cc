@@ -55,7 +55,7 @@ TEST(BuildNemesis, NoFaultsMeansNoNemesis) {
 TEST(BuildNemesis, ParsesListsInCanonicalOrder) {
   EXPECT_EQ(Build(Options({"pause,partition", "kill+pause"})).faults,
             (std::vector<std::string>{"partition", "kill", "pause"}));
-  EXPECT_EQ(FaultNames(), (std::vector<std::string>{"partition", "kill", "pause"}));
+  EXPECT_EQ(FaultNames(), (std::vector<std::string>{"partition", "kill", "pause", "packet"}));
 }
 
 TEST(BuildNemesis, RejectsBadOptionsClearly) {
@@ -185,7 +185,7 @@ TEST(FaultPlugIns, AFaultThatCannotWorkOnTheNodesAndUnknownNamesAreRefused) {
   EXPECT_EQ(BuildNemesis(options).status().message(),
             "unknown fault \"partition\" (faults: none, skew)");
   EXPECT_EQ(BuildNemesis(Options({"clock"})).status().message(),
-            "unknown fault \"clock\" (faults: none, partition, kill, pause)");
+            "unknown fault \"clock\" (faults: none, partition, kill, pause, packet)");
 }
 
 TEST(NemesisSchedule, StartsAndStopsOneFaultEveryIntervalAfterTheLastCompletion) {

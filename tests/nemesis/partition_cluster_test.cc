@@ -1,7 +1,7 @@
 // Partitions on the real local cluster (5 network namespaces, one sshd each): the grudged pairs,
 // and only those, lose TCP between them while the controller keeps reaching every node; healing
 // restores everything and leaves no FAULTLINE chain. Needs root; takes the machine-wide cluster
-// lock and tears the cluster down at the end.
+// lock and tears the cluster down at the end (local_cluster_fixture.h).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,13 +16,12 @@
 #include "generators/combinators.h"
 #include "nemesis/heal.h"
 #include "nemesis/internal.h"
+#include "nemesis/local_cluster_fixture.h"
 #include "nemesis/nemesis.h"
 #include "nemesis/partition/partition.h"
 #include "runner/cluster/cluster.h"
 #include "runner/control/local_remote.h"
 #include "runner/control/ssh_remote.h"
-#include "support/cluster_lock.h"
-#include "support/skip.h"
 
 namespace faultline::nemesis {
 namespace {
@@ -37,61 +36,8 @@ constexpr char kProbeScript[] = R"sh(for ip in "$@"; do
 done
 wait)sh";
 
-std::string Host(const std::vector<std::string>& argv) {
-  control::LocalRemote local;
-  control::Command command;
-  command.argv = argv;
-  Result<control::CommandResult> result = control::Run(local, command);
-  return result.ok() ? result->out : "ERROR: " + result.status().message();
-}
-
-class NemesisClusterTest : public ::testing::Test {
+class NemesisClusterTest : public LocalClusterTest {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) FAULTLINE_SKIP() << "needs root (namespaces, bridge, sshd, iptables)";
-    for (const char* program : {"/usr/sbin/ip", "/usr/sbin/sshd", "/usr/sbin/iptables"}) {
-      if (!fs::exists(program)) FAULTLINE_SKIP() << program << " is missing";
-    }
-    lock_ = std::make_unique<faultline::testing::ClusterLock>();
-    ASSERT_TRUE(lock_->held());
-    if (fs::exists(std::string("/sys/class/net/") + cluster::kBridge)) {
-      FAULTLINE_SKIP() << cluster::kBridge
-                       << " exists: another local cluster is up on this machine";
-    }
-    host_iptables_before_ = Host({"iptables", "-S"});
-    char pattern[] = "/tmp/faultline_nemesis_cluster_XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    options_.state_directory = pattern;
-    options_.nodes = 5;
-    set_up_ = true;
-    auto start = std::chrono::steady_clock::now();
-    Result<cluster::ClusterInfo> info = cluster::ClusterUp(options_);
-    ASSERT_TRUE(info.ok()) << info.status().message();
-    info_ = *info;
-    std::cout << "cluster up in "
-              << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
-              << " s\n";
-    for (const cluster::NodeInfo& node : info_.nodes) {
-      test_.options.nodes.push_back(node.name);
-      Result<std::unique_ptr<control::Remote>> remote =
-          control::ConnectSsh(node.name, cluster::NodeSshOptions(info_, node));
-      ASSERT_TRUE(remote.ok()) << remote.status().message();
-      remotes_.push_back(std::move(*remote));
-      node_remotes_.push_back(remotes_.back().get());
-    }
-  }
-
-  void TearDown() override {
-    if (!set_up_) return;
-    remotes_.clear();  // sessions close before their sshd goes
-    Status down = cluster::ClusterDown(options_);
-    EXPECT_TRUE(down.ok()) << down.message();
-    std::error_code ignored;
-    fs::remove_all(options_.state_directory, ignored);
-    EXPECT_EQ(Host({"iptables", "-S"}), host_iptables_before_) << "the host's rules changed";
-    lock_.reset();
-  }
-
   // (from, to) -> whether a TCP connection from `from` to `to` got through.
   std::map<std::pair<std::string, std::string>, bool> Reachability() {
     std::map<std::string, std::string> name_of;
@@ -186,14 +132,6 @@ class NemesisClusterTest : public ::testing::Test {
     return op;
   }
 
-  cluster::ClusterOptions options_;
-  cluster::ClusterInfo info_;
-  faultline::Test test_;
-  std::vector<std::unique_ptr<control::Remote>> remotes_;
-  NodeRemotes node_remotes_;
-  std::unique_ptr<faultline::testing::ClusterLock> lock_;
-  bool set_up_ = false;
-  std::string host_iptables_before_;
 };
 
 TEST_F(NemesisClusterTest, IsolateOneAndMajoritiesRingCutExactlyTheGrudgedPairs) {
