@@ -119,7 +119,8 @@ Result<gen::GenPtr> ClientWorkload(const TestOptions& options, const WorkloadOpt
 }
 
 // Puts the workload's client generator beside the nemesis schedule under the time limit, then
-// the final heal, then the workload's final ops (the set workloads' final reads).
+// the final heal; the workload's final ops (the set workloads' final reads) are the test's final
+// generator.
 Status AddGenerators(const WorkloadOptions& workload, Test* test) {
   Result<gen::GenPtr> client_workload = ClientWorkload(test->options, workload);
   if (!client_workload.ok()) return client_workload.status();
@@ -131,6 +132,8 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
   nemesis_options.interval_s = workload.nemesis_interval_s;
   nemesis_options.nodes = test->options.nodes;
   nemesis_options.sudo = workload.nemesis_sudo;
+  nemesis_options.targets = workload.nemesis_targets;
+  nemesis_options.primaries = test->db && test->db->HasPrimaries();
   // The local cluster's controller; never a node's address on real machines.
   nemesis_options.protected_addresses = {cluster::kControllerAddress};
   Result<nemesis::NemesisPackage> package = nemesis::BuildNemesis(nemesis_options);
@@ -139,9 +142,12 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
                                   ? workloads::FinalGenerator(workload.workload)
                                   : nullptr;
   if (final_clients) final_clients = gen::Clients(final_clients);
+  // The final reads run after the heal and the recovery wait (the lifecycle's final generator):
+  // a database still recovering when they come (Sentinel demoting an old primary) would cut
+  // them off.
+  test->final_generator = final_clients;
   if (!package->nemesis) {
     test->generator = gen::TimeLimit(limit, clients);
-    if (final_clients) test->generator = gen::Then(test->generator, final_clients);
     return Status::Ok();
   }
   if (const DbKind* kind = FindDbKind(workload.db); kind != nullptr && kind->in_process) {
@@ -153,7 +159,6 @@ Status AddGenerators(const WorkloadOptions& workload, Test* test) {
   test->nemesis = package->nemesis;
   test->generator = gen::Then(gen::TimeLimit(limit, gen::Any({clients, package->generator})),
                               package->final_generator);
-  if (final_clients) test->generator = gen::Then(test->generator, final_clients);
   return Status::Ok();
 }
 

@@ -18,6 +18,8 @@ struct WorkloadOptions {
   std::string workload = "register";
   std::string nemesis = "none";    // a nemesis set: "none", or fault names joined by ',' or '+'
   double nemesis_interval_s = 10;  // between a fault's start and its heal, and between faults
+  // --nemesis-targets: what the faults may aim at (nemesis::NemesisOptions::targets); empty: all.
+  std::vector<std::string> nemesis_targets;
   // The user's own client (clients/exec/exec.h), run by /bin/sh -c once per client process,
   // speaking the exec protocol (docs/clients.md): for --db exec, and instead of a real
   // database's built-in client.

@@ -49,6 +49,9 @@ class Fault {
 // What every fault may read when it is made.
 struct FaultOptions {
   std::vector<std::string> nodes;  // the test's nodes
+  // The database names its primaries (Db::HasPrimaries): faults may aim at them ("primaries",
+  // "isolate-primaries"), resolved when the fault starts.
+  bool primaries = false;
   // Addresses no network fault may cut off, besides the controller's as each node sees it.
   std::vector<std::string> protected_addresses;
   bool sudo = false;  // the nodes' ssh user is not root: privileged commands go through sudo
@@ -63,9 +66,22 @@ struct FaultKind {
   // The fault for these nodes; InvalidArgument when it cannot work on them (a partition of one
   // node).
   std::function<Result<std::unique_ptr<Fault>>(const FaultOptions&)> make;
-  // The value of the next start op, drawn with the seeded rng among `nodes` (pure).
-  std::function<Json(const std::vector<std::string>& nodes, gen::Rng& rng)> draw;
+  // What a start may aim at on these nodes, by name: targets ("one", "minority", "majority",
+  // "all", "primaries") or partition kinds ("isolate-one", ...). --nemesis-targets picks among
+  // them; the schedule draws one uniformly for each start.
+  std::function<std::vector<std::string>(const FaultOptions&)> choices;
+  // The value of the next start op aimed at `choice`, drawn with the seeded rng among `nodes`
+  // (pure). A choice resolved only at the start ("primaries") leaves its nodes out.
+  std::function<Json(const std::vector<std::string>& nodes, const std::string& choice,
+                     gen::Rng& rng)>
+      draw;
 };
+
+// The nodes whose database says it is a primary now (Db::IsPrimary, asked on every node at
+// once). A node that cannot answer (paused, killed) is not one. Unsupported when the database
+// names none; FailedPrecondition-like InvalidArgument naming each node's answer when no node is
+// a primary.
+Result<std::vector<std::string>> CurrentPrimaries(const Test& test, const NodeRemotes& remotes);
 
 // Every fault, in --nemesis order; and the one named (null when none is).
 const std::vector<FaultKind>& FaultKinds();

@@ -117,6 +117,27 @@ Result<std::vector<const FaultKind*>> ParseFaults(const std::vector<std::string>
   return faults;
 }
 
+// The choices of `kind` on these nodes that `targets` names (all of them when it is empty), each
+// inserted into *used; InvalidArgument when none is left.
+Result<std::vector<std::string>> ChosenTargets(const FaultKind& kind, const FaultOptions& options,
+                                               const std::vector<std::string>& targets,
+                                               std::set<std::string>* used) {
+  const std::vector<std::string> offered = kind.choices(options);
+  std::vector<std::string> chosen;
+  for (const std::string& choice : offered) {
+    if (targets.empty() || std::find(targets.begin(), targets.end(), choice) != targets.end()) {
+      chosen.push_back(choice);
+      used->insert(choice);
+    }
+  }
+  if (chosen.empty()) {
+    return Status::InvalidArgument("--nemesis-targets leaves " + kind.name +
+                                   " nothing to aim at (on these nodes it can aim at " +
+                                   text::JoinedWords(offered, ", ") + ")");
+  }
+  return chosen;
+}
+
 }  // namespace
 
 std::vector<std::string> FaultNames() {
@@ -135,19 +156,36 @@ Result<NemesisPackage> BuildNemesis(const NemesisOptions& options) {
     return Status::InvalidArgument("the nemesis interval must be a positive number of seconds");
   }
   if (options.nodes.empty()) return Status::InvalidArgument("the nemesis needs the test's nodes");
-  const FaultOptions fault_options{options.nodes, options.protected_addresses, options.sudo};
+  FaultOptions fault_options;
+  fault_options.nodes = options.nodes;
+  fault_options.primaries = options.primaries;
+  fault_options.protected_addresses = options.protected_addresses;
+  fault_options.sudo = options.sudo;
   std::vector<HeldFault> faults;
   std::vector<FaultPlan> plans;
   std::vector<gen::GenPtr> heals;
+  std::set<std::string> targets_used;
   for (const FaultKind* kind : *kinds) {
     Result<std::unique_ptr<Fault>> fault = kind->make(fault_options);
     if (!fault.ok()) return fault.status();
+    Result<std::vector<std::string>> choices =
+        ChosenTargets(*kind, fault_options, options.targets, &targets_used);
+    if (!choices.ok()) return choices.status();
     faults.push_back({kind->name, kind->heal_order, std::move(*fault)});
-    plans.push_back({kind->name, [draw = kind->draw, nodes = options.nodes](gen::Rng& rng) {
-                       return draw(nodes, rng);
+    plans.push_back({kind->name, [draw = kind->draw, nodes = options.nodes,
+                                  choices = *choices](gen::Rng& rng) {
+                       const std::string& choice = choices[gen::UniformBelow(rng, choices.size())];
+                       return draw(nodes, choice, rng);
                      }});
     heals.push_back(gen::Once(StopOpName(kind->name)));
     package.faults.push_back(kind->name);
+  }
+  for (const std::string& target : options.targets) {
+    if (!targets_used.count(target)) {
+      return Status::InvalidArgument("--nemesis-targets " + target + ": no fault asked for (" +
+                                     text::JoinedWords(package.faults, ", ") +
+                                     ") can aim at it on these nodes");
+    }
   }
   package.nemesis = std::make_shared<ComposedNemesis>(options.nodes, std::move(faults));
   const auto interval_ns = static_cast<int64_t>(std::llround(options.interval_s * 1e9));

@@ -46,6 +46,12 @@ struct NemesisOptions {
   // it (discovered from the node's $SSH_CLIENT). The local cluster's 10.213.0.1 belongs here.
   std::vector<std::string> protected_addresses;
   bool sudo = false;  // run iptables through sudo (the nodes' ssh user is not root)
+  // The database names its primaries (Db::HasPrimaries): faults also offer to aim at them.
+  bool primaries = false;
+  // --nemesis-targets: each fault draws only among its choices named here (FaultKind::choices:
+  // "one", "minority", "primaries", "isolate-one", ...); empty: among all of them. Every name
+  // must be a choice of some fault asked for, and every fault must keep one.
+  std::vector<std::string> targets;
   // The faults the names are looked up in: null for the registered ones (FaultKinds()); tests
   // compose faults of their own.
   const std::vector<FaultKind>* kinds = nullptr;

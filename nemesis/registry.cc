@@ -8,11 +8,13 @@ namespace faultline::nemesis {
 FaultKind PartitionFaultKind();  // nemesis/partition/partition.cc
 FaultKind KillFaultKind();       // nemesis/process/process.cc
 FaultKind PauseFaultKind();      // nemesis/process/process.cc
+FaultKind AmnesiaFaultKind();    // nemesis/process/process.cc
 FaultKind PacketFaultKind();     // nemesis/packet/packet.cc
 
 const std::vector<FaultKind>& FaultKinds() {
   static const std::vector<FaultKind> kinds = {PartitionFaultKind(), KillFaultKind(),
-                                               PauseFaultKind(), PacketFaultKind()};
+                                               PauseFaultKind(), AmnesiaFaultKind(),
+                                               PacketFaultKind()};
   return kinds;
 }
 

@@ -61,6 +61,21 @@ class Db {
   virtual Status Resume(const Test&, const std::string& node, control::Remote&) {
     return Status::Unsupported("this database cannot resume " + node);
   }
+  // Whether `node` serves writes now, as the database itself says (Redis: ROLE is master), for
+  // faults aimed at the primaries. A database with a fixed leader or none says HasPrimaries
+  // false, and the faults do not offer that target.
+  virtual bool HasPrimaries() const { return false; }
+  virtual Result<bool> IsPrimary(const Test&, const std::string& node, control::Remote&) {
+    return Status::Unsupported("this database cannot say whether " + node + " is a primary");
+  }
+  // Crash with amnesia (the amnesia fault): the node's server, killed beforehand, loses all its
+  // data, so that its next Start brings it back empty, rejoining with whatever membership steps
+  // the system needs (etcd: member remove and add through the live members). CanWipe says
+  // whether this database can, so that a nemesis asked for amnesia refuses at setup.
+  virtual bool CanWipe() const { return false; }
+  virtual Status Wipe(const Test&, const std::string& node, control::Remote&) {
+    return Status::Unsupported("this database cannot wipe " + node);
+  }
 };
 
 // Sessions to the test's nodes, index-aligned with TestOptions::nodes (null where none was

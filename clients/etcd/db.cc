@@ -52,14 +52,14 @@ pwd -P)sh";
 
 // Debian's etcd-server would start a host-wide etcd on install: a policy-rc.d (only when none
 // exists, removed afterwards) forbids that, as scripts/setup.sh does.
-constexpr char kInstallScript[] = R"sh(command -v etcd >/dev/null 2>&1 && exit 0
+constexpr char kInstallScript[] = R"sh(command -v etcd >/dev/null && command -v etcdctl >/dev/null && exit 0
 s=; [ "$(id -u)" = 0 ] || s="sudo -n"
 guard=/usr/sbin/policy-rc.d
 if [ ! -e "$guard" ]; then
   printf '#!/bin/sh\nexit 101\n' | $s tee "$guard" >/dev/null && $s chmod 755 "$guard"
   trap '$s rm -f "$guard"' EXIT
 fi
-$s env DEBIAN_FRONTEND=noninteractive apt-get install -y -q etcd-server
+$s env DEBIAN_FRONTEND=noninteractive apt-get install -y -q etcd-server etcd-client
 )sh";
 
 // $1 the directory, then etcd's flags. The stale pid file goes first: its pid may now belong to
@@ -103,6 +103,41 @@ kill "-$2" "$pid" && echo "$2 $pid"
 // "running", or "stopped" and the end of the log.
 constexpr char kAliveScript[] = R"sh(if live "$1" >/dev/null; then echo running; exit 0; fi
 echo stopped; tail -n 20 "$1/etcd.log" 2>/dev/null
+)sh";
+
+// Amnesia: $1 the directory, $2 the member's name, $3 its peer URL, $4 the other members' client
+// URLs (comma-separated). The member is found by its peer URL: a member added by an earlier wipe
+// that never started has no name yet. The member must not run: its data goes. etcd refuses
+// membership changes until its members have been connected for 5 s ("unhealthy cluster"), and a
+// change may go through although its answer was lost, so each step is retried for up to 30 s,
+// looking first whether it is done already.
+constexpr char kWipeScript[] = R"sh(dir=$1; name=$2; peer=$3; endpoints=$4
+if pid=$(live "$dir"); then echo "etcd $pid still runs: it is killed before a wipe" >&2; exit 1; fi
+command -v etcdctl >/dev/null || { echo "etcdctl is not installed (Debian etcd-client)" >&2; exit 1; }
+ctl() { ETCDCTL_API=3 etcdctl --endpoints="$endpoints" --dial-timeout=2s --command-timeout=10s "$@"; }
+member_id() {
+  list=$(ctl member list) || return 1
+  printf '%s\n' "$list" | awk -F', ' -v peer="$peer" '$4 == peer { print $1 }'
+}
+give_up() { echo "$name: $1 within 30 s; the last answer: $(tail -n 1 "$dir/wipe.err")" >&2; exit 1; }
+i=0
+while :; do
+  if id=$(member_id 2>"$dir/wipe.err"); then
+    [ -z "$id" ] && break
+    ctl member remove "$id" >/dev/null 2>"$dir/wipe.err" && break
+  fi
+  i=$((i+1)); [ $i -ge 30 ] && give_up "the member could not be removed"
+  sleep 1
+done
+rm -rf -- "$dir/data" || exit 1
+i=0
+until ctl member add "$name" --peer-urls="$peer" >/dev/null 2>"$dir/wipe.err"; do
+  id=$(member_id 2>/dev/null) && [ -n "$id" ] && break
+  i=$((i+1)); [ $i -ge 30 ] && give_up "the member could not be added back"
+  sleep 1
+done
+rm -f "$dir/wipe.err"
+echo "wiped $name"
 )sh";
 
 // Removes only what Setup marked; an empty directory (made by Kill's or Start's resolution on a
@@ -171,6 +206,11 @@ Result<std::string> EtcdDb::Resolve(const std::string& node, control::Remote& re
 
 std::vector<std::string> EtcdDb::MemberFlags(const Test& test, const std::string& node,
                                              const std::string& directory) const {
+  bool wiped;
+  {
+    std::lock_guard lock(mutex_);
+    wiped = wiped_.count(node) > 0;
+  }
   const TestOptions& o = test.options;
   std::string cluster;
   for (const std::string& member : o.nodes) {
@@ -188,7 +228,7 @@ std::vector<std::string> EtcdDb::MemberFlags(const Test& test, const std::string
           flag("listen-peer-urls", any + std::to_string(options_.peer_port)),
           flag("initial-advertise-peer-urls", PeerUrl(o, node, options_.peer_port)),
           flag("initial-cluster", cluster),
-          flag("initial-cluster-state", "new"),
+          flag("initial-cluster-state", wiped ? "existing" : "new"),
           flag("initial-cluster-token", "faultline-" + o.name),
           flag("heartbeat-interval", std::to_string(options_.heartbeat_interval_ms)),
           flag("election-timeout", std::to_string(options_.election_timeout_ms)),
@@ -291,6 +331,25 @@ Status EtcdDb::Pause(const Test&, const std::string& node, control::Remote& remo
 
 Status EtcdDb::Resume(const Test&, const std::string& node, control::Remote& remote) {
   return Signal(node, remote, "CONT");
+}
+
+Status EtcdDb::Wipe(const Test& test, const std::string& node, control::Remote& remote) {
+  Result<std::string> directory = Directory(node, remote);
+  if (!directory.ok()) return directory.status();
+  std::string endpoints;
+  for (const std::string& member : test.options.nodes) {
+    if (member == node) continue;
+    endpoints += (endpoints.empty() ? "" : ",") + ClientUrl(test.options, member, options_.client_port);
+  }
+  if (endpoints.empty()) return Status::Unsupported(node + ": a lone etcd member cannot be wiped");
+  Result<control::CommandResult> result = control::Run(
+      remote, Script("faultline-etcd-wipe", kWipeScript,
+                     {*directory, node, PeerUrl(test.options, node, options_.peer_port), endpoints},
+                     120'000));
+  if (!result.ok()) return result.status();
+  std::lock_guard lock(mutex_);
+  wiped_.insert(node);
+  return Status::Ok();
 }
 
 Result<std::string> EtcdDb::Version(const Test&, const std::string&, control::Remote& remote) {

@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -100,6 +101,13 @@ class EtcdDb : public Db {
   // SIGSTOP / SIGCONT. Ok when the member is not running (a killed member has nothing to pause).
   Status Pause(const Test& test, const std::string& node, control::Remote& remote) override;
   Status Resume(const Test& test, const std::string& node, control::Remote& remote) override;
+  // Amnesia: the member (killed before) is removed from the cluster through the other members
+  // (etcdctl member remove, found by its peer URL, so a half-done earlier wipe is found too), its
+  // data directory goes, and it is added back (member add); its next Start joins the existing
+  // cluster empty (--initial-cluster-state existing) and catches up from the leader. Needs a
+  // quorum among the other members.
+  bool CanWipe() const override { return true; }
+  Status Wipe(const Test& test, const std::string& node, control::Remote& remote) override;
   // `etcd --version`'s number ("3.4.23").
   Result<std::string> Version(const Test& test, const std::string& node,
                               control::Remote& remote) override;
@@ -125,6 +133,7 @@ class EtcdDb : public Db {
   const HealthProbe probe_;
   mutable std::mutex mutex_;
   std::map<std::string, std::string> directories_;  // node -> absolute directory
+  std::set<std::string> wiped_;  // nodes re-added by Wipe: they start into the existing cluster
 };
 
 struct GatewayRequest;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "clients/galera/galera.h"
+#include "clients/servers/server_support.h"
 #include "runner/control/remote.h"
 
 namespace faultline::galera {
@@ -246,6 +247,12 @@ Status GaleraDb::Pause(const Test& test, const std::string& node, control::Remot
 
 Status GaleraDb::Resume(const Test& test, const std::string& node, control::Remote& remote) {
   return Signal(test, node, remote, "CONT");
+}
+
+Result<std::string> GaleraDb::Version(const Test&, const std::string&, control::Remote& remote) {
+  Result<std::string> output = scripts_.Run(remote, "version", "mariadbd --version", {}, 30'000);
+  if (!output.ok()) return output.status();
+  return clients::ProgramVersion(*output);
 }
 
 }  // namespace faultline::galera

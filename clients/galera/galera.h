@@ -176,6 +176,9 @@ class GaleraDb : public Db {
   // SIGSTOP / SIGCONT to mariadbd's process group. Ok when nothing runs.
   Status Pause(const Test& test, const std::string& node, control::Remote& remote) override;
   Status Resume(const Test& test, const std::string& node, control::Remote& remote) override;
+  // `mariadbd --version`'s number ("10.11.19").
+  Result<std::string> Version(const Test& test, const std::string& node,
+                              control::Remote& remote) override;
 
   const GaleraOptions& options() const { return options_; }
 

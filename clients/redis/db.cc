@@ -2,6 +2,7 @@
 // root. Each script gets the node's directory as $1 and finds the server by its redis.pid, checked
 // against /proc (live below) before any signal.
 #include "clients/redis/redis.h"
+#include "clients/servers/server_support.h"
 #include "runner/control/remote.h"
 
 namespace faultline::redis {
@@ -171,9 +172,13 @@ constexpr char kSignalScript[] = R"sh(pid=$(live "$1") || { echo "not running"; 
 kill -"$2" "$pid" && echo "$2 $pid"
 )sh";
 
-bool IsPrimary(const Test& test, const std::string& node) {
+// The primary the test starts with: the first node.
+bool InitialPrimary(const Test& test, const std::string& node) {
   return !test.options.nodes.empty() && test.options.nodes.front() == node;
 }
+
+// The first line of ROLE: "master", "slave" (a replica) or "sentinel".
+constexpr char kRoleScript[] = R"sh(cli "$1" ROLE | head -n 1 | tr -d '\r')sh";
 
 }  // namespace
 
@@ -188,7 +193,7 @@ Status RedisDb::Setup(const Test& test, const std::string& node, control::Remote
   if (!directory.ok()) return directory.status();
   if (Status started = StartServer(test, node, remote, true); !started.ok()) return started;
   auto timeout_s = static_cast<int64_t>(options_.start_timeout_s);
-  if (!IsPrimary(test, node)) {
+  if (!InitialPrimary(test, node)) {
     Result<std::string> linked =
         scripts_.Run(remote, "link", kLinkScript, {*directory, std::to_string(timeout_s)},
                      (timeout_s + 30) * 1000);
@@ -237,7 +242,7 @@ Status RedisDb::StartServer(const Test& test, const std::string& node, control::
   if (!directory.ok()) return directory.status();
   const std::string address = NodeAddress(test.options, node);
   std::string primary =
-      IsPrimary(test, node) ? "" : NodeAddress(test.options, test.options.nodes.front());
+      InitialPrimary(test, node) ? "" : NodeAddress(test.options, test.options.nodes.front());
   if (!fresh && options_.failover == Failover::kSentinel) {
     // The primary may have moved; when the sentinel cannot say, Sentinel reconfigures the server
     // once it runs.
@@ -298,6 +303,25 @@ Status RedisDb::Pause(const Test&, const std::string& node, control::Remote& rem
 
 Status RedisDb::Resume(const Test&, const std::string& node, control::Remote& remote) {
   return Signal(node, remote, "CONT");
+}
+
+Result<bool> RedisDb::IsPrimary(const Test&, const std::string& node, control::Remote& remote) {
+  Result<std::string> directory = scripts_.Directory(node, remote);
+  if (!directory.ok()) return directory.status();
+  Result<std::string> role = scripts_.Run(remote, "role", kRoleScript, {*directory}, 5'000);
+  if (!role.ok()) return role.status();
+  const std::string answer = role->substr(0, role->find('\n'));
+  if (answer != "master" && answer != "slave") {
+    return Status::IoError(node + ": ROLE answered '" + answer + "'");
+  }
+  return answer == "master";
+}
+
+Result<std::string> RedisDb::Version(const Test&, const std::string&, control::Remote& remote) {
+  Result<std::string> output =
+      scripts_.Run(remote, "version", "redis-server --version", {}, 30'000);
+  if (!output.ok()) return output.status();
+  return clients::ProgramVersion(*output);
 }
 
 }  // namespace faultline::redis

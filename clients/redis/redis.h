@@ -197,6 +197,14 @@ class RedisDb : public Db {
   // SIGSTOP / SIGCONT. Ok when nothing runs.
   Status Pause(const Test& test, const std::string& node, control::Remote& remote) override;
   Status Resume(const Test& test, const std::string& node, control::Remote& remote) override;
+  // The node's ROLE: master is a primary (after a Sentinel failover, a promoted replica; during
+  // a partition, the old primary too). An error when the server does not answer.
+  bool HasPrimaries() const override { return true; }
+  Result<bool> IsPrimary(const Test& test, const std::string& node,
+                         control::Remote& remote) override;
+  // `redis-server --version`'s number ("7.0.15").
+  Result<std::string> Version(const Test& test, const std::string& node,
+                              control::Remote& remote) override;
 
   const RedisOptions& options() const { return options_; }
 

@@ -217,27 +217,23 @@ Result<PacketEdges> EdgesFromJson(const Json& value, const std::vector<std::stri
   return *edges;
 }
 
-Json DrawPacketValue(const std::vector<std::string>& nodes, gen::Rng& rng) {
+std::vector<std::string> PacketTargets() { return {"pair", "pairs", "node"}; }
+
+Json DrawPacketValue(const std::vector<std::string>& nodes, const std::string& target,
+                     gen::Rng& rng) {
   const std::vector<std::string> order = Shuffled(nodes, rng);
   PacketEdges edges;
-  std::string target;
-  switch (gen::UniformBelow(rng, 3)) {
-    case 0:  // one directed pair
-      target = "pairs";
-      edges[order[0]].insert(order[1]);
-      break;
-    case 1:  // two: another pair when there are 4 nodes, else the first pair both ways
-      target = "pairs";
-      edges[order[0]].insert(order[1]);
-      if (order.size() >= 4) {
-        edges[order[2]].insert(order[3]);
-      } else {
-        edges[order[1]].insert(order[0]);
-      }
-      break;
-    default:  // one node to every other node
-      target = "node";
-      edges[order[0]].insert(order.begin() + 1, order.end());
+  if (target == "pair") {
+    edges[order[0]].insert(order[1]);
+  } else if (target == "pairs") {  // another pair when there are 4 nodes, else the pair both ways
+    edges[order[0]].insert(order[1]);
+    if (order.size() >= 4) {
+      edges[order[2]].insert(order[3]);
+    } else {
+      edges[order[1]].insert(order[0]);
+    }
+  } else {  // "node": one node to every other node
+    edges[order[0]].insert(order.begin() + 1, order.end());
   }
   PacketBehaviour behaviour;
   switch (gen::UniformBelow(rng, 6)) {
@@ -592,8 +588,9 @@ FaultKind PacketFaultKind() {
             return std::unique_ptr<Fault>(std::make_unique<PacketFault>(
                 PacketOptions{options.sudo, options.protected_addresses, "", ""}));
           },
-          [](const std::vector<std::string>& nodes, gen::Rng& rng) {
-            return DrawPacketValue(nodes, rng);
+          [](const FaultOptions&) { return PacketTargets(); },
+          [](const std::vector<std::string>& nodes, const std::string& choice, gen::Rng& rng) {
+            return DrawPacketValue(nodes, choice, rng);
           }};
 }
 

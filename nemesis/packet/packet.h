@@ -95,11 +95,16 @@ Json EdgesToJson(const PacketEdges& edges);
 // InvalidArgument when a name is not one of `nodes`, a node names itself, or it shapes nothing.
 Result<PacketEdges> EdgesFromJson(const Json& value, const std::vector<std::string>& nodes);
 
-// The value of a start-packet: with equal odds one or two random directed pairs, or one node to
-// every other node; one of the mixes delay (50-200 ms, jitter up to a fifth of it), loss
-// (5-30%), delay with loss, duplication (5-20%, with 50 ms delay), reordering (20-40% of
-// packets, 100 ms delay) and a rate limit (256-2048 kbit). Pure; needs 2 nodes.
-Json DrawPacketValue(const std::vector<std::string>& nodes, gen::Rng& rng);
+// What a start-packet may aim at (the choices --nemesis-targets picks among): "pair" (one
+// random directed pair), "pairs" (two: another pair when there are 4 nodes, else the first pair
+// both ways) and "node" (one node to every other node).
+std::vector<std::string> PacketTargets();
+// The value of a start-packet aimed at `target` (one of PacketTargets()): its edges, and one of
+// the mixes delay (50-200 ms, jitter up to a fifth of it), loss (5-30%), delay with loss,
+// duplication (5-20%, with 50 ms delay), reordering (20-40% of packets, 100 ms delay) and a rate
+// limit (256-2048 kbit). Pure; needs 2 nodes.
+Json DrawPacketValue(const std::vector<std::string>& nodes, const std::string& target,
+                     gen::Rng& rng);
 
 enum class PacketMechanism { kNetem, kNfqueue };
 std::string_view ToString(PacketMechanism mechanism);  // "netem", "nfqueue"

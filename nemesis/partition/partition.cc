@@ -678,7 +678,30 @@ Status PartitionFault::Teardown() {
   return status;
 }
 
-FaultOutcome PartitionFault::Start(const Test&, const Json& value) {
+namespace {
+
+// The grudge that cuts the database's current primaries off from the other nodes.
+Result<Grudge> PrimariesGrudge(const Test& test, const NodeRemotes& remotes) {
+  Result<std::vector<std::string>> primaries = CurrentPrimaries(test, remotes);
+  if (!primaries.ok()) return primaries.status();
+  std::vector<std::string> others;
+  for (const std::string& node : test.options.nodes) {
+    if (std::find(primaries->begin(), primaries->end(), node) == primaries->end())
+      others.push_back(node);
+  }
+  if (others.empty()) return Status::InvalidArgument("every node is a primary: nothing to cut off");
+  return CompleteGrudge({*primaries, others});
+}
+
+}  // namespace
+
+FaultOutcome PartitionFault::Start(const Test& test, const Json& invoke_value) {
+  Json value = invoke_value;
+  if (value.is_object() && value.value("kind", "") == kIsolatePrimaries && !value.contains("drops")) {
+    Result<Grudge> grudge = PrimariesGrudge(test, remotes_);
+    if (!grudge.ok()) return {value, grudge.status()};
+    value["drops"] = GrudgeToJson(*grudge);  // what the start resolved, in the completion
+  }
   if (!value.is_object() || !value.contains("drops")) {
     return {value, Status::InvalidArgument("start-partition: the value needs \"drops\", got " +
                                            value.dump())};
@@ -690,9 +713,8 @@ FaultOutcome PartitionFault::Start(const Test&, const Json& value) {
   if (status.ok()) return {value, status};
   Grudge done;  // what is in place: the nodes whose rules were fully applied
   for (const std::string& node : applied) done[node] = (*grudge)[node];
-  Json partial = value;
-  partial["drops"] = GrudgeToJson(done);
-  return {partial, status};
+  value["drops"] = GrudgeToJson(done);
+  return {value, status};
 }
 
 FaultOutcome PartitionFault::Stop(const Test&) {
@@ -704,8 +726,8 @@ FaultOutcome PartitionFault::Stop(const Test&) {
 // servers find their peers.
 FaultKind PartitionFaultKind() {
   return {"partition",
-          "cut the network into random halves, one node off, a majorities ring or a bridge "
-          "(iptables on every node), heal it at the stop",
+          "cut the network into random halves, one node off, a majorities ring, a bridge or the "
+          "primaries off (iptables on every node), heal it at the stop",
           0,
           [](const FaultOptions& options) -> Result<std::unique_ptr<Fault>> {
             if (options.nodes.size() < 2) {
@@ -714,11 +736,18 @@ FaultKind PartitionFaultKind() {
             return std::unique_ptr<Fault>(std::make_unique<PartitionFault>(
                 PartitionOptions{options.sudo, options.protected_addresses, /*run_id=*/""}));
           },
-          [](const std::vector<std::string>& nodes, gen::Rng& rng) {
-            const std::vector<PartitionKind> kinds = PartitionKindsFor(nodes.size());
-            const PartitionKind kind = kinds[gen::UniformBelow(rng, kinds.size())];
-            Result<Grudge> grudge = MakeGrudge(kind, nodes, rng);  // make checked the size
-            return Json{{"kind", ToString(kind)}, {"drops", GrudgeToJson(*grudge)}};
+          [](const FaultOptions& options) {
+            std::vector<std::string> kinds;
+            for (PartitionKind kind : PartitionKindsFor(options.nodes.size()))
+              kinds.emplace_back(ToString(kind));
+            if (options.primaries) kinds.emplace_back(kIsolatePrimaries);
+            return kinds;
+          },
+          [](const std::vector<std::string>& nodes, const std::string& choice, gen::Rng& rng) {
+            std::optional<PartitionKind> kind = ParsePartitionKind(choice);
+            if (!kind) return Json{{"kind", choice}};  // isolate-primaries: resolved at the start
+            Result<Grudge> grudge = MakeGrudge(*kind, nodes, rng);  // a choice for these nodes
+            return Json{{"kind", choice}, {"drops", GrudgeToJson(*grudge)}};
           }};
 }
 

@@ -63,6 +63,11 @@ enum class PartitionKind {
   kBridge,          // two halves that cannot talk, plus one node that talks to both
 };
 
+// A start whose value is {"kind": "isolate-primaries"} (offered when the database names its
+// primaries) cuts the nodes that are primaries when it starts off from the others; the
+// completion's value holds the drops it resolved.
+inline constexpr char kIsolatePrimaries[] = "isolate-primaries";
+
 std::string_view ToString(PartitionKind kind);  // "random-halves", "isolate-one", ...
 std::optional<PartitionKind> ParsePartitionKind(std::string_view name);
 // The kinds that make sense for this many nodes: halves and isolate-one need 2, the ring and
@@ -170,8 +175,9 @@ class PartitionFault : public Fault {
   // resolve, a node's address is protected, a node talks IPv6 without ip6tables, or a node's
   // chain belongs to another run or program.
   Status Setup(const Test& test, const NodeRemotes& remotes) override;
-  // Applies the value's grudge (Apply); on a partial failure the value's drops are what is in
-  // place: the nodes whose rules were fully applied.
+  // Applies the value's grudge (Apply; for isolate-primaries, the grudge of the primaries now);
+  // on a partial failure the value's drops are what is in place: the nodes whose rules were
+  // fully applied.
   FaultOutcome Start(const Test& test, const Json& value) override;
   // Heal, on every node: the value names them all.
   FaultOutcome Stop(const Test& test) override;

@@ -54,7 +54,15 @@ std::vector<std::string> PickNodes(Target target, const std::vector<std::string>
 }
 
 std::string_view ToString(ProcessFaultKind kind) {
-  return kind == ProcessFaultKind::kKill ? "kill" : "pause";
+  switch (kind) {
+    case ProcessFaultKind::kKill:
+      return "kill";
+    case ProcessFaultKind::kPause:
+      return "pause";
+    case ProcessFaultKind::kAmnesia:
+      return "amnesia";
+  }
+  return "unknown";
 }
 
 Status ProcessFault::Setup(const Test& test, const NodeRemotes& remotes) {
@@ -67,6 +75,9 @@ Status ProcessFault::Setup(const Test& test, const NodeRemotes& remotes) {
                                std::string(ToString(kind_)));
   }
   if (nodes_.empty()) return Status::InvalidArgument(std::string(ToString(kind_)) + ": no nodes");
+  if (kind_ == ProcessFaultKind::kAmnesia && !test.db->CanWipe()) {
+    return Status::Unsupported("amnesia: this database cannot wipe a node's data");
+  }
   return Call(test, nodes_.front(), /*breaking=*/false);
 }
 
@@ -80,10 +91,17 @@ Status ProcessFault::Call(const Test& test, const std::string& node, bool breaki
     return Status::Unsupported(std::string(ToString(kind_)) + ": no session to node " + node);
   }
   control::Remote& remote = *remotes_[index];
-  if (kind_ == ProcessFaultKind::kKill) {
-    return breaking ? test.db->Kill(test, node, remote) : test.db->Start(test, node, remote);
+  switch (kind_) {
+    case ProcessFaultKind::kKill:
+      return breaking ? test.db->Kill(test, node, remote) : test.db->Start(test, node, remote);
+    case ProcessFaultKind::kPause:
+      return breaking ? test.db->Pause(test, node, remote) : test.db->Resume(test, node, remote);
+    case ProcessFaultKind::kAmnesia:
+      if (!breaking) return test.db->Start(test, node, remote);
+      if (Status killed = test.db->Kill(test, node, remote); !killed.ok()) return killed;
+      return test.db->Wipe(test, node, remote);
   }
-  return breaking ? test.db->Pause(test, node, remote) : test.db->Resume(test, node, remote);
+  return Status::Internal("unknown process fault");
 }
 
 Status ProcessFault::CallAll(const Test& test, const std::vector<std::string>& nodes, bool breaking,
@@ -126,15 +144,20 @@ Status ProcessFault::HealAll(const Test& test) {
   return status;
 }
 
-FaultOutcome ProcessFault::Start(const Test& test, const Json& value) {
+FaultOutcome ProcessFault::Start(const Test& test, const Json& invoke_value) {
   const std::string f = "start-" + std::string(ToString(kind_));
+  Json value = invoke_value;
+  if (value.is_object() && value.value("target", "") == kPrimaries && !value.contains("nodes")) {
+    Result<std::vector<std::string>> primaries = CurrentPrimaries(test, remotes_);
+    if (!primaries.ok()) return {value, primaries.status()};
+    value["nodes"] = *primaries;
+  }
   Result<std::vector<std::string>> nodes = NodesOf(value, f);
   if (!nodes.ok()) return {value, nodes.status()};
   std::vector<std::string> done;
   Status status = Apply(test, *nodes, &done);
-  Json applied = value;
-  applied["nodes"] = done;
-  return {applied, status};
+  value["nodes"] = done;
+  return {value, status};
 }
 
 FaultOutcome ProcessFault::Stop(const Test& test) {
@@ -143,19 +166,33 @@ FaultOutcome ProcessFault::Stop(const Test& test) {
   return {{{"nodes", healed}}, status};
 }
 
-// The two kinds (registered in nemesis/registry.cc). Pause heals before kill: paused servers are
+// The kinds kill, pause and amnesia (registered in nemesis/registry.cc). Pause heals before kill: paused servers are
 // resumed before killed ones restart, so that the restarted ones find their peers live.
 namespace {
 
-FaultKind ProcessKind(ProcessFaultKind kind, std::string summary, int heal_order) {
+// `allowed`: the targets the fault may draw (of those that name a node on the test's nodes), and
+// whether it may aim at the primaries.
+FaultKind ProcessKind(ProcessFaultKind kind, std::string summary, int heal_order,
+                      std::vector<Target> allowed = {Target::kOne, Target::kMinority,
+                                                     Target::kMajority, Target::kAll},
+                      bool at_primaries = true) {
   return {std::string(ToString(kind)), std::move(summary), heal_order,
           [kind](const FaultOptions&) -> Result<std::unique_ptr<Fault>> {
             return std::unique_ptr<Fault>(std::make_unique<ProcessFault>(kind));
           },
-          [](const std::vector<std::string>& nodes, gen::Rng& rng) {
-            const std::vector<Target> targets = TargetsFor(nodes.size());
-            const Target target = targets[gen::UniformBelow(rng, targets.size())];
-            return Json{{"target", ToString(target)}, {"nodes", PickNodes(target, nodes, rng)}};
+          [allowed, at_primaries](const FaultOptions& options) {
+            std::vector<std::string> targets;
+            for (Target target : TargetsFor(options.nodes.size())) {
+              if (std::find(allowed.begin(), allowed.end(), target) != allowed.end())
+                targets.emplace_back(ToString(target));
+            }
+            if (at_primaries && options.primaries) targets.emplace_back(kPrimaries);
+            return targets;
+          },
+          [](const std::vector<std::string>& nodes, const std::string& choice, gen::Rng& rng) {
+            std::optional<Target> target = ParseTarget(choice);
+            if (!target) return Json{{"target", choice}};  // primaries: resolved at the start
+            return Json{{"target", choice}, {"nodes", PickNodes(*target, nodes, rng)}};
           }};
 }
 
@@ -166,6 +203,16 @@ FaultKind KillFaultKind() {
                      "kill the database on one, a minority, a majority or all nodes (SIGKILL), "
                      "restart it at the stop",
                      2);
+}
+
+// Amnesia draws one node or a minority only: wiping a majority would lose what the cluster
+// acknowledged by design (and an etcd majority cannot rejoin at all), which tests nothing.
+FaultKind AmnesiaFaultKind() {
+  return ProcessKind(ProcessFaultKind::kAmnesia,
+                     "kill the database on one node or a minority and wipe its data "
+                     "(Db::Wipe: etcd removes and re-adds the member), restart it empty at the "
+                     "stop",
+                     2, {Target::kOne, Target::kMinority}, /*at_primaries=*/false);
 }
 
 FaultKind PauseFaultKind() {

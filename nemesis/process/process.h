@@ -28,6 +28,9 @@
 namespace faultline::nemesis {
 
 enum class Target { kOne, kMinority, kMajority, kAll };
+// A start whose value is {"target": "primaries"} (offered when the database names its primaries)
+// aims at the nodes that are primaries when it starts; the completion's value names them.
+inline constexpr char kPrimaries[] = "primaries";
 
 std::string_view ToString(Target target);  // "one", "minority", "majority", "all"
 std::optional<Target> ParseTarget(std::string_view name);
@@ -39,9 +42,10 @@ std::vector<Target> TargetsFor(size_t node_count);
 std::vector<std::string> PickNodes(Target target, const std::vector<std::string>& nodes,
                                    gen::Rng& rng);
 
-enum class ProcessFaultKind { kKill, kPause };
+// kAmnesia: killed and wiped (Db::Wipe) at the start, restarted empty at the stop.
+enum class ProcessFaultKind { kKill, kPause, kAmnesia };
 
-std::string_view ToString(ProcessFaultKind kind);  // "kill", "pause"
+std::string_view ToString(ProcessFaultKind kind);  // "kill", "pause", "amnesia"
 
 // The kill and pause faults (registered as "kill" and "pause"): start-kill's value is {"target",
 // "nodes"}, and the completion's nodes are those where the database said ok; stop-kill's value
@@ -54,7 +58,7 @@ class ProcessFault : public Fault {
   // idempotent on a healthy node) on the first node: Unsupported refuses the nemesis at setup
   // instead of failing every fault during the run.
   Status Setup(const Test& test, const NodeRemotes& remotes) override;
-  // Apply on the value's "nodes".
+  // Apply on the value's "nodes" (for the primaries target, the primaries now).
   FaultOutcome Start(const Test& test, const Json& value) override;
   // Heal.
   FaultOutcome Stop(const Test& test) override;

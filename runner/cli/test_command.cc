@@ -246,6 +246,12 @@ void AddTestFlags(CLI::App* test, TestArguments& arguments) {
                    "Seconds between a fault's start and its heal, and between faults")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  test->add_option("--nemesis-targets", arguments.workload.nemesis_targets,
+                   "What the faults may aim at, comma-separated: one, minority, majority, all, "
+                   "primaries (a database that names them: redis), or partition kinds "
+                   "(random-halves, isolate-one, majorities-ring, bridge, isolate-primaries); "
+                   "default: all they can")
+      ->delimiter(',');
   test->add_option("--client-command", arguments.workload.client_command,
                    "Your own client (--db exec, or instead of etcd's built-in one), run by "
                    "/bin/sh -c once per client process, speaking JSON lines (docs/clients.md)");

@@ -76,9 +76,9 @@ TEST(EtcdDbTest, SetupInstallsStartsTheMemberWithItsFlagsAndWaitsForHealth) {
                                       "faultline-etcd-start", "faultline-etcd-alive",
                                       "faultline-etcd-alive"}));
   std::string install = Scripts(remote, "faultline-etcd-install")[0].argv[2];
-  EXPECT_EQ(install.find("command -v etcd >/dev/null 2>&1 && exit 0"),
+  EXPECT_EQ(install.find("command -v etcd >/dev/null && command -v etcdctl >/dev/null && exit 0"),
             install.find("command -v etcd"));
-  EXPECT_NE(install.find("apt-get install -y -q etcd-server"), std::string::npos);
+  EXPECT_NE(install.find("apt-get install -y -q etcd-server etcd-client"), std::string::npos);
   EXPECT_NE(install.find("/usr/sbin/policy-rc.d"), std::string::npos);
   EXPECT_EQ(Scripts(remote, "faultline-etcd-claim")[0].argv[4], "faultline-etcd");
 
@@ -299,6 +299,49 @@ TEST(EtcdDbTest, LogFilesAreTheMembersLogRelativeToHomeUntilResolved) {
   EXPECT_EQ(db.LogFiles(test, "n1"), std::vector<std::string>{"/root/faultline-etcd/etcd.log"});
 }
 
+TEST(EtcdDbTest, WipeRemovesAndReAddsTheMemberThroughTheOthersAndItRestartsIntoTheCluster) {
+  FakeRemote remote("n2");
+  ScriptNode(remote);
+  EtcdDb db(EtcdOptions(), [](const std::string&, int64_t) { return true; });
+  faultline::Test test = ThreeNodes();
+  EXPECT_TRUE(db.CanWipe());
+  ASSERT_TRUE(db.Wipe(test, "n2", remote).ok());
+  std::vector<std::string> wipe = Scripts(remote, "faultline-etcd-wipe")[0].argv;
+  EXPECT_EQ(std::vector<std::string>(wipe.begin() + 4, wipe.end()),
+            (std::vector<std::string>{kDirectory, "n2", "http://10.213.0.12:2380",
+                                      "http://10.213.0.11:2379,http://10.213.0.13:2379"}));
+  const std::string& script = wipe[2];
+  // Refuses a running member, finds it by peer URL, removes it before its data, adds it after.
+  EXPECT_LT(script.find("if pid=$(live \"$dir\")"), script.find("rm -rf"));
+  EXPECT_NE(script.find("$4 == peer"), std::string::npos);
+  EXPECT_LT(script.find("ctl member remove"), script.find("rm -rf -- \"$dir/data\""));
+  EXPECT_LT(script.find("rm -rf -- \"$dir/data\""), script.find("ctl member add \"$name\""));
+  // Each membership step is retried (etcd refuses them for 5 s after members connect).
+  EXPECT_EQ(std::count(script.begin(), script.end(), '\n') > 20, true);
+  EXPECT_NE(script.find("[ $i -ge 30 ] && give_up \"the member could not be removed\""),
+            std::string::npos);
+
+  ASSERT_TRUE(db.Start(test, "n2", remote).ok());
+  EXPECT_TRUE(Has(Scripts(remote, "faultline-etcd-start")[0].argv,
+                  "--initial-cluster-state=existing"));
+  ASSERT_TRUE(db.Start(test, "n1", remote).ok());  // a node never wiped starts a new cluster
+  EXPECT_TRUE(Has(Scripts(remote, "faultline-etcd-start")[1].argv, "--initial-cluster-state=new"));
+}
+
+TEST(EtcdDbTest, AFailedWipeIsAnErrorAndTheMemberStillStartsAsNew) {
+  FakeRemote remote("n1");
+  ScriptNode(remote);
+  remote.When("faultline-etcd-wipe",
+              CommandResult{1, "", "Error: etcdserver: unhealthy cluster"});
+  EtcdDb db(EtcdOptions(), [](const std::string&, int64_t) { return true; });
+  faultline::Test test = ThreeNodes();
+  Status wiped = db.Wipe(test, "n1", remote);
+  EXPECT_FALSE(wiped.ok());
+  EXPECT_NE(wiped.message().find("unhealthy cluster"), std::string::npos) << wiped.message();
+  ASSERT_TRUE(db.Start(test, "n1", remote).ok());
+  EXPECT_TRUE(Has(Scripts(remote, "faultline-etcd-start")[0].argv, "--initial-cluster-state=new"));
+}
+
 TEST(EtcdDbTest, EveryScriptIsValidShell) {
   FakeRemote remote("n1");
   ScriptNode(remote);
@@ -307,6 +350,7 @@ TEST(EtcdDbTest, EveryScriptIsValidShell) {
   remote.When("faultline-etcd-alive", CommandResult{0, "stopped\n", ""});
   (void)db.Setup(test, "n1", remote);
   ASSERT_TRUE(db.Pause(test, "n1", remote).ok());
+  ASSERT_TRUE(db.Wipe(test, "n1", remote).ok());
   ASSERT_TRUE(db.Teardown(test, "n1", remote).ok());
   std::set<std::string> names;
   control::LocalRemote local;
@@ -317,7 +361,7 @@ TEST(EtcdDbTest, EveryScriptIsValidShell) {
     Result<CommandResult> parsed = control::Run(local, check);
     EXPECT_TRUE(parsed.ok()) << record.command.argv[3] << ": " << parsed.status().message();
   }
-  EXPECT_EQ(names.size(), 7u);  // install, claim, start, alive, signal, kill, teardown
+  EXPECT_EQ(names.size(), 8u);  // install, claim, start, alive, signal, wipe, kill, teardown
 }
 
 }  // namespace

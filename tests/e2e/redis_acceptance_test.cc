@@ -136,19 +136,17 @@ std::set<int64_t> AcknowledgedAdds(const fs::path& history) {
   return acknowledged;
 }
 
-// Issue 12's second Redis point. Partitions every 4 s (three in the run): one that cuts the
-// primary off from the replicas (the controller still reaches every node, as a client in the
-// primary's rack would) lets the sentinels on the other side, a majority, promote a replica, while
-// the clients keep adding to the old primary, which acknowledges each add. After the heal
-// Sentinel turns it into a replica of the new primary and its own adds are gone: the final read
-// lacks acknowledged adds. Which partitions come is drawn (not stable per seed: the clients share
-// the generator's random source), so a run whose partitions all leave the primary a majority
-// would lose nothing; three partitions make that rare (runs: docs/redis.md).
+// Issue 12's second Redis point. Partitions aimed at the primary (--nemesis-targets
+// isolate-primaries: the fault asks each node's ROLE when it starts) cut it off from the replicas
+// for 5 s; the controller still reaches every node, as a client in the primary's rack would. The
+// sentinels on the other side, a majority, promote a replica while the clients keep adding to the
+// old primary, which acknowledges each add. After the heal Sentinel turns it into a replica of
+// the new primary and its own adds are gone: the final read lacks acknowledged adds.
 TEST_F(RedisAcceptanceTest, SentinelFailoverAfterAPartitionLosesAcknowledgedAdds) {
   int code = -1;
   Json results =
-      Run("--workload set --failover sentinel --nemesis partition --nemesis-interval 4 "
-          "--time-limit 30 --concurrency 6 --seed 7",
+      Run("--workload set --failover sentinel --nemesis partition --nemesis-targets "
+          "isolate-primaries --nemesis-interval 5 --time-limit 20 --concurrency 6 --seed 7",
           &code);
   EXPECT_EQ(code, 1) << output_;
   const Json& checker = results["checkers"]["set"];
@@ -172,6 +170,17 @@ TEST_F(RedisAcceptanceTest, SentinelFailoverAfterAPartitionLosesAcknowledgedAdds
     switched |= log.find("+switch-master faultline 10.213.0.11 6379") != std::string::npos;
   }
   EXPECT_TRUE(switched) << "no sentinel switched the primary away from n1\n" << output_;
+  // The first partition cut off the primary the database named then, n1, as a node alone.
+  std::istringstream history(ReadText(run_ / "history.jsonl"));
+  for (std::string line; std::getline(history, line);) {
+    Json op = Json::parse(line, nullptr, false);
+    if (!op.is_object() || op.value("f", "") != "start-partition" ||
+        op.value("type", "") == "invoke")
+      continue;
+    EXPECT_EQ(op["value"]["kind"], "isolate-primaries") << line;
+    EXPECT_EQ(op["value"]["drops"]["n1"], Json({"n2", "n3"})) << line;
+    break;
+  }
   ExpectNodesClean();
 }
 

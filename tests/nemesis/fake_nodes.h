@@ -278,7 +278,8 @@ class FakeCluster {
   std::vector<std::unique_ptr<FakeNode>> nodes_;
 };
 
-// A Db that records "kill n1", "start n1", "pause n2", "resume n2" and can fail some calls.
+// A Db that records "kill n1", "start n1", "pause n2", "resume n2", "wipe n3" and can fail some
+// calls.
 class RecordingDb : public Db {
  public:
   Status Setup(const Test&, const std::string&, control::Remote&) override { return Status::Ok(); }
@@ -296,6 +297,10 @@ class RecordingDb : public Db {
   }
   Status Resume(const Test&, const std::string& node, control::Remote&) override {
     return Record("resume", node);
+  }
+  bool CanWipe() const override { return true; }
+  Status Wipe(const Test&, const std::string& node, control::Remote&) override {
+    return Record("wipe", node);
   }
 
   // Makes `call` ("kill n2") fail with an IoError from now on.

@@ -55,7 +55,8 @@ TEST(BuildNemesis, NoFaultsMeansNoNemesis) {
 TEST(BuildNemesis, ParsesListsInCanonicalOrder) {
   EXPECT_EQ(Build(Options({"pause,partition", "kill+pause"})).faults,
             (std::vector<std::string>{"partition", "kill", "pause"}));
-  EXPECT_EQ(FaultNames(), (std::vector<std::string>{"partition", "kill", "pause", "packet"}));
+  EXPECT_EQ(FaultNames(),
+            (std::vector<std::string>{"partition", "kill", "pause", "amnesia", "packet"}));
 }
 
 TEST(BuildNemesis, RejectsBadOptionsClearly) {
@@ -112,8 +113,14 @@ FaultKind LoggingKind(const std::string& name, int heal_order, std::vector<std::
             if (options.nodes.size() > 5) return Status::InvalidArgument(name + ": too many nodes");
             return std::unique_ptr<Fault>(std::make_unique<LoggingFault>(name, log, heal_fails));
           },
-          [=](const std::vector<std::string>& nodes, gen::Rng& rng) {
-            return Json{{"fault", name}, {"node", nodes[gen::UniformBelow(rng, nodes.size())]}};
+          [](const FaultOptions& options) {
+            return options.primaries ? std::vector<std::string>{"any", "primaries"}
+                                     : std::vector<std::string>{"any"};
+          },
+          [=](const std::vector<std::string>& nodes, const std::string& choice, gen::Rng& rng) {
+            return Json{{"fault", name},
+                        {"choice", choice},
+                        {"node", nodes[gen::UniformBelow(rng, nodes.size())]}};
           }};
 }
 
@@ -185,7 +192,50 @@ TEST(FaultPlugIns, AFaultThatCannotWorkOnTheNodesAndUnknownNamesAreRefused) {
   EXPECT_EQ(BuildNemesis(options).status().message(),
             "unknown fault \"partition\" (faults: none, skew)");
   EXPECT_EQ(BuildNemesis(Options({"clock"})).status().message(),
-            "unknown fault \"clock\" (faults: none, partition, kill, pause, packet)");
+            "unknown fault \"clock\" (faults: none, partition, kill, pause, amnesia, packet)");
+}
+
+TEST(FaultPlugIns, NemesisTargetsNarrowWhatEachFaultAimsAt) {
+  std::vector<std::string> log;
+  const std::vector<FaultKind> kinds = {LoggingKind("skew", 0, &log)};
+  NemesisOptions options = Options({"skew"}, 3);
+  options.kinds = &kinds;
+  options.primaries = true;
+  options.targets = {"primaries"};
+  NemesisPackage package = Build(options);
+  std::set<std::string> choices;
+  for (const Op& op : gen::Invocations(gen::Simulate(
+           package.generator, Simulation(4, 100 * kSecond), gen::AlwaysOk(0)))) {
+    if (op.f == "start-skew") choices.insert(op.value.at("choice").get<std::string>());
+  }
+  EXPECT_EQ(choices, std::set<std::string>{"primaries"});
+
+  options.primaries = false;  // the database names no primaries: nothing left to aim at
+  EXPECT_EQ(BuildNemesis(options).status().message(),
+            "--nemesis-targets leaves skew nothing to aim at (on these nodes it can aim at any)");
+  options.targets = {"any", "isolate-one"};
+  EXPECT_EQ(BuildNemesis(options).status().message(),
+            "--nemesis-targets isolate-one: no fault asked for (skew) can aim at it on these "
+            "nodes");
+}
+
+TEST(FaultPlugIns, TheRegisteredFaultsOfferThePrimariesOnlyWhenTheDatabaseNamesThem) {
+  FaultOptions options;
+  options.nodes = {"n1", "n2", "n3", "n4", "n5"};
+  auto choices = [&](const char* fault) { return FindFaultKind(fault)->choices(options); };
+  EXPECT_EQ(choices("partition"), (std::vector<std::string>{"random-halves", "isolate-one",
+                                                            "majorities-ring", "bridge"}));
+  EXPECT_EQ(choices("kill"), (std::vector<std::string>{"one", "minority", "majority", "all"}));
+  EXPECT_EQ(choices("amnesia"), (std::vector<std::string>{"one", "minority"}));
+  options.primaries = true;
+  EXPECT_EQ(choices("partition").back(), "isolate-primaries");
+  EXPECT_EQ(choices("pause").back(), "primaries");
+  EXPECT_EQ(choices("amnesia"), (std::vector<std::string>{"one", "minority"}));
+  gen::Rng rng(1);
+  EXPECT_EQ(FindFaultKind("kill")->draw(options.nodes, "primaries", rng),
+            Json({{"target", "primaries"}}));
+  EXPECT_EQ(FindFaultKind("partition")->draw(options.nodes, "isolate-primaries", rng),
+            Json({{"kind", "isolate-primaries"}}));
 }
 
 TEST(NemesisSchedule, StartsAndStopsOneFaultEveryIntervalAfterTheLastCompletion) {

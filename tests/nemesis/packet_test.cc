@@ -160,8 +160,10 @@ TEST(PacketDrawTest, IsSeededAndDrawsEveryMixWithinItsRanges) {
   std::map<std::string, int> mixes;
   for (uint64_t seed = 0; seed < 300; ++seed) {
     gen::Rng rng(seed), again(seed);
-    const Json value = DrawPacketValue(nodes, rng);
-    ASSERT_EQ(value, DrawPacketValue(nodes, again));
+    const std::string target = PacketTargets()[seed % 3];
+    const Json value = DrawPacketValue(nodes, target, rng);
+    ASSERT_EQ(value, DrawPacketValue(nodes, target, again));
+    EXPECT_EQ(value["target"], target);
     Result<PacketBehaviour> behaviour = BehaviourFromJson(value["behaviour"]);
     ASSERT_TRUE(behaviour.ok()) << behaviour.status().message() << value.dump();
     Result<PacketEdges> edges = EdgesFromJson(value["edges"], nodes);
@@ -172,7 +174,7 @@ TEST(PacketDrawTest, IsSeededAndDrawsEveryMixWithinItsRanges) {
     } else {
       size_t pairs = 0;
       for (const auto& [node, peers] : *edges) pairs += peers.size();
-      EXPECT_TRUE(pairs == 1 || pairs == 2) << value.dump();
+      EXPECT_EQ(pairs, target == "pair" ? 1u : 2u) << value.dump();
     }
     if (behaviour->delay_ms > 0) {
       EXPECT_GE(behaviour->delay_ms, 50);
@@ -372,8 +374,8 @@ TEST_F(PacketTest, SetupRefusesAProtectedPeerAndANodeWithoutNetemOrShaper) {
 TEST(PacketKindTest, IsRegisteredAsPacket) {
   const FaultKind* kind = FindFaultKind("packet");
   ASSERT_NE(kind, nullptr);
-  EXPECT_FALSE(kind->make(FaultOptions{{"n1"}, {}, false}).ok());
-  EXPECT_TRUE(kind->make(FaultOptions{{"n1", "n2"}, {}, false}).ok());
+  EXPECT_FALSE(kind->make(FaultOptions{{"n1"}}).ok());
+  EXPECT_TRUE(kind->make(FaultOptions{{"n1", "n2"}}).ok());
 }
 
 }  // namespace

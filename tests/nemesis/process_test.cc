@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "nemesis/fake_nodes.h"
 
 namespace faultline::nemesis {
@@ -142,6 +145,71 @@ TEST_F(ProcessFaults, UnknownNodesAreRefusedBeforeAnyCall) {
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(db_->calls().empty());
   EXPECT_TRUE(kill.affected().empty());
+}
+
+TEST_F(ProcessFaults, AmnesiaKillsThenWipesAndRestartsEmptyAtTheStop) {
+  ProcessFault amnesia(ProcessFaultKind::kAmnesia);
+  ASSERT_TRUE(amnesia.Setup(test_, cluster_.remotes()).ok());
+  db_->Clear();
+  FaultOutcome started = amnesia.Start(test_, {{"target", "minority"}, {"nodes", {"n2", "n4"}}});
+  EXPECT_TRUE(started.status.ok()) << started.status.message();
+  EXPECT_EQ(started.value["nodes"], Json({"n2", "n4"}));
+  const std::vector<std::string> calls = db_->calls();
+  for (const std::string node : {"n2", "n4"}) {  // each node's kill comes before its wipe
+    auto kill = std::find(calls.begin(), calls.end(), "kill " + node);
+    auto wipe = std::find(calls.begin(), calls.end(), "wipe " + node);
+    ASSERT_NE(kill, calls.end());
+    ASSERT_NE(wipe, calls.end());
+    EXPECT_LT(kill, wipe) << node;
+  }
+  EXPECT_EQ(calls.size(), 4u);
+  db_->Clear();
+  FaultOutcome stopped = amnesia.Stop(test_);
+  EXPECT_EQ(stopped.value["nodes"], Json({"n2", "n4"}));
+  EXPECT_EQ(db_->SortedCalls(), (std::vector<std::string>{"start n2", "start n4"}));
+}
+
+TEST_F(ProcessFaults, AmnesiaWhoseWipeFailsLeavesTheNodeForTheHeal) {
+  ProcessFault amnesia(ProcessFaultKind::kAmnesia);
+  ASSERT_TRUE(amnesia.Setup(test_, cluster_.remotes()).ok());
+  db_->Fail("wipe n3");
+  FaultOutcome started = amnesia.Start(test_, {{"nodes", {"n1", "n3"}}});
+  EXPECT_EQ(started.status.message(), "n3: `wipe` failed");
+  EXPECT_EQ(started.value["nodes"], Json({"n1"}));  // what was done in full
+  db_->Clear();
+  EXPECT_TRUE(amnesia.Stop(test_).status.ok());  // n3 was killed all the same: restarted too
+  EXPECT_EQ(db_->SortedCalls(), (std::vector<std::string>{"start n1", "start n3"}));
+}
+
+TEST_F(ProcessFaults, AmnesiaIsRefusedAtSetupByADatabaseThatCannotWipe) {
+  class UnwipeableDb : public RecordingDb {
+    bool CanWipe() const override { return false; }
+  };
+  test_.db = std::make_shared<UnwipeableDb>();
+  ProcessFault amnesia(ProcessFaultKind::kAmnesia);
+  Status status = amnesia.Setup(test_, cluster_.remotes());
+  EXPECT_EQ(status.code(), StatusCode::kUnsupported);
+  EXPECT_EQ(status.message(), "amnesia: this database cannot wipe a node's data");
+}
+
+TEST(ProcessTargets, AmnesiaDrawsOneNodeOrAMinorityOnly) {
+  const FaultKind* amnesia = FindFaultKind("amnesia");
+  ASSERT_NE(amnesia, nullptr);
+  const std::vector<std::string> nodes = {"n1", "n2", "n3", "n4", "n5"};
+  std::set<std::string> targets;
+  FaultOptions options;
+  options.nodes = nodes;
+  options.primaries = true;  // a Redis primary wiped would lose everything: not offered
+  const std::vector<std::string> choices = amnesia->choices(options);
+  EXPECT_EQ(choices, (std::vector<std::string>{"one", "minority"}));
+  for (uint64_t seed = 0; seed < 50; ++seed) {
+    gen::Rng rng(seed);
+    const std::string& choice = choices[seed % 2];
+    Json value = amnesia->draw(nodes, choice, rng);
+    targets.insert(value["target"].get<std::string>());
+    EXPECT_EQ(value["nodes"].size(), choice == "one" ? 1u : 2u);
+  }
+  EXPECT_EQ(targets, (std::set<std::string>{"minority", "one"}));
 }
 
 }  // namespace
