@@ -81,7 +81,9 @@ struct FaultKind {
 // once). A node that cannot answer (paused, killed) is not one. Unsupported when the database
 // names none; FailedPrecondition-like InvalidArgument naming each node's answer when no node is
 // a primary.
-Result<std::vector<std::string>> CurrentPrimaries(const Test& test, const NodeRemotes& remotes);
+// *unanswered (not null) gets each node that could not answer, with why: the start records it.
+Result<std::vector<std::string>> CurrentPrimaries(const Test& test, const NodeRemotes& remotes,
+                                                  Json* unanswered);
 
 // Every fault, in --nemesis order; and the one named (null when none is).
 const std::vector<FaultKind>& FaultKinds();

@@ -5,7 +5,9 @@
 
 namespace faultline::nemesis {
 
-Result<std::vector<std::string>> CurrentPrimaries(const Test& test, const NodeRemotes& remotes) {
+Result<std::vector<std::string>> CurrentPrimaries(const Test& test, const NodeRemotes& remotes,
+                                                  Json* unanswered) {
+  *unanswered = Json::object();
   if (!test.db || !test.db->HasPrimaries()) {
     return Status::Unsupported("this database does not name its primaries");
   }
@@ -18,17 +20,18 @@ Result<std::vector<std::string>> CurrentPrimaries(const Test& test, const NodeRe
       answers[i] = Status::Unsupported("no session");
     return Status::Ok();
   });
-  std::vector<std::string> primaries, unanswered;
+  std::vector<std::string> primaries, silent;
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (!answers[i].ok()) {
-      unanswered.push_back(nodes[i] + " (" + answers[i].status().message() + ")");
+      silent.push_back(nodes[i] + " (" + answers[i].status().message() + ")");
+      (*unanswered)[nodes[i]] = answers[i].status().message();
     } else if (*answers[i]) {
       primaries.push_back(nodes[i]);
     }
   }
   if (!primaries.empty()) return primaries;
   std::string message = "no node says it is a primary";
-  if (!unanswered.empty()) message += "; no answer from " + text::JoinedWords(unanswered, " and ");
+  if (!silent.empty()) message += "; no answer from " + text::JoinedWords(silent, " and ");
   return Status::InvalidArgument(message);
 }
 

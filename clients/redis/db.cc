@@ -308,7 +308,7 @@ Status RedisDb::Resume(const Test&, const std::string& node, control::Remote& re
 Result<bool> RedisDb::IsPrimary(const Test&, const std::string& node, control::Remote& remote) {
   Result<std::string> directory = scripts_.Directory(node, remote);
   if (!directory.ok()) return directory.status();
-  Result<std::string> role = scripts_.Run(remote, "role", kRoleScript, {*directory}, 5'000);
+  Result<std::string> role = scripts_.Run(remote, "role", kRoleScript, {*directory}, 15'000);
   if (!role.ok()) return role.status();
   const std::string answer = role->substr(0, role->find('\n'));
   if (answer != "master" && answer != "slave") {

@@ -47,8 +47,9 @@ bool IsClassicWorkload(const std::string& name);
 // The workload's generator (unbounded); `name` must be a classic workload.
 gen::GenPtr ClassicGenerator(const std::string& name);
 
-// What runs after the time limit (and after the nemesis's final heal), or null for none: the set
-// workloads' final read, once on each thread.
+// What runs after the time limit (after the nemesis's final heal and the recovery wait: the
+// test's final generator), or null for none: the set workloads' final read and total-queue's
+// drain on each thread, tried every 0.5 s until it completes ok (at most 20 times).
 gen::GenPtr FinalGenerator(const std::string& name);
 
 }  // namespace faultline::workloads

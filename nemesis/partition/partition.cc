@@ -681,8 +681,8 @@ Status PartitionFault::Teardown() {
 namespace {
 
 // The grudge that cuts the database's current primaries off from the other nodes.
-Result<Grudge> PrimariesGrudge(const Test& test, const NodeRemotes& remotes) {
-  Result<std::vector<std::string>> primaries = CurrentPrimaries(test, remotes);
+Result<Grudge> PrimariesGrudge(const Test& test, const NodeRemotes& remotes, Json* unanswered) {
+  Result<std::vector<std::string>> primaries = CurrentPrimaries(test, remotes, unanswered);
   if (!primaries.ok()) return primaries.status();
   std::vector<std::string> others;
   for (const std::string& node : test.options.nodes) {
@@ -698,7 +698,9 @@ Result<Grudge> PrimariesGrudge(const Test& test, const NodeRemotes& remotes) {
 FaultOutcome PartitionFault::Start(const Test& test, const Json& invoke_value) {
   Json value = invoke_value;
   if (value.is_object() && value.value("kind", "") == kIsolatePrimaries && !value.contains("drops")) {
-    Result<Grudge> grudge = PrimariesGrudge(test, remotes_);
+    Json unanswered;
+    Result<Grudge> grudge = PrimariesGrudge(test, remotes_, &unanswered);
+    if (!unanswered.empty()) value["unanswered"] = unanswered;
     if (!grudge.ok()) return {value, grudge.status()};
     value["drops"] = GrudgeToJson(*grudge);  // what the start resolved, in the completion
   }

@@ -148,7 +148,9 @@ FaultOutcome ProcessFault::Start(const Test& test, const Json& invoke_value) {
   const std::string f = "start-" + std::string(ToString(kind_));
   Json value = invoke_value;
   if (value.is_object() && value.value("target", "") == kPrimaries && !value.contains("nodes")) {
-    Result<std::vector<std::string>> primaries = CurrentPrimaries(test, remotes_);
+    Json unanswered;
+    Result<std::vector<std::string>> primaries = CurrentPrimaries(test, remotes_, &unanswered);
+    if (!unanswered.empty()) value["unanswered"] = unanswered;
     if (!primaries.ok()) return {value, primaries.status()};
     value["nodes"] = *primaries;
   }

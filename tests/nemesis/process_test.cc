@@ -192,6 +192,32 @@ TEST_F(ProcessFaults, AmnesiaIsRefusedAtSetupByADatabaseThatCannotWipe) {
   EXPECT_EQ(status.message(), "amnesia: this database cannot wipe a node's data");
 }
 
+TEST_F(ProcessFaults, ThePrimariesTargetKillsTheNodesThatArePrimariesWhenItStarts) {
+  // n2 and n4 say they are primaries, n3 cannot answer: n3 is not killed, and the value says why.
+  class PrimaryDb : public RecordingDb {
+    bool HasPrimaries() const override { return true; }
+    Result<bool> IsPrimary(const faultline::Test&, const std::string& node,
+                           control::Remote&) override {
+      if (node == "n3") return Status::IoError("n3: no answer within 15 s");
+      return node == "n2" || node == "n4";
+    }
+  };
+  auto db = std::make_shared<PrimaryDb>();
+  test_.db = db;
+  ProcessFault kill(ProcessFaultKind::kKill);
+  ASSERT_TRUE(kill.Setup(test_, cluster_.remotes()).ok());
+  db->Clear();
+  FaultOutcome started = kill.Start(test_, {{"target", "primaries"}});
+  EXPECT_TRUE(started.status.ok()) << started.status.message();
+  EXPECT_EQ(started.value["nodes"], Json({"n2", "n4"}));
+  EXPECT_EQ(started.value["unanswered"], Json({{"n3", "n3: no answer within 15 s"}}));
+  EXPECT_EQ(db->SortedCalls(), (std::vector<std::string>{"kill n2", "kill n4"}));
+
+  test_.db = std::make_shared<RecordingDb>();  // names no primaries: the start says so
+  FaultOutcome refused = kill.Start(test_, {{"target", "primaries"}});
+  EXPECT_EQ(refused.status.message(), "this database does not name its primaries");
+}
+
 TEST(ProcessTargets, AmnesiaDrawsOneNodeOrAMinorityOnly) {
   const FaultKind* amnesia = FindFaultKind("amnesia");
   ASSERT_NE(amnesia, nullptr);
