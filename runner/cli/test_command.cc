@@ -377,10 +377,26 @@ Status CheckNames(const TestArguments& arguments) {
   return Status::Ok();
 }
 
-Status Prepare(TestArguments& arguments, std::ostream& out, std::ostream& err) {
+// Options that cannot make a test (a fault that cannot aim where --nemesis-targets says, a flag
+// of another database) are refused before the local cluster is built for them: the test is
+// built once on the cluster's node names, n1..nN, and built again on the real nodes later.
+Status CheckBuildsOnLocalNodes(const TestArguments& arguments) {
+  TestOptions options = arguments.options;
+  options.nodes.clear();
+  for (int i = 1; i <= arguments.local_nodes; ++i) options.nodes.push_back("n" + std::to_string(i));
+  Result<Test> test = clients::BuildTest(options, arguments.workload);
+  if (test.ok() || test.status().code() != StatusCode::kInvalidArgument) return Status::Ok();
+  return test.status();
+}
+
+// `check_first`: refuse bad options before building the local cluster (one test's options).
+Status Prepare(TestArguments& arguments, std::ostream& out, std::ostream& err,
+               bool check_first = false) {
   Status resolved = ResolveNodes(arguments);
   if (resolved.ok()) resolved = CheckNames(arguments);
   if (resolved.ok()) resolved = ResolvePasswords(arguments.passwords, arguments.ssh, err);
+  if (resolved.ok() && arguments.local && check_first)
+    resolved = CheckBuildsOnLocalNodes(arguments);
   if (resolved.ok() && arguments.local) resolved = PrepareLocalCluster(arguments, out);
   if (resolved.ok()) resolved = ResolveConcurrency(arguments);
   if (!resolved.ok()) return resolved;
@@ -498,7 +514,7 @@ int WorstExitCode(const std::vector<SingleRun>& runs) {
 }  // namespace
 
 int RunTestCommand(TestArguments& arguments, std::ostream& out, std::ostream& err) {
-  Status prepared = Prepare(arguments, out, err);
+  Status prepared = Prepare(arguments, out, err, /*check_first=*/true);
   if (!prepared.ok()) {
     err << "faultline: " << prepared.message() << "\n";
     return kExitBadInput;

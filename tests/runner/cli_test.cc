@@ -274,6 +274,27 @@ TEST(CliTest, SeveralCheckersJudgeARunEachWithItsOwnEntry) {
   EXPECT_NE(twice.out.find("session named twice"), std::string::npos) << twice.out;
 }
 
+// Options that make no test are refused before a local cluster is built for them. The state
+// directory is the test's own, so a regression would build (and this test then removes) a
+// cluster there, never the user's.
+TEST(CliTest, BadNemesisOptionsAreRefusedBeforeTheLocalClusterIsBuilt) {
+  const std::filesystem::path state =
+      std::filesystem::temp_directory_path() / "faultline_cli_no_cluster";
+  std::filesystem::remove_all(state);
+  CommandOutput run = Faultline("test --db etcd --nemesis kill --nemesis-targets primaries "
+                                "--time-limit 1 --cluster-state-dir " + state.string());
+  EXPECT_EQ(run.exit_code, 254) << run.out;
+  EXPECT_NE(run.out.find("--nemesis-targets leaves kill nothing to aim at (on these nodes it can "
+                         "aim at one, minority, majority, all)"),
+            std::string::npos)
+      << run.out;
+  EXPECT_EQ(run.out.find("local cluster up"), std::string::npos) << run.out;
+  EXPECT_FALSE(std::filesystem::exists(state / "cluster.json"));
+  if (std::filesystem::exists(state / "cluster.json"))
+    (void)Faultline("cluster down --state-dir " + state.string());
+  std::filesystem::remove_all(state);
+}
+
 TEST(CliTest, FakeBugIsInvalidAndTestCountKeepsTheWorst) {
   std::string store = FreshStore("bug");
   CommandOutput run = Faultline(
