@@ -12,6 +12,14 @@ namespace faultline::galera {
 namespace {
 
 // An op the client cannot run: fail, nothing sent.
+// An answer this client cannot read: the transaction is rolled back, nothing committed.
+Failure Unreadable(const Status& status) {
+  Failure failure;
+  failure.code = 1;
+  failure.message = status.message();
+  return failure;
+}
+
 Op Refused(const Op& invoke, const std::string& message) {
   Op completion = invoke;
   completion.type = OpType::kFail;
@@ -29,8 +37,8 @@ struct GaleraClient::Answer {
   Failure failure;
 };
 
-GaleraClient::GaleraClient(GaleraOptions options, TxnKind kind)
-    : options_(std::move(options)), kind_(kind) {}
+GaleraClient::GaleraClient(GaleraOptions options, TxnKind kind, bool bank)
+    : options_(std::move(options)), kind_(kind), bank_(bank) {}
 
 GaleraClient::~GaleraClient() { Disconnect(); }
 
@@ -104,6 +112,7 @@ GaleraClient::Answer GaleraClient::Execute(const std::string& sql) {
 }
 
 Op GaleraClient::Invoke(const Test& test, const Op& invoke) {
+  if (bank_) return InvokeBank(test, invoke);
   if (invoke.f != "txn") return Refused(invoke, "galera runs txn ops, not " + invoke.f);
   Result<std::vector<MicroOp>> micro_ops = ParseMicroOps(invoke.value, kind_);
   if (!micro_ops.ok()) return Refused(invoke, micro_ops.status().message());
@@ -117,6 +126,69 @@ Op GaleraClient::Invoke(const Test& test, const Op& invoke) {
     statements.push_back(std::move(*statement));
     writes = writes || micro_op.kind != MicroOpKind::kRead;
   }
+  return RunTransaction(test, invoke, writes, [&](Json* value) -> std::optional<Failure> {
+    Json done = Json::array();
+    for (size_t i = 0; i < statements.size(); ++i) {
+      const MicroOp& micro_op = (*micro_ops)[i];
+      Answer answer = Execute(statements[i]);
+      if (!answer.ok) return answer.failure;
+      if (micro_op.kind != MicroOpKind::kRead) {
+        done.push_back(invoke.value[i]);
+        continue;
+      }
+      Result<Json> read = ReadValue(kind_, answer.value);
+      if (!read.ok()) return Unreadable(read.status());
+      done.push_back(MicroOpJson(MicroOpKind::kRead, *micro_op.key, std::move(*read)));
+    }
+    *value = std::move(done);
+    return std::nullopt;
+  });
+}
+
+// A transfer reads both balances and writes the values it computed (Jepsen's bank on Galera):
+// under snapshot reads two concurrent transfers can both commit from the same balances, and the
+// total changes, which the bank checker finds.
+Op GaleraClient::InvokeBank(const Test& test, const Op& invoke) {
+  if (invoke.f == "read") {
+    return RunTransaction(test, invoke, false, [&](Json* value) -> std::optional<Failure> {
+      Answer answer = Execute(BankReadSql());
+      if (!answer.ok) return answer.failure;
+      Result<Json> balances = BankBalances(answer.value);
+      if (!balances.ok()) return Unreadable(balances.status());
+      *value = std::move(*balances);
+      return std::nullopt;
+    });
+  }
+  Result<BankTransfer> transfer = ParseTransfer(invoke);
+  if (!transfer.ok()) return Refused(invoke, transfer.status().message());
+  return RunTransaction(test, invoke, true, [&](Json* value) -> std::optional<Failure> {
+    int64_t balances[2] = {0, 0};
+    const int64_t accounts[2] = {transfer->from, transfer->to};
+    for (int side = 0; side < 2; ++side) {
+      Answer answer = Execute(BankBalanceSql(accounts[side]));
+      if (!answer.ok) return answer.failure;
+      Result<int64_t> balance = BankBalance(answer.value);
+      if (!balance.ok()) return Unreadable(balance.status());
+      balances[side] = *balance;
+    }
+    if (balances[0] < transfer->amount) {
+      Failure failure;  // a refusal of the bank's own: nothing was written, roll back
+      failure.code = 1;
+      failure.message = "insufficient funds";
+      return failure;
+    }
+    for (int side = 0; side < 2; ++side) {
+      const int64_t balance = balances[side] + (side == 0 ? -1 : 1) * transfer->amount;
+      Answer answer = Execute(BankWriteSql(accounts[side], balance));
+      if (!answer.ok) return answer.failure;
+    }
+    *value = invoke.value;
+    return std::nullopt;
+  });
+}
+
+Op GaleraClient::RunTransaction(const Test& test, const Op& invoke, bool writes,
+                                const std::function<std::optional<Failure>(Json*)>& body) {
   timeout_s_ = test.options.operation_timeout_s;
   Op completion = invoke;
   auto failed = [&](Failure failure, Stage stage) {
@@ -141,46 +213,33 @@ Op GaleraClient::Invoke(const Test& test, const Op& invoke) {
   }
   Answer begin = Execute("START TRANSACTION");
   if (!begin.ok) return failed(begin.failure, Stage::kBody);
-  Json done = Json::array();
-  for (size_t i = 0; i < statements.size(); ++i) {
-    const MicroOp& micro_op = (*micro_ops)[i];
-    Answer answer = Execute(statements[i]);
-    if (!answer.ok) return failed(answer.failure, Stage::kBody);
-    if (micro_op.kind != MicroOpKind::kRead) {
-      done.push_back(invoke.value[i]);
-      continue;
-    }
-    Result<Json> read = ReadValue(kind_, answer.value);
-    if (!read.ok()) {
-      Failure failure;  // an answer this client cannot read: roll back, nothing committed
-      failure.code = 1;
-      failure.message = read.status().message();
-      return failed(failure, Stage::kBody);
-    }
-    done.push_back(MicroOpJson(MicroOpKind::kRead, *micro_op.key, std::move(*read)));
-  }
+  Json value;
+  if (std::optional<Failure> failure = body(&value)) return failed(*failure, Stage::kBody);
   Answer commit = Execute("COMMIT");
   if (!commit.ok) return failed(commit.failure, Stage::kCommit);
   completion.type = OpType::kOk;
-  completion.value = std::move(done);
+  completion.value = std::move(value);
   return completion;
 }
 
 Result<Test> BuildGaleraTest(const TestOptions& options, GaleraOptions galera,
                              const std::string& workload) {
-  if (workload != "list-append" && workload != "rw-register") {
+  if (workload != "list-append" && workload != "rw-register" && workload != "bank") {
     return Status::InvalidArgument("galera has no workload " + workload +
-                                   " (only list-append and rw-register)");
+                                   " (only list-append, rw-register and bank)");
   }
   if (options.nodes.empty()) return Status::InvalidArgument("galera needs at least one node");
   if (galera.password.empty()) galera.password = clients::RandomPassword();
   if (Status valid = ValidateOptions(galera); !valid.ok()) return valid;
   const TxnKind kind = workload == "rw-register" ? TxnKind::kRwRegister : TxnKind::kListAppend;
+  const bool bank = workload == "bank";
   Test test;
   test.options = options;
   test.workload = workload;
   test.db = std::make_shared<GaleraDb>(galera);
-  test.new_client = [galera, kind] { return std::make_unique<GaleraClient>(galera, kind); };
+  test.new_client = [galera, kind, bank] {
+    return std::make_unique<GaleraClient>(galera, kind, bank);
+  };
   return test;
 }
 

@@ -31,6 +31,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -93,6 +94,7 @@ std::string ConfigText(const GaleraOptions& options, const std::string& director
 inline constexpr char kDatabase[] = "faultline";
 inline constexpr char kListTable[] = "lists";
 inline constexpr char kRegisterTable[] = "registers";
+inline constexpr char kBankTable[] = "bank";  // (id, balance): BankOptions' accounts at setup
 // Run as root over the first node's socket: the user (with the password), the database, the
 // tables. Holds the password: sent on stdin only.
 std::string SetupSql(const GaleraOptions& options);
@@ -109,6 +111,23 @@ Result<std::string> MicroOpSql(const MicroOp& micro_op, TxnKind kind);
 // A read's value from the text of the selected column: no row -> nil (null); list-append: "1,2,3"
 // -> [1,2,3]; rw-register: "3" -> 3. InvalidArgument for anything else.
 Result<Json> ReadValue(TxnKind kind, const std::optional<std::string>& text);
+
+// The bank workload (checker/workloads/workloads.h BankOptions: accounts 0..7 of 10 each).
+// A read: every balance in one statement, "0:10,1:10,..." (GROUP_CONCAT by id).
+std::string BankReadSql();
+// That text as the read's value, {"0": 10, "1": 10, ...}; InvalidArgument for anything else.
+Result<Json> BankBalances(const std::optional<std::string>& text);
+// One account's balance, and writing one (integer literals).
+std::string BankBalanceSql(int64_t account);
+std::string BankWriteSql(int64_t account, int64_t balance);
+// A selected balance; InvalidArgument when there is no row or it is not an integer.
+Result<int64_t> BankBalance(const std::optional<std::string>& text);
+// A transfer's value {"from", "to", "amount"}: accounts of the bank, a positive amount, from and
+// to different; InvalidArgument naming what is wrong otherwise.
+struct BankTransfer {
+  int64_t from = 0, to = 0, amount = 0;
+};
+Result<BankTransfer> ParseTransfer(const Op& invoke);
 
 // ---- outcomes -----------------------------------------------------------------------------------
 
@@ -200,14 +219,16 @@ inline constexpr std::chrono::milliseconds kReconnectPause{200};
 
 class GaleraClient : public Client {
  public:
-  GaleraClient(GaleraOptions options, TxnKind kind);
+  // `bank`: the bank workload's read and transfer ops instead of txns of `kind`.
+  GaleraClient(GaleraOptions options, TxnKind kind, bool bank = false);
   ~GaleraClient() override;
   GaleraClient(const GaleraClient&) = delete;
   GaleraClient& operator=(const GaleraClient&) = delete;
 
   // Connects to `node`'s server (the thread's own node).
   Status Open(const Test& test, const std::string& node) override;
-  // A txn (f "txn") of list-append or rw-register micro-ops, as one transaction.
+  // A txn (f "txn") of list-append or rw-register micro-ops, as one transaction; or a bank
+  // read or transfer, as one transaction.
   Op Invoke(const Test& test, const Op& invoke) override;
   void Close(const Test&) override;
 
@@ -215,18 +236,24 @@ class GaleraClient : public Client {
   struct Answer;
   // Sends one statement and reads its answer (its first row's first column).
   Answer Execute(const std::string& sql);
+  Op InvokeBank(const Test& test, const Op& invoke);
+  // START TRANSACTION, `body` (statements through Execute; it sets the completion's value, or
+  // returns what failed), COMMIT; a failure is fail or info by Classify, and rolled back.
+  Op RunTransaction(const Test& test, const Op& invoke, bool writes,
+                    const std::function<std::optional<Failure>(Json*)>& body);
   // Connects when there is no connection (or a broken one), and sets the isolation level.
   Status Connect(const Test& test);
   void Disconnect();
 
   const GaleraOptions options_;
   const TxnKind kind_;
+  const bool bank_;
   std::string host_;  // the node's address
   MYSQL* connection_ = nullptr;
   double timeout_s_ = 5;  // the test's operation timeout, for telling a timeout from a loss
 };
 
-// The test value for `workload` (list-append or rw-register) on Galera: db and client factory.
+// The test value for `workload` (list-append, rw-register or bank) on Galera: db and client factory.
 // The generator and the checker are the caller's (clients/registry.h).
 Result<Test> BuildGaleraTest(const TestOptions& options, GaleraOptions galera,
                              const std::string& workload);

@@ -14,7 +14,7 @@ DbKind GaleraDbKind() {
                          "read-committed, repeatable-read or serializable",
                  .default_value = "repeatable-read",
                  .choices = galera::IsolationNames()}};
-  kind.workloads = {"list-append", "rw-register"};
+  kind.workloads = {"list-append", "rw-register", "bank"};
   kind.runs_on_names = [](const WorkloadOptions&) { return false; };
   kind.build = [](const TestOptions& options, const WorkloadOptions& workload) -> Result<Test> {
     galera::GaleraOptions galera_options;

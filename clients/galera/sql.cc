@@ -2,6 +2,7 @@
 // or info: pure functions, tested without a server.
 #include <charconv>
 
+#include "checker/workloads/workloads.h"
 #include "clients/galera/galera.h"
 #include "clients/servers/server_support.h"
 
@@ -129,6 +130,20 @@ std::string ConfigText(const GaleraOptions& options, const std::string& director
          "wsrep_provider_options = \"gcache.size=32M\"\n";
 }
 
+// The bank table, made again with every account at its starting balance.
+std::string BankSetupSql() {
+  const BankOptions bank;
+  std::string rows;
+  for (int account = 0; account < bank.accounts; ++account) {
+    rows += (account == 0 ? "" : ", ") + std::string("(") + std::to_string(account) + ", " +
+            std::to_string(bank.total / bank.accounts) + ")";
+  }
+  const std::string table = std::string(kDatabase) + "." + kBankTable;
+  return "DROP TABLE IF EXISTS " + table + ";\nCREATE TABLE " + table +
+         " (id BIGINT PRIMARY KEY, balance BIGINT NOT NULL) ENGINE=InnoDB;\nINSERT INTO " + table +
+         " VALUES " + rows + ";\n";
+}
+
 std::string SetupSql(const GaleraOptions& options) {
   const std::string user = "'" + options.user + "'@'%'";
   return "CREATE USER IF NOT EXISTS " + user + " IDENTIFIED BY '" + options.password + "';\n" +
@@ -138,7 +153,7 @@ std::string SetupSql(const GaleraOptions& options) {
          kRegisterTable + ";\n" + "CREATE TABLE " + kDatabase + "." + kListTable +
          " (k BIGINT PRIMARY KEY, v TEXT NOT NULL) ENGINE=InnoDB;\n" + "CREATE TABLE " +
          kDatabase + "." + kRegisterTable +
-         " (k BIGINT PRIMARY KEY, v BIGINT NOT NULL) ENGINE=InnoDB;\n";
+         " (k BIGINT PRIMARY KEY, v BIGINT NOT NULL) ENGINE=InnoDB;\n" + BankSetupSql();
 }
 
 std::string IsolationSql(Isolation isolation) {
@@ -220,6 +235,78 @@ std::string ErrorText(const Failure& failure) {
     kind = std::to_string(failure.code);
   }
   return kind + ": " + failure.message;
+}
+
+std::string BankReadSql() {
+  return std::string("SELECT GROUP_CONCAT(CONCAT(id, ':', balance) ORDER BY id) FROM ") +
+         kDatabase + "." + kBankTable;
+}
+
+Result<Json> BankBalances(const std::optional<std::string>& text) {
+  if (!text) return Status::InvalidArgument("galera: the bank table is empty");
+  Json balances = Json::object();
+  size_t start = 0;
+  while (start <= text->size()) {
+    size_t end = text->find(',', start);
+    if (end == std::string::npos) end = text->size();
+    const std::string_view entry(text->data() + start, end - start);
+    const size_t colon = entry.find(':');
+    Result<Json> balance = colon == std::string_view::npos
+                               ? Result<Json>(Status::InvalidArgument(
+                                     "galera: a bank row without ':' in \"" + *text + "\""))
+                               : ParseInteger(entry.substr(colon + 1));
+    if (!balance.ok()) return balance.status();
+    Result<Json> account = ParseInteger(entry.substr(0, colon));
+    if (!account.ok()) return account.status();
+    balances[account->dump()] = *balance;
+    start = end + 1;
+  }
+  return balances;
+}
+
+std::string BankBalanceSql(int64_t account) {
+  return std::string("SELECT balance FROM ") + kDatabase + "." + kBankTable +
+         " WHERE id = " + std::to_string(account);
+}
+
+std::string BankWriteSql(int64_t account, int64_t balance) {
+  return std::string("UPDATE ") + kDatabase + "." + kBankTable + " SET balance = " +
+         std::to_string(balance) + " WHERE id = " + std::to_string(account);
+}
+
+Result<int64_t> BankBalance(const std::optional<std::string>& text) {
+  if (!text) return Status::InvalidArgument("galera: no such account");
+  Result<Json> balance = ParseInteger(*text);
+  if (!balance.ok()) return balance.status();
+  return balance->get<int64_t>();
+}
+
+Result<BankTransfer> ParseTransfer(const Op& invoke) {
+  const Json& value = invoke.value;
+  const BankOptions bank;
+  const Status refused = Status::InvalidArgument(
+      "galera: a bank op is a read or a transfer of integers {from, to, amount}, not " +
+      invoke.f + " " + value.dump());
+  auto field = [&](const char* name) -> Result<int64_t> {
+    if (!value.is_object() || !value.contains(name) || !value[name].is_number_integer())
+      return refused;
+    return value[name].get<int64_t>();
+  };
+  if (invoke.f != "transfer") return refused;
+  BankTransfer transfer;
+  for (auto [name, target] : {std::pair{"from", &transfer.from}, std::pair{"to", &transfer.to},
+                              std::pair{"amount", &transfer.amount}}) {
+    Result<int64_t> number = field(name);
+    if (!number.ok()) return number.status();
+    *target = *number;
+  }
+  auto account = [&](int64_t id) { return id >= 0 && id < bank.accounts; };
+  if (!account(transfer.from) || !account(transfer.to) || transfer.from == transfer.to ||
+      transfer.amount <= 0) {
+    return Status::InvalidArgument("galera: not a transfer between two accounts of 0.." +
+                                   std::to_string(bank.accounts - 1) + ": " + value.dump());
+  }
+  return transfer;
 }
 
 }  // namespace faultline::galera

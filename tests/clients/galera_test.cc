@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "clients/db_kind.h"
+#include "generators/combinators.h"
 #include "runner/control/fake_remote.h"
 #include "runner/control/local_remote.h"
 
@@ -119,6 +120,46 @@ TEST(GaleraSqlTest, AReadsValueIsNilAListOrAnInteger) {
   EXPECT_FALSE(ReadValue(TxnKind::kListAppend, ",1").ok());
   EXPECT_FALSE(ReadValue(TxnKind::kListAppend, "").ok());
   EXPECT_FALSE(ReadValue(TxnKind::kRwRegister, "17 ").ok());
+}
+
+TEST(GaleraBankTest, TheTableReadsAndWritesAreIntegerStatements) {
+  const std::string setup = SetupSql(GaleraOptions());
+  EXPECT_NE(setup.find("CREATE TABLE faultline.bank (id BIGINT PRIMARY KEY, balance BIGINT NOT "
+                       "NULL) ENGINE=InnoDB;\nINSERT INTO faultline.bank VALUES (0, 10), (1, 10), "
+                       "(2, 10), (3, 10), (4, 10), (5, 10), (6, 10), (7, 10);"),
+            std::string::npos)
+      << setup;
+  EXPECT_EQ(BankReadSql(),
+            "SELECT GROUP_CONCAT(CONCAT(id, ':', balance) ORDER BY id) FROM faultline.bank");
+  EXPECT_EQ(BankBalanceSql(3), "SELECT balance FROM faultline.bank WHERE id = 3");
+  EXPECT_EQ(BankWriteSql(3, -2), "UPDATE faultline.bank SET balance = -2 WHERE id = 3");
+  Result<Json> balances = BankBalances(std::string("0:10,1:7,2:-3"));
+  ASSERT_TRUE(balances.ok()) << balances.status().message();
+  EXPECT_EQ(*balances, Json({{"0", 10}, {"1", 7}, {"2", -3}}));
+  EXPECT_FALSE(BankBalances(std::nullopt).ok());
+  EXPECT_EQ(BankBalances(std::string("0:10,1")).status().message(),
+            "galera: a bank row without ':' in \"0:10,1\"");
+  EXPECT_EQ(*BankBalance(std::string("12")), 12);
+  EXPECT_EQ(BankBalance(std::nullopt).status().message(), "galera: no such account");
+}
+
+TEST(GaleraBankTest, ATransferIsBetweenTwoAccountsOfAPositiveAmount) {
+  Op transfer = gen::MakeOp("transfer", Json{{"from", 2}, {"to", 5}, {"amount", 3}});
+  Result<BankTransfer> parsed = ParseTransfer(transfer);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->from, 2);
+  EXPECT_EQ(parsed->to, 5);
+  EXPECT_EQ(parsed->amount, 3);
+  for (const Json& bad : {Json{{"from", 2}, {"to", 2}, {"amount", 3}},
+                          Json{{"from", 2}, {"to", 8}, {"amount", 3}},
+                          Json{{"from", 2}, {"to", 5}, {"amount", 0}}}) {
+    EXPECT_EQ(ParseTransfer(gen::MakeOp("transfer", bad)).status().message(),
+              "galera: not a transfer between two accounts of 0..7: " + bad.dump());
+  }
+  EXPECT_EQ(ParseTransfer(gen::MakeOp("transfer", Json{{"from", 1}})).status().message(),
+            "galera: a bank op is a read or a transfer of integers {from, to, amount}, not "
+            "transfer {\"from\":1}");
+  EXPECT_FALSE(ParseTransfer(gen::MakeOp("withdraw", Json::object())).ok());
 }
 
 // Every line the node's my.cnf must hold for Galera, with the node's own files and address.
@@ -251,7 +292,7 @@ TEST(GaleraKindTest, BadValuesAndOtherWorkloadsAreRefused) {
             "--isolation: expected read-uncommitted, read-committed, repeatable-read or "
             "serializable, found \"snapshot\"");
   EXPECT_EQ(clients::BuildTest(ThreeNodeOptions(), GaleraWorkload("register")).status().message(),
-            "--db galera runs the list-append and rw-register workloads, not register");
+            "--db galera runs the list-append, rw-register and bank workloads, not register");
   workload = GaleraWorkload("list-append");
   workload.db_flags["replicas"] = {"1"};
   EXPECT_EQ(clients::BuildTest(ThreeNodeOptions(), workload).status().message(),

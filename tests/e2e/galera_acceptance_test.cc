@@ -110,6 +110,31 @@ TEST_F(GaleraAcceptanceTest, RepeatableReadListAppendShowsGSingleOrG2) {
   ExpectClean();
 }
 
+// Jepsen's bank on Galera: a transfer reads both balances and writes what it computed. Under
+// repeatable read two transfers on different nodes read the same snapshot, both certify (they
+// write different rows, or the same rows one after the other), and the money they moved is
+// created or destroyed: a later read's total is not 80.
+TEST_F(GaleraAcceptanceTest, RepeatableReadTransfersChangeTheTotal) {
+  int code = -1;
+  Json results = Run(
+      "--workload bank --isolation repeatable-read --concurrency 9 --time-limit 10 --seed 4",
+      &code);
+  EXPECT_EQ(code, 1) << output_;
+  const Json& checker = results["checkers"]["bank"];
+  EXPECT_EQ(checker["valid"], false) << checker.dump(2);
+  EXPECT_GT(checker.value("read_count", 0), 50) << "the workload barely ran\n" << output_;
+  EXPECT_GT(checker["error_counts"].value("wrong-total", 0), 0) << checker.dump(2);
+  bool wrong_total_seen = false;
+  for (const Json& error : checker["errors"]) {
+    if (error.value("type", "") != "wrong-total") continue;
+    wrong_total_seen = true;
+    EXPECT_EQ(error["expected"], 80) << error.dump();
+    EXPECT_NE(error["total"], 80) << error.dump();
+  }
+  EXPECT_TRUE(wrong_total_seen) << checker.dump(2);
+  ExpectClean();
+}
+
 // A killed majority (n2 and n3, this seed's target) restarts and rejoins by state transfer (the
 // run's Start waits until each is Synced), and a paused majority resumes. About 2 minutes (each
 // rejoin is a full rsync SST on this machine): only with FAULTLINE_SLOW=1.
