@@ -30,12 +30,6 @@ Result<Json> ParseInteger(std::string_view text) {
   return Json(number);
 }
 
-bool Plain(const std::string& text) {
-  return !text.empty() && text.find_first_not_of(
-                              "abcdefghijklmnopqrstuvwxyz"
-                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == std::string::npos;
-}
-
 }  // namespace
 
 std::vector<std::string> IsolationNames() {
@@ -72,26 +66,8 @@ std::string NodeDirectory(const GaleraOptions& options, const std::string& node)
 }
 
 Status ValidateOptions(const GaleraOptions& options) {
-  if (options.port <= 0 || options.port > 65535) {
-    return Status::InvalidArgument("galera port must be in 1..65535");
-  }
-  if (!(options.start_timeout_s >= 1)) {
-    return Status::InvalidArgument("galera start timeout must be at least 1 s");
-  }
-  if (Status directory =
-          clients::ValidateRemovableDirectory(options.directory, "galera directory");
-      !directory.ok()) {
-    return directory;
-  }
-  // Both go into SQL literals and client.cnf as they are.
-  if (!Plain(options.user)) {
-    return Status::InvalidArgument("galera user '" + options.user +
-                                   "' must be letters, digits and _");
-  }
-  if (!options.password.empty() && !Plain(options.password)) {
-    return Status::InvalidArgument("galera password must be letters, digits and _");
-  }
-  return Status::Ok();
+  return clients::ValidateServerOptions("galera", options.port, options.start_timeout_s,
+                                        options.directory, options.user, options.password);
 }
 
 std::string ConfigText(const GaleraOptions& options, const std::string& directory,

@@ -61,29 +61,11 @@ std::string NodeDirectory(const PostgresOptions& options, const std::string& nod
 }
 
 Status ValidateOptions(const PostgresOptions& options) {
-  if (options.port <= 0 || options.port > 65535) {
-    return Status::InvalidArgument("postgres port must be in 1..65535");
-  }
-  if (!(options.start_timeout_s >= 1)) {
-    return Status::InvalidArgument("postgres start timeout must be at least 1 s");
-  }
-  if (Status directory = clients::ValidateRemovableDirectory(options.directory,
-                                                              "postgres directory");
-      !directory.ok()) {
-    return directory;
-  }
-  // Both go into the connection string and the initdb command as they are.
-  auto plain = [](const std::string& text) {
-    return !text.empty() && text.find_first_not_of(
-                                "abcdefghijklmnopqrstuvwxyz"
-                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == std::string::npos;
-  };
-  if (!plain(options.user)) {
-    return Status::InvalidArgument("postgres user '" + options.user +
-                                   "' must be letters, digits and _");
-  }
-  if (!options.password.empty() && !plain(options.password)) {
-    return Status::InvalidArgument("postgres password must be letters, digits and _");
+  if (Status common = clients::ValidateServerOptions("postgres", options.port,
+                                                     options.start_timeout_s, options.directory,
+                                                     options.user, options.password);
+      !common.ok()) {
+    return common;
   }
   if (options.replicas < 0) return Status::InvalidArgument("--replicas must be 0 or more");
   if (options.read_from_replica && options.replicas == 0) {

@@ -33,6 +33,31 @@ Status ValidateRemovableDirectory(const std::string& directory, const std::strin
   return Status::Ok();
 }
 
+Status ValidateServerOptions(const std::string& db, int port, double start_timeout_s,
+                             const std::string& directory, const std::string& user,
+                             const std::string& password) {
+  if (port <= 0 || port > 65535) return Status::InvalidArgument(db + " port must be in 1..65535");
+  if (!(start_timeout_s >= 1)) {
+    return Status::InvalidArgument(db + " start timeout must be at least 1 s");
+  }
+  if (Status removable = ValidateRemovableDirectory(directory, db + " directory");
+      !removable.ok()) {
+    return removable;
+  }
+  auto plain = [](const std::string& text) {
+    return !text.empty() && text.find_first_not_of(
+                                "abcdefghijklmnopqrstuvwxyz"
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == std::string::npos;
+  };
+  if (!plain(user)) {
+    return Status::InvalidArgument(db + " user '" + user + "' must be letters, digits and _");
+  }
+  if (!password.empty() && !plain(password)) {
+    return Status::InvalidArgument(db + " password must be letters, digits and _");
+  }
+  return Status::Ok();
+}
+
 Result<std::string> ProgramVersion(const std::string& output) {
   auto digit = [](char c) { return c >= '0' && c <= '9'; };
   for (size_t at = 0; at < output.size(); ++at) {

@@ -20,6 +20,14 @@ std::string NodeDirectory(const std::string& pattern, const std::string& node);
 // InvalidArgument naming `what` ("postgres directory") otherwise.
 Status ValidateRemovableDirectory(const std::string& directory, const std::string& what);
 
+// The checks the SQL servers' options share (clients/postgres, clients/galera), InvalidArgument
+// naming `db`: a port in 1..65535, a start timeout of at least 1 s, a directory Teardown may
+// remove, and a user (and a password, when one is given) of letters, digits and _ only, since
+// both go into SQL, connection strings and config files as they are.
+Status ValidateServerOptions(const std::string& db, int port, double start_timeout_s,
+                             const std::string& directory, const std::string& user,
+                             const std::string& password);
+
 // The version number in a server program's --version output: the first run of digits and dots
 // with at least one dot, alone or after "v", "v=" or "V" ("postgres (PostgreSQL) 15.10 (Debian
 // 15.10-0+deb12u1)" -> "15.10", "Redis server v=7.0.15 sha=..." -> "7.0.15", "mariadbd  Ver
